@@ -1,0 +1,47 @@
+# The two commands: `make demo` and `make test`. Both build .venv from pyproject.toml first.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck install clean bench compose-secrets
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m governance.demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy governance audit registry
+
+# Unit and integration tests on SQLite (the embedded default), then again on PostgreSQL.
+test: $(STAMP) lint typecheck
+	$(PY) -m governance.testing.run
+
+bench: $(STAMP)
+	$(PY) bench/audit_append.py
+	$(PY) bench/audit_verify.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Secrets for docker-compose.yml, written once into ./secrets (never committed).
+compose-secrets: $(STAMP)
+	mkdir -p secrets && chmod 700 secrets
+	test -f secrets/django_secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > secrets/django_secret_key
+	test -f secrets/pseudonym_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > secrets/pseudonym_key
+	test -f secrets/postgres_password || $(PY) -c "import secrets; print(secrets.token_urlsafe(24))" > secrets/postgres_password
+	test -f secrets/database_url || echo "postgres://governance:$$(cat secrets/postgres_password)@postgres:5432/governance" > secrets/database_url
+	test -f secrets/audit_signing_key.pem || AUDIT_LOG_ORIGIN=$${AUDIT_LOG_ORIGIN:-governance.example/audit} $(PY) manage.py audit keygen --out secrets/audit_signing_key.pem
+	chmod 600 secrets/*

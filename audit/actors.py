@@ -1,0 +1,64 @@
+"""Who did it: a person, a person's API token, a worker, or the system (a management command, beat)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
+    from governance.accounts.models import ApiToken, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: str  # "user" | "token" | "worker" | "system" | "anonymous"
+    id: str
+    label: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        # Only pseudonymous ids: a user's primary key, a token's public prefix, a worker's name.
+        result = {"type": self.type, "id": self.id}
+        if self.label:
+            result["label"] = self.label
+        return result
+
+    @property
+    def user_id(self) -> int | None:
+        if self.type in {"user", "token"}:
+            return int(self.id.split(":", 1)[0])
+        return None
+
+    @classmethod
+    def for_user(cls, user: User) -> Actor:
+        return cls("user", str(user.pk))
+
+    @classmethod
+    def for_token(cls, token: ApiToken) -> Actor:
+        return cls("token", f"{token.user_id}:{token.prefix}", token.name)
+
+    @classmethod
+    def worker(cls, name: str) -> Actor:
+        return cls("worker", name)
+
+    @classmethod
+    def system(cls, label: str) -> Actor:
+        return cls("system", label)
+
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls("anonymous", "-")
+
+
+def actor_from_request(request: Request | Any) -> Actor:
+    """The actor behind an API or page request: the token if one authenticated it, else the session user."""
+    from governance.accounts.models import ApiToken
+
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiToken):
+        return Actor.for_token(auth)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return Actor.for_user(user)
+    return Actor.anonymous()

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from rest_framework_api_key.models import APIKey
+
+from governance.accounts.models import ApiToken, User
+from governance.admin_audit import AuditedModelAdmin, ReadOnlyModelAdmin
+
+# The library's own key model is unused: our tokens belong to users.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+@admin.register(User)
+class UserAdmin(AuditedModelAdmin):
+    """Name and active flag only; accounts and roles are made with ``adduser`` so they are audited."""
+
+    list_display = ["username", "full_name", "is_active", "last_login"]
+    search_fields = ["username", "full_name"]
+    fields = ["username", "full_name", "is_active", "groups", "last_login", "date_joined"]
+    readonly_fields = ["username", "groups", "last_login", "date_joined"]
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyModelAdmin):
+    list_display = ["prefix", "user", "name", "created", "expiry_date", "revoked"]
+    list_filter = ["revoked"]
+    exclude = ["id", "hashed_key"]

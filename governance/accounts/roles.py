@@ -1,0 +1,67 @@
+"""The five roles and exactly the model permissions each needs (nothing more).
+
+Groups are created by migration ``0002``; their permissions are synced from ``ROLE_PERMISSIONS`` after
+every migrate, because permissions for models added by later apps exist only once those apps migrate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    DATA_SCIENTIST = "data_scientist", "Data scientist"
+    COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
+    AUDITOR = "auditor", "Auditor"
+    PIPELINE = "pipeline", "Pipeline (machine)"
+    ADMIN = "admin", "Administrator"
+
+
+ALL_ROLES: frozenset[str] = frozenset(Role.values)
+
+# "app_label.codename" per role. The admin site is for administrators and, read-only, auditors.
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.DATA_SCIENTIST: set(),
+    Role.PIPELINE: set(),
+    Role.COMPLIANCE_OFFICER: {"audit.view_auditentry"},
+    Role.AUDITOR: {"audit.view_auditentry"},
+    Role.ADMIN: {
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "accounts.view_apitoken",
+        "audit.view_auditentry",
+    },
+}
+
+# Roles whose members may open the admin site (it shows them only what their permissions allow).
+STAFF_ROLES: frozenset[str] = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+def validate_roles(roles: Iterable[str]) -> list[str]:
+    wanted = sorted(set(roles))
+    unknown = [role for role in wanted if role not in ALL_ROLES]
+    if unknown:
+        raise ValueError(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(sorted(ALL_ROLES))}")
+    return wanted
+
+
+def sync_role_permissions(group_model: Any, permission_model: Any) -> None:
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for code in sorted(codes):
+            app_label, codename = code.split(".")
+            wanted.extend(
+                permission_model.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(wanted)
+
+
+def sync_role_permissions_after_migrate(**_: Any) -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    sync_role_permissions(Group, Permission)

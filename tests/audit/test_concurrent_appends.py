@@ -1,0 +1,65 @@
+"""Many processes appending at once: every entry lands, gapless and ordered, and the log verifies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from audit.checkpoints import checkpoint_create, log_verify
+from audit.models import AuditEntry
+from audit.store import CheckpointStore
+from tests.support import ROOT, child_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _run_writers(processes: int, each: int, tmp_path: Path) -> None:
+    env = child_env()
+    logs = [(tmp_path / f"writer-{n}.log").open("wb") for n in range(processes)]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.audit.append_worker", str(each), f"writer-{n}"],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[n],
+            stderr=subprocess.STDOUT,
+        )
+        for n in range(processes)
+    ]
+    codes = [writer.wait(timeout=900) for writer in writers]
+    for log in logs:
+        log.close()
+    assert codes == [0] * processes, [
+        (tmp_path / f"writer-{n}.log").read_text()[-2000:] for n in range(processes)
+    ]
+
+
+def _assert_gapless_and_verified(expected_new: int, before: int) -> None:
+    indexes = list(AuditEntry.objects.order_by("index").values_list("index", flat=True))
+    assert len(indexes) == before + expected_new
+    assert indexes == list(range(len(indexes)))
+    store = CheckpointStore()
+    checkpoint_create(store=store)
+    result = log_verify(store=store)
+    assert result.ok, result.reason
+    assert result.verified_tree_size == len(indexes)
+
+
+def test_eight_processes_appending_two_thousand_each_give_sixteen_thousand_gapless_entries(
+    needs_postgres_db: None, tmp_path: Path
+) -> None:
+    before = AuditEntry.objects.count()
+    _run_writers(8, 2000, tmp_path)
+    _assert_gapless_and_verified(16_000, before)
+
+
+def test_concurrent_appends_on_sqlite_stay_gapless(tmp_path: Path) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite variant of the concurrency test")
+    before = AuditEntry.objects.count()
+    _run_writers(4, 150, tmp_path)
+    _assert_gapless_and_verified(600, before)

@@ -1,0 +1,90 @@
+"""Helpers for integration tests that run real processes (Celery workers, gunicorn)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    """The URL of the database this test session uses, for a child process to share it."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    user = settings["USER"] or "postgres"
+    return (
+        f"postgres://{user}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    env["DATABASE_URL"] = test_database_url()
+    env.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings.base")
+    env.update(overrides)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[Any]]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def celery_worker_command(*extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "governance",
+        "worker",
+        "--queues",
+        "default,train,deploy",
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--without-mingle",
+        "--without-gossip",
+        *extra,
+    ]
+
+
+def wait_for_task_result(task_id: str, timeout: float = 90) -> Any:
+    """Poll the database result backend (django-celery-results) until the task finished."""
+    from django_celery_results.models import TaskResult
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = TaskResult.objects.filter(task_id=task_id).first()
+        if result is not None and result.status in {"SUCCESS", "FAILURE"}:
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"task {task_id} did not finish within {timeout}s")
