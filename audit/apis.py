@@ -53,7 +53,8 @@ class EntryOutputSerializer(serializers.Serializer[Any]):
     actor = serializers.DictField()
     action = serializers.CharField()
     target = serializers.DictField()
-    data = serializers.DictField()
+    # The entry's "data" field shadows Serializer.data; this serializer only documents the shape.
+    data = serializers.DictField()  # type: ignore[assignment]
     request_id = serializers.CharField(allow_null=True)
     prev = serializers.CharField()
 
@@ -176,4 +177,6 @@ class ExportApi(APIView):
             audit_export(actor=actor_from_request(request), out=path)
             # The open handle keeps the file readable after the folder is removed (POSIX).
             handle = path.open("rb")
-        return FileResponse(handle, as_attachment=True, filename="audit-bundle.zip", content_type="application/zip")
+        return FileResponse(
+            handle, as_attachment=True, filename="audit-bundle.zip", content_type="application/zip"
+        )

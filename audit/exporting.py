@@ -3,6 +3,7 @@ in the layout that ``python -m audit.verify`` reads (see README, "Audit bundle")
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -44,6 +45,6 @@ def audit_export(*, actor: Actor, out: Path, store: CheckpointStore | None = Non
     return size
 
 
-def _entry_texts(size: int) -> object:
+def _entry_texts(size: int) -> Iterator[str]:
     rows = selectors.entry_list(start=0, end=size).values_list("entry", flat=True)
     return rows.iterator(chunk_size=5_000)

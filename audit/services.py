@@ -63,6 +63,7 @@ def audit_record(
     with transaction.atomic(savepoint=False):
         head = AuditHead.objects.select_for_update().get(pk=1)
         now = timezone.now()
+        request_id = current_request_id()
         body = {
             "v": 1,
             "index": head.size,
@@ -71,7 +72,7 @@ def audit_record(
             "action": action.value,
             "target": {"type": target.type, "id": target.id},
             "data": dict(data or {}),
-            "request_id": current_request_id(),
+            "request_id": request_id,
             "prev": head.last_hash,
         }
         raw = canonical_json(body)
@@ -85,7 +86,7 @@ def audit_record(
             action=action.value,
             target_type=target.type,
             target_id=target.id[:200],
-            request_id=body["request_id"] or "",
+            request_id=request_id or "",
             entry=raw.decode("utf-8"),
         )
         AuditEntry.objects.bulk_create([entry])

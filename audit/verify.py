@@ -330,11 +330,14 @@ class _LogVerifier:
                     position, f"entry {position} claims index {index} but links to entry {position - 1}"
                 )
             if index > position:
-                gap = "entry" if index == position + 1 else "entries"
+                missing = (
+                    f"entry {position} is"
+                    if index == position + 1
+                    else f"entries {position}..{index - 1} are"
+                )
                 return _Finding(
                     position,
-                    f"entry at position {position} carries index {index}: {gap} from {position} missing "
-                    "(deleted or reordered)",
+                    f"{missing} missing (deleted or moved): position {position} holds entry {index}",
                 )
             blame = min(max(index, verified_below), position)
             return _Finding(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -20,7 +22,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not credentials:
             raise exceptions.AuthenticationFailed("The Bearer header carries no token.")
         try:
-            token = ApiToken.objects.get_from_key(credentials)
+            token = cast(ApiToken, ApiToken.objects.get_from_key(credentials))
         except ApiToken.DoesNotExist:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.") from None
         if token.has_expired:

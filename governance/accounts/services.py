@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import cast
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
@@ -100,7 +101,8 @@ def token_issue(
         expiry = timezone.now() + timedelta(days=expires_days)
     if not user.is_active:
         raise Conflict(f"user {user.username!r} is inactive; no token can be issued", code="user_inactive")
-    token, raw = ApiToken.objects.create_key(user=user, name=name, expiry_date=expiry)
+    created, raw = ApiToken.objects.create_key(user=user, name=name, expiry_date=expiry)
+    token = cast(ApiToken, created)
     audit_record(
         actor=actor,
         action=AuditAction.TOKEN_ISSUE,

@@ -42,8 +42,7 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        body = {"error": exc.code, "detail": exc.detail, **exc.extra}
-        return Response(body, status=exc.status)
+        return Response({"error": exc.code, "detail": exc.detail, **exc.extra}, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

@@ -45,7 +45,9 @@ def test_every_variable_it_sets_is_one_the_settings_read() -> None:
     for service in ("web", "worker", "beat"):
         env = _env(service)
         for key in env:
-            assert key in known or key.removesuffix("_FILE") in known, f"{service} sets {key}, which no setting reads"
+            assert key in known or key.removesuffix("_FILE") in known, (
+                f"{service} sets {key}, which no setting reads"
+            )
         assert env["DJANGO_SETTINGS_MODULE"] == "governance.settings.production"
         assert not any(key in env for key in ("SECRET_KEY", "PSEUDONYM_KEY", "DATABASE_URL")), (
             "secrets via *_FILE"

@@ -1,0 +1,182 @@
+"""The lineage report document: the one JSON shape the Django side fills in and every renderer reads.
+
+The graph part (``nodes`` and ``edges``) follows the W3C PROV data model (PROV-DM,
+https://www.w3.org/TR/prov-dm/): dataset and model versions are *entities*, runs and
+deployments are *activities*, people and pipelines are *agents*. Every edge points in the
+PROV direction, i.e. from the later thing to the earlier thing it depends on:
+
+========================  ==============================  ==========================================
+``relation``              ``source`` → ``target``         meaning (PROV-DM term)
+========================  ==============================  ==========================================
+``used``                  run or deployment → entity      the activity used the entity (§5.1.4 Usage)
+``wasGeneratedBy``        entity → run                    the entity was produced by the run
+                                                          (§5.1.3 Generation)
+``wasDerivedFrom``        entity → entity                 the source was derived from the target
+                                                          (§5.2.1 Derivation)
+``deployedAs``            model version → deployment      the model version is served by the
+                                                          deployment; the one edge pointing
+                                                          forward in time. In PROV it becomes
+                                                          ``used(deployment, model version)``
+``versionOf``             version → dataset or model      the version is a specialisation of the
+                                                          general dataset or model
+                                                          (§5.5.1 Specialization)
+========================  ==============================  ==========================================
+
+Run events arriving from pipelines use the OpenLineage 2-0-2 object model
+(https://openlineage.io/spec/2-0-2/OpenLineage.json); ``runs[].run_id`` is the OpenLineage
+``run.runId`` and ``runs[].job`` is ``job.namespace/job.name``.
+
+All timestamps are UTC ISO 8601 strings ending in ``Z`` (RFC 3339 §5.6).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias, TypedDict
+
+NodeType = Literal["dataset", "dataset_version", "job", "run", "model", "model_version", "deployment"]
+Relation = Literal["used", "wasGeneratedBy", "wasDerivedFrom", "deployedAs", "versionOf"]
+ApprovalMeaning = Literal["approved", "rejected", "reviewed"]
+
+NODE_TYPES: tuple[NodeType, ...] = (
+    "dataset",
+    "dataset_version",
+    "job",
+    "run",
+    "model",
+    "model_version",
+    "deployment",
+)
+RELATIONS: tuple[Relation, ...] = ("used", "wasGeneratedBy", "wasDerivedFrom", "deployedAs", "versionOf")
+
+AttributeValue: TypeAlias = str | int | float | bool | None
+JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict[str, JSONValue]"
+
+
+class ReportNode(TypedDict):
+    """One vertex of the lineage graph."""
+
+    id: str
+    type: NodeType
+    label: str
+    attributes: dict[str, AttributeValue]
+
+
+class ReportEdge(TypedDict):
+    """One PROV-directed edge; see the module docstring for the direction of each relation."""
+
+    source: str
+    target: str
+    relation: Relation
+
+
+class ConsentSummary(TypedDict):
+    """How the people in a dataset consented (e.g. ``{"granted": 980, "withdrawn": 20}``)."""
+
+    summary: str
+    counts: dict[str, int]
+
+
+class DatasetEntry(TypedDict):
+    """A dataset version as an input to training; ``node`` is its ``dataset_version`` node id."""
+
+    node: str
+    name: str
+    namespace: str
+    version: str
+    sha256: str
+    rows: int | None
+    holds_personal_data: bool
+    consent: ConsentSummary | None
+
+
+class RunEntry(TypedDict):
+    """A pipeline run (an OpenLineage run); ``node`` is its ``run`` node id."""
+
+    node: str
+    run_id: str
+    job: str
+    started_at: str | None
+    ended_at: str | None
+    started_by: str
+    code_version: str
+    parameters: dict[str, JSONValue]
+    metrics: dict[str, JSONValue]
+
+
+class ModelEntry(TypedDict):
+    """A registered model version; ``node`` is its ``model_version`` node id."""
+
+    node: str
+    name: str
+    version: str
+    sha256: str
+    framework: str
+    registered_at: str
+    registered_by: str
+
+
+class ApprovalEntry(TypedDict):
+    """An electronic signature.
+
+    21 CFR Part 11 §11.50(a) requires a signed record to show the signer's printed name, the
+    date and time of signing and its meaning; ``covers`` lists the SHA-256 digests of the
+    artefacts (dataset and model versions) the signature applies to.
+    """
+
+    request: str
+    signer_name: str
+    signed_at: str
+    meaning: ApprovalMeaning
+    comment: str
+    covers: list[str]
+
+
+class DeploymentEntry(TypedDict):
+    """A model version serving in an environment; ``node`` is its ``deployment`` node id."""
+
+    node: str
+    environment: str
+    model: str
+    version: str
+    deployed_at: str
+    deployed_by: str
+    until: str | None
+    endpoint: str
+
+
+class AuditEntryRow(TypedDict):
+    """One leaf of the append-only audit log that concerns the report's subject."""
+
+    index: int
+    action: str
+    timestamp: str
+    target: str
+
+
+class AuditSection(TypedDict):
+    """The audit log state the report was produced against.
+
+    ``checkpoint`` is the signed note text (origin line, tree size, root hash, signature lines)
+    so a reader can verify the entries against the log offline.
+    """
+
+    origin: str
+    tree_size: int
+    checkpoint: str
+    entries: list[AuditEntryRow]
+
+
+class LineageReport(TypedDict):
+    """The whole report; ``subject`` is the node id the report is about."""
+
+    title: str
+    subject: str
+    generated_at: str
+    nodes: list[ReportNode]
+    edges: list[ReportEdge]
+    datasets: list[DatasetEntry]
+    runs: list[RunEntry]
+    models: list[ModelEntry]
+    approvals: list[ApprovalEntry]
+    deployments: list[DeploymentEntry]
+    audit: AuditSection
