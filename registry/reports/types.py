@@ -49,7 +49,7 @@ NODE_TYPES: tuple[NodeType, ...] = (
 RELATIONS: tuple[Relation, ...] = ("used", "wasGeneratedBy", "wasDerivedFrom", "deployedAs", "versionOf")
 
 AttributeValue: TypeAlias = str | int | float | bool | None
-JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict[str, JSONValue]"
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 
 
 class ReportNode(TypedDict):
