@@ -16,7 +16,7 @@ from audit.actors import Actor
 from audit.checkpoint import Checkpoint, NoteError, Verifier, sign_checkpoint, verifier_key, verify_checkpoint
 from audit.keys import load_signer, publish_signer_key, published_verifiers
 from audit.merkle import CompactRange, ProofError, leaf_hash, range_nodes, verify_consistency
-from audit.services import Target, audit_record, split_hashes
+from audit.services import Target, audit_record, audit_sequence, split_hashes
 from audit.store import CheckpointStore, StoredCheckpoint
 from audit.verify import VerifyResult, verify_log
 
@@ -52,6 +52,7 @@ def checkpoint_create(*, store: CheckpointStore | None = None) -> StoredCheckpoi
     signer = load_signer()
     rotated = publish_signer_key(signer, store)
     verifiers = [*published_verifiers(store), Verifier.parse(verifier_key(signer.name, signer.public_key))]
+    audit_sequence()  # integrate anything a crashed writer left queued
     with _checkpointer_lock(store):
         head = selectors.head_get()
         size = int(head.size)

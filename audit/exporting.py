@@ -25,14 +25,13 @@ def audit_export(*, actor: Actor, out: Path, store: CheckpointStore | None = Non
     """
     store = store or CheckpointStore()
     with transaction.atomic():
-        entry = audit_record(
+        audit_record(
             actor=actor,
             action=AuditAction.AUDIT_EXPORT,
             target=Target.of("audit_log", settings.AUDIT_LOG_ORIGIN),
             data={"kind": "full"},
         )
-    checkpoint = checkpoint_create(store=store)
-    size = max(checkpoint.size, entry.index + 1)
+    size = checkpoint_create(store=store).size
     write_bundle(
         out,
         origin=settings.AUDIT_LOG_ORIGIN,

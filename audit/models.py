@@ -89,6 +89,22 @@ class AuditNode(AppendOnlyModel):
         return (level << cls.LEVEL_SHIFT) | index
 
 
+class AuditPending(models.Model):
+    """An action committed with its change and not yet integrated into the log (see services).
+
+    ``fields`` is the canonical JSON of the entry's fields other than ``v``, ``index`` and ``prev``.
+    A row lives here for milliseconds; a writer that crashed after its commit leaves rows that the next
+    writer, or the periodic checkpoint task, integrates.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField()
+    fields = models.TextField()
+
+    def __str__(self) -> str:
+        return f"pending audit action {self.id}"
+
+
 class AuditHead(models.Model):
     """The single sequencer row. Appenders lock it (SELECT ... FOR UPDATE), so entries are gapless and
     ordered; it carries the tree size, the hash of the last entry and the compact range (the right-edge

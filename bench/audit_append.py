@@ -19,11 +19,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, fresh_postgres, setup_django
 
 
-def writer(count: int, name: str) -> None:
+def writer(count: int, name: str, go: Path) -> None:
     import django
 
     django.setup()
-    from django.db import transaction
+    from django.db import connection, transaction
+
+    connection.ensure_connection()
+    (go.parent / f"ready-{name}").touch()
+    while not go.exists():  # start together, after the interpreter and Django are loaded
+        time.sleep(0.005)
 
     from audit.actions import AuditAction
     from audit.actors import Actor
@@ -40,29 +45,44 @@ def writer(count: int, name: str) -> None:
             )
 
 
-def run(processes: int, each: int, env: dict[str, str]) -> float:
-    started = time.perf_counter()
+def run(processes: int, each: int, env: dict[str, str], signals: Path) -> float:
+    """Appends per second from the common start until every append is committed and integrated."""
+    import psycopg
+
+    for old in signals.glob("*"):
+        old.unlink()
+    go = signals / "go"
     children = [
-        subprocess.Popen([sys.executable, __file__, "--writer", str(each), f"w{n}"], cwd=ROOT, env=env)
+        subprocess.Popen([sys.executable, __file__, "--writer", str(each), f"w{n}", str(go)], cwd=ROOT, env=env)
         for n in range(processes)
     ]
-    if any(child.wait() != 0 for child in children):
-        raise SystemExit("a writer failed")
-    return processes * each / (time.perf_counter() - started)
+    while len(list(signals.glob("ready-*"))) < processes:
+        time.sleep(0.01)
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+        before = conn.execute("SELECT size FROM audit_audithead").fetchone()[0]
+        started = time.perf_counter()
+        go.touch()
+        if any(child.wait() != 0 for child in children):
+            raise SystemExit("a writer failed")
+        while conn.execute("SELECT size FROM audit_audithead").fetchone()[0] < before + processes * each:
+            time.sleep(0.001)
+        return processes * each / (time.perf_counter() - started)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-writer", type=int, default=2000)
-    parser.add_argument("--writer", nargs=2)
+    parser.add_argument("--writer", nargs=3)
     args = parser.parse_args()
     if args.writer:
-        writer(int(args.writer[0]), args.writer[1])
+        writer(int(args.writer[0]), args.writer[1], Path(args.writer[2]))
         return
     with tempfile.TemporaryDirectory() as var_dir:
         env = fresh_postgres("governance_bench_append", Path(var_dir))
-        one = run(1, args.per_writer, env)
-        eight = run(8, args.per_writer, env)
+        signals = Path(var_dir) / "signals"
+        signals.mkdir()
+        one = run(1, args.per_writer, env, signals)
+        eight = run(8, args.per_writer, env, signals)
         setup_django(env)
         from audit.checkpoints import checkpoint_create, log_verify
         from audit.models import AuditEntry

@@ -55,6 +55,13 @@ def _append_only_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
         triggers.install(connection)
         _triggers_dropped = False
     AuditHead.objects.get_or_create(pk=1)
+    if not transactional:
+        # These tests run inside a transaction that never commits, so "after commit" work (the audit
+        # sequencer, task enqueueing) runs at once instead; transactional tests keep real commits.
+        from django.db import transaction
+
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
     yield
     if transactional:
         triggers.remove(connection)

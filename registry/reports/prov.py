@@ -352,6 +352,6 @@ class _Builder:
                 )
 
 
-def _json(value: dict[str, JSONValue]) -> str:
+def _json(value: Mapping[str, JSONValue]) -> str:
     # PROV-JSON attribute values are scalars, so structured run parameters travel as JSON text.
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -213,16 +213,16 @@ def render_svg(report: LineageReport, *, standalone: bool = True) -> str:
     out.append('<g class="nodes">')
     for node_id, (cx, cy) in layout.positions.items():
         node = labels[node_id]
-        style = node_style(node["type"])
+        look = node_style(node["type"])
         x, y = at((cx - BOX_WIDTH / 2, cy - BOX_HEIGHT / 2))
         is_subject = node_id == report["subject"]
         out.append(f'<g class="node node-{xml_text(node["type"])}">')
-        out.append(f"<title>{xml_text(node['label'])} ({xml_text(style.title)}, {xml_text(node_id)})</title>")
+        out.append(f"<title>{xml_text(node['label'])} ({xml_text(look.title)}, {xml_text(node_id)})</title>")
         out.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_WIDTH:.0f}" height="{BOX_HEIGHT:.0f}" rx="8" ry="8" '
-            f'fill="{style.fill}" stroke="{style.stroke}" stroke-width="{3.5 if is_subject else 1.5}"/>'
+            f'fill="{look.fill}" stroke="{look.stroke}" stroke-width="{3.5 if is_subject else 1.5}"/>'
         )
-        caption = style.title + (" · subject" if is_subject else "")
+        caption = look.title + (" · subject" if is_subject else "")
         out.append(
             f'<text x="{x + 10:.1f}" y="{y + 17:.1f}" font-size="12" fill="#000000">'
             f"{xml_text(caption)}</text>"

@@ -1,0 +1,153 @@
+"""Flatten a lineage report into CSV (RFC 4180) for spreadsheets and auditors' tooling.
+
+One row per item, every section in the same eight columns, so the file sorts and filters
+as a single table. Spreadsheet applications execute cells that start with ``=``, ``+``,
+``-`` or ``@`` (and, per the OWASP "CSV Injection" guidance, tab and carriage return) as
+formulas; such cells get a leading apostrophe, which the applications display as text.
+
+What the shared columns hold per section:
+
+==========  ==============  ============  ==============  ======================  ============
+section     name            version       sha256          when                    who
+==========  ==============  ============  ==============  ======================  ============
+dataset     dataset name    version       digest          (empty)                 (empty)
+run         job             code version  (empty)         ``start/end`` interval  started by
+model       model name      version       digest          registered at           registered by
+approval    request         (empty)       covered digests signed at               signer
+deployment  model name      version       (empty)         ``deployed/until``      deployed by
+audit       action          leaf index    (empty)         timestamp               (empty)
+==========  ==============  ============  ==============  ======================  ============
+
+The first audit row is the checkpoint: ``version`` holds the tree size, ``who`` the log
+origin and ``detail`` the signed note text. Intervals use ISO 8601 ``start/end`` notation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+
+from registry.reports.types import JSONValue, LineageReport
+
+COLUMNS = ("section", "node", "name", "version", "sha256", "when", "who", "detail")
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> str:
+    """The cell text, with an apostrophe in front if a spreadsheet would run it as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def to_csv(report: LineageReport) -> str:
+    """Render the report as CSV text with a header row (``\\r\\n`` line ends, RFC 4180 §2)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    writer.writerows([neutralise_cell(cell) for cell in row] for row in _rows(report))
+    return buffer.getvalue()
+
+
+def _interval(start: str | None, end: str | None) -> str:
+    # ISO 8601 §4.4.4.1 time interval "start/end"; an open end is left empty.
+    if not start and not end:
+        return ""
+    return f"{start or ''}/{end or ''}"
+
+
+def _compact(value: Mapping[str, JSONValue]) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
+    for dataset in report["datasets"]:
+        consent = dataset["consent"]
+        details = [
+            f"namespace={dataset['namespace']}",
+            f"rows={'' if dataset['rows'] is None else dataset['rows']}",
+            f"personal_data={'yes' if dataset['holds_personal_data'] else 'no'}",
+        ]
+        if consent is not None:
+            counts = ", ".join(f"{key}={count}" for key, count in sorted(consent["counts"].items()))
+            details.append(f"consent={consent['summary']} ({counts})")
+        yield (
+            "dataset",
+            dataset["node"],
+            dataset["name"],
+            dataset["version"],
+            dataset["sha256"],
+            "",
+            "",
+            "; ".join(details),
+        )
+    for run in report["runs"]:
+        yield (
+            "run",
+            run["node"],
+            run["job"],
+            run["code_version"],
+            "",
+            _interval(run["started_at"], run["ended_at"]),
+            run["started_by"],
+            f"run_id={run['run_id']}; parameters={_compact(run['parameters'])}; "
+            f"metrics={_compact(run['metrics'])}",
+        )
+    for model in report["models"]:
+        yield (
+            "model",
+            model["node"],
+            model["name"],
+            model["version"],
+            model["sha256"],
+            model["registered_at"],
+            model["registered_by"],
+            f"framework={model['framework']}",
+        )
+    for approval in report["approvals"]:
+        yield (
+            "approval",
+            "",
+            approval["request"],
+            "",
+            " ".join(approval["covers"]),
+            approval["signed_at"],
+            approval["signer_name"],
+            f"meaning={approval['meaning']}; comment={approval['comment']}",
+        )
+    for deployment in report["deployments"]:
+        yield (
+            "deployment",
+            deployment["node"],
+            deployment["model"],
+            deployment["version"],
+            "",
+            _interval(deployment["deployed_at"], deployment["until"]),
+            deployment["deployed_by"],
+            f"environment={deployment['environment']}; endpoint={deployment['endpoint']}",
+        )
+    audit = report["audit"]
+    yield (
+        "audit",
+        "",
+        "checkpoint",
+        audit["tree_size"],
+        "",
+        "",
+        audit["origin"],
+        audit["checkpoint"],
+    )
+    for entry in audit["entries"]:
+        yield (
+            "audit",
+            "",
+            entry["action"],
+            entry["index"],
+            "",
+            entry["timestamp"],
+            "",
+            f"index={entry['index']}; target={entry['target']}",
+        )
