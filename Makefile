@@ -31,6 +31,7 @@ test: $(STAMP) lint typecheck
 
 bench: $(STAMP)
 	$(PY) bench/audit_append.py
+	$(PY) bench/audit_proof.py
 	$(PY) bench/audit_verify.py
 
 clean:

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.jcs import canonical_json
 from audit.merkle import HASH_SIZE, CompactRange, leaf_hash
-from audit.models import AuditEntry, AuditHead, AuditNode, AuditPending
+from audit.models import AuditNode
 from governance.logs import current_request_id
 
 GENESIS_PREV = "0" * 64
@@ -56,7 +57,7 @@ def audit_record(
     action: AuditAction,
     target: Target,
     data: Mapping[str, Any] | None = None,
-) -> AuditPending:
+) -> None:
     """Record one action in the caller's transaction; it enters the log when that transaction commits.
 
     ``data`` must hold no raw personal data: pseudonymous ids or keyed hashes only (the log is never
@@ -75,11 +76,10 @@ def audit_record(
     }
     # Serialise now: a value that is not canonical-JSON-able fails the caller's transaction, not the
     # sequencer's.
-    pending = AuditPending(created_at=now, fields=canonical_json(fields).decode("utf-8"))
-    with transaction.atomic(savepoint=False):
-        pending.save()
+    text = canonical_json(fields).decode("utf-8")
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO audit_auditpending (created_at, fields) VALUES (%s, %s)", [now, text])
         transaction.on_commit(audit_sequence, robust=True)
-    return pending
 
 
 def audit_sequence(*, max_batches: int = 100) -> int:
@@ -98,53 +98,105 @@ def audit_sequence(*, max_batches: int = 100) -> int:
     """
     appended = 0
     for _ in range(max_batches):
-        with transaction.atomic():
-            head = AuditHead.objects.select_for_update(skip_locked=True).filter(pk=1).first()
-            if head is None:
+        with _sequencer_lock() as held:
+            if not held:
                 return appended
-            batch = list(AuditPending.objects.order_by("id")[:SEQUENCE_BATCH])
-            if batch:
-                _integrate(head, batch)
+            with transaction.atomic(), connection.cursor() as cursor:
+                # Raw SQL on this hot path: the ORM's query compilation cost more CPU than the database.
+                cursor.execute(_HEAD_QUERY + _lock_clause())
+                size, last_hash, compact_range = cursor.fetchone()
+                cursor.execute(
+                    "SELECT id, created_at, fields FROM audit_auditpending ORDER BY id LIMIT %s",
+                    [SEQUENCE_BATCH],
+                )
+                batch = cursor.fetchall()
+                if batch:
+                    _integrate(cursor, int(size), str(last_hash), bytes(compact_range), batch)
         appended += len(batch)
-        if not AuditPending.objects.exists():
-            break
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM audit_auditpending LIMIT 1")
+            if cursor.fetchone() is None:
+                break
     return appended
 
 
-def _integrate(head: AuditHead, batch: list[AuditPending]) -> None:
-    tree = CompactRange(head.size, split_hashes(bytes(head.compact_range)))
-    prev = head.last_hash
-    entries: list[AuditEntry] = []
-    nodes: list[AuditNode] = []
-    for offset, pending in enumerate(batch):
-        index = head.size + offset
-        fields = json.loads(pending.fields)
-        body = {"v": 1, "index": index, "prev": prev, **fields}
-        raw = canonical_json(body)
+_HEAD_QUERY = "SELECT size, last_hash, compact_range FROM audit_audithead WHERE id = 1"
+# Any fixed 64-bit number naming "the audit sequencer" among the database's advisory locks.
+_SEQUENCER_LOCK_KEY = 0x61756469745F7371
+
+
+def _lock_clause() -> str:
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+
+
+@contextmanager
+def _sequencer_lock() -> Iterator[bool]:
+    """Try to become the sequencer without waiting: a busy sequencer means someone else integrates.
+
+    PostgreSQL: a session advisory lock, one round trip whether or not it is free. SQLite has no such
+    locks; its IMMEDIATE transactions already serialise every writer, so the caller just goes ahead.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SEQUENCER_LOCK_KEY])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_SEQUENCER_LOCK_KEY])
+
+
+def _integrate(cursor: Any, size: int, prev: str, compact_range: bytes, batch: list[tuple[Any, ...]]) -> None:
+    tree = CompactRange(size, split_hashes(compact_range))
+    entry_rows: list[Any] = []
+    node_rows: list[Any] = []
+    for offset, (_pending_id, created_at, fields_text) in enumerate(batch):
+        index = size + offset
+        fields = json.loads(fields_text)
+        raw = canonical_json({"v": 1, "index": index, "prev": prev, **fields})
         prev = hashlib.sha256(raw).hexdigest()
-        nodes.extend(
-            AuditNode(key=AuditNode.key_for(level, node_index), hash=digest)
-            for (level, node_index), digest in tree.append(leaf_hash(raw))
-        )
-        entries.append(
-            AuditEntry(
-                index=index,
-                timestamp=pending.created_at,
-                actor_type=fields["actor"]["type"],
-                actor_id=fields["actor"]["id"][:64],
-                action=fields["action"],
-                target_type=fields["target"]["type"][:64],
-                target_id=fields["target"]["id"][:200],
-                request_id=fields["request_id"] or "",
-                entry=raw.decode("utf-8"),
-            )
-        )
-    AuditEntry.objects.bulk_create(entries, batch_size=1_000)
-    AuditNode.objects.bulk_create(nodes, batch_size=2_000)
-    AuditPending.objects.filter(id__in=[pending.id for pending in batch]).delete()
-    AuditHead.objects.filter(pk=1).update(
-        size=head.size + len(batch),
-        last_hash=prev,
-        compact_range=b"".join(tree.hashes),
-        updated_at=timezone.now(),
+        for (level, node_index), digest in tree.append(leaf_hash(raw)):
+            node_rows += [AuditNode.key_for(level, node_index), digest]
+        entry_rows += [
+            index,
+            created_at,
+            fields["actor"]["type"],
+            fields["actor"]["id"][:64],
+            fields["action"],
+            fields["target"]["type"][:64],
+            fields["target"]["id"][:200],
+            fields["request_id"] or "",
+            raw.decode("utf-8"),
+        ]
+    _insert_rows(
+        cursor,
+        "audit_auditentry",
+        '"index", timestamp, actor_type, actor_id, action, target_type, target_id, request_id, entry',
+        9,
+        entry_rows,
     )
+    _insert_rows(cursor, "audit_auditnode", "key, hash", 2, node_rows)
+    # Exactly the rows taken: a row with a smaller id may commit after our SELECT and must stay queued.
+    ids = [row[0] for row in batch]
+    for start in range(0, len(ids), 5_000):
+        chunk = ids[start : start + 5_000]
+        placeholders = ", ".join(["%s"] * len(chunk))
+        cursor.execute(f"DELETE FROM audit_auditpending WHERE id IN ({placeholders})", chunk)  # noqa: S608
+    cursor.execute(
+        "UPDATE audit_audithead SET size = %s, last_hash = %s, compact_range = %s, updated_at = %s"
+        " WHERE id = 1",
+        [size + len(batch), prev, b"".join(tree.hashes), timezone.now()],
+    )
+
+
+def _insert_rows(cursor: Any, table: str, columns: str, width: int, values: list[Any]) -> None:
+    """Multi-row INSERT in chunks that stay under SQLite's 32,766 bound-parameter limit."""
+    step = width * 3_000
+    for start in range(0, len(values), step):
+        chunk = values[start : start + step]
+        rows = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * (len(chunk) // width))
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {rows}", chunk)  # noqa: S608 (fixed names)

@@ -53,7 +53,9 @@ def run(processes: int, each: int, env: dict[str, str], signals: Path) -> float:
         old.unlink()
     go = signals / "go"
     children = [
-        subprocess.Popen([sys.executable, __file__, "--writer", str(each), f"w{n}", str(go)], cwd=ROOT, env=env)
+        subprocess.Popen(
+            [sys.executable, __file__, "--writer", str(each), f"w{n}", str(go)], cwd=ROOT, env=env
+        )
         for n in range(processes)
     ]
     while len(list(signals.glob("ready-*"))) < processes:
