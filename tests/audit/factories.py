@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from audit.verify import write_bundle
 from django.conf import settings
 
 from audit import selectors
@@ -16,6 +15,7 @@ from audit.checkpoints import checkpoint_create
 from audit.keys import load_signer
 from audit.services import Target, audit_record
 from audit.store import CheckpointStore
+from audit.verify import write_bundle
 from tests.support import ROOT
 
 

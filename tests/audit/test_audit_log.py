@@ -7,12 +7,12 @@ import itertools
 import json
 
 import pytest
-from audit.checkpoint import Verifier, verify_checkpoint
-from audit.merkle import leaf_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion
 from django.db import DatabaseError, connection, transaction
 
 from audit import selectors
+from audit.checkpoint import Verifier, verify_checkpoint
 from audit.checkpoints import checkpoint_create, log_verify
+from audit.merkle import leaf_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion
 from audit.models import AppendOnlyError, AuditEntry
 from tests.audit.factories import append_entries, build_log, trusted_vkey
 

@@ -11,14 +11,14 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from audit.checkpoint import Checkpoint, Ed25519Signer, sign_checkpoint
-from audit.jcs import canonical_json
-from audit.merkle import leaf_hash, root_from_leaf_hashes
 from django.core.management import call_command
 from django.db import connection
 
 from audit import triggers
+from audit.checkpoint import Checkpoint, Ed25519Signer, sign_checkpoint
 from audit.checkpoints import log_verify
+from audit.jcs import canonical_json
+from audit.merkle import leaf_hash, root_from_leaf_hashes
 from audit.store import CheckpointStore
 from tests.audit.factories import build_log, bundle_from_database, offline_verify, trusted_vkey
 
