@@ -1,0 +1,53 @@
+"""Production settings pass `check --deploy` and refuse to start without their secrets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support import ROOT
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _production_env(tmp_path) -> dict[str, str]:
+    import os
+
+    key = tmp_path / "audit.pem"
+    from audit.checkpoint import Ed25519Signer
+
+    key.write_bytes(Ed25519Signer.generate("prod").private_pem())
+    secret = tmp_path / "secret"
+    secret.write_text("s" * 20 + "production-secret-key-with-enough-entropy-0123456789")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DATABASE_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="governance.settings.production",
+        SECRET_KEY_FILE=str(secret),
+        PSEUDONYM_KEY="pseudonym-key-for-the-check",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        AUDIT_SIGNING_KEY_FILE=str(key),
+        GOVERNANCE_VAR_DIR=str(tmp_path / "var"),
+    )
+    return env
+
+
+def test_check_deploy_reports_no_issues_under_production_settings(tmp_path) -> None:
+    result = _manage(_production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path) -> None:
+    env = _production_env(tmp_path)
+    del env["SECRET_KEY_FILE"]
+
+    result = _manage(env, "check")
+
+    assert result.returncode != 0
+    assert "Set SECRET_KEY or SECRET_KEY_FILE" in result.stderr
