@@ -10,6 +10,8 @@ from governance import health, pages
 api_v1 = [
     path("", include("governance.accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("", include("registry.catalog_urls")),
+    path("", include("registry.lineage_urls")),
 ]
 
 urlpatterns = [

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "governance.accounts",
     "audit",
+    "registry",
 ]
 
 MIDDLEWARE = [
