@@ -183,7 +183,9 @@ class ModelVersion(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     input_schema = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=32, default="registered")
-    run = models.ForeignKey(TrainingRun, on_delete=models.PROTECT, null=True, blank=True, related_name="models")
+    run = models.ForeignKey(
+        TrainingRun, on_delete=models.PROTECT, null=True, blank=True, related_name="models"
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     archived_at = models.DateTimeField(null=True, blank=True)
