@@ -3,7 +3,8 @@ in the layout that ``python -m audit.verify`` reads (see README, "Audit bundle")
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from django.conf import settings
@@ -47,3 +48,44 @@ def audit_export(*, actor: Actor, out: Path, store: CheckpointStore | None = Non
 def _entry_texts(size: int) -> Iterator[str]:
     rows = selectors.entry_list(start=0, end=size).values_list("entry", flat=True)
     return rows.iterator(chunk_size=5_000)
+
+
+def audit_proof_bundle(
+    *, out: Path, indices: Iterable[int], extra_files: Mapping[str, bytes] | None = None
+) -> int:
+    """A partial bundle: the chosen entries, each with an RFC 9162 inclusion proof against a freshly
+    signed checkpoint, so that ``python -m audit.verify`` proves them without the rest of the log.
+
+    Returns the tree size the proofs are against.
+    """
+    from audit.checkpoints import checkpoint_create
+
+    store = CheckpointStore()
+    checkpoint = checkpoint_create(store=store)
+    size = checkpoint.size
+    wanted = sorted({index for index in indices if 0 <= index < size})
+    rows = dict(
+        selectors.entry_list(start=0, end=size).filter(index__in=wanted).values_list("index", "entry")
+    )
+    inclusion = [
+        {
+            "index": index,
+            "tree_size": size,
+            "proof": [
+                base64.b64encode(node).decode("ascii")
+                for node in selectors.inclusion_proof_get(index=index, size=size)
+            ],
+        }
+        for index in wanted
+    ]
+    write_bundle(
+        out,
+        origin=settings.AUDIT_LOG_ORIGIN,
+        kind="partial",
+        entries=(rows[index].encode("utf-8") for index in wanted),
+        checkpoints=[checkpoint.note],
+        keys=store.key_lines(),
+        proofs={"inclusion": inclusion, "consistency": []},
+        extra_files=extra_files,
+    )
+    return size

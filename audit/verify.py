@@ -793,8 +793,12 @@ def write_bundle(
     keys: Sequence[str],
     leaf_hashes: bytes | None = None,
     proofs: Mapping[str, Any] | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> None:
-    """Write an audit bundle zip (deflate) atomically: the one writer the exporter and tests share."""
+    """Write an audit bundle zip (deflate) atomically: the one writer the exporter and tests share.
+
+    ``extra_files`` (name → bytes, outside ``audit/``) lets a lineage report carry its bundle.
+    """
     if kind not in ("full", "partial"):
         raise ValueError(f"bundle kind must be 'full' or 'partial', not {kind!r}")
     if leaf_hashes is not None and len(leaf_hashes) % HASH_SIZE:
@@ -835,6 +839,10 @@ def write_bundle(
                 "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
             archive.writestr(BUNDLE_DIR + MANIFEST, json.dumps(manifest, indent=2) + "\n")
+            for name, content in (extra_files or {}).items():
+                if name.startswith(BUNDLE_DIR):
+                    raise ValueError(f"extra file {name!r} may not live inside {BUNDLE_DIR}")
+                archive.writestr(name, content)
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)

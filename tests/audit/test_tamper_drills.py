@@ -165,3 +165,32 @@ def test_an_untampered_export_verifies_offline_and_a_flipped_byte_fails(tmp_path
 
     assert good.returncode == 0 and good.stdout.startswith("OK:"), good.stdout + good.stderr
     assert bad.returncode == 1 and bad.stdout.startswith("FAIL"), bad.stdout + bad.stderr
+
+
+def test_a_partial_bundle_proves_chosen_entries_offline_and_a_flipped_entry_fails(tmp_path: Path) -> None:
+    from audit.exporting import audit_proof_bundle
+
+    build_log((10, 20))
+    out = tmp_path / "report.zip"
+    audit_proof_bundle(out=out, indices=[3, 11, 17], extra_files={"report.json": b"{}"})
+    vkey = trusted_vkey()
+
+    good = offline_verify(out, vkey)
+    import zipfile
+
+    with zipfile.ZipFile(out) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    lines = members["audit/entries.jsonl"].split(b"\n")
+    lines = [
+        line.replace(b'"data":{"n":', b'"data":{"m":') if b'"index":11,' in line else line for line in lines
+    ]
+    members["audit/entries.jsonl"] = b"\n".join(lines)
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    bad = offline_verify(forged, vkey)
+
+    assert good.returncode == 0 and good.stdout.startswith("OK:"), good.stdout + good.stderr
+    assert "report.json" in members
+    assert bad.returncode == 1 and "first bad index 11" in bad.stdout, bad.stdout
