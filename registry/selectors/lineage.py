@@ -1,0 +1,324 @@
+"""Reading the lineage graph: the nodes upstream and downstream of one node, in Marquez's shape.
+
+The walk is one recursive query over ``registry_lineageedge`` (``WITH RECURSIVE``, which PostgreSQL
+and SQLite both run); then the rows behind the node ids are loaded with one query per node type.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Final, Literal, TypedDict
+
+from django.db import connection
+from django.db.models import Q
+
+from governance.errors import NotFound, ValidationFailed
+from registry.models import Dataset, DatasetVersion, Deployment, Job, LineageEdge, ModelVersion, TrainingRun
+
+NodeType = Literal["dataset", "dataset_version", "job", "run", "model", "deployment"]
+DEFAULT_DEPTH: Final = 20
+MAX_DEPTH: Final = 100
+# Ids per IN list / OR chain: keeps every statement well under SQLite's bound-parameter limit, so a
+# graph of n nodes of one type costs ceil(n / _CHUNK) queries (one for any graph a person reads).
+_CHUNK: Final = 500
+
+
+class GraphEdge(TypedDict):
+    origin: str
+    destination: str
+
+
+class GraphNode(TypedDict):
+    id: str
+    type: NodeType
+    data: dict[str, Any] | None
+    inEdges: list[GraphEdge]  # Marquez's field names
+    outEdges: list[GraphEdge]  # Marquez's field names
+
+
+class LineageGraph(TypedDict):
+    graph: list[GraphNode]
+
+
+# UNION (not UNION ALL) drops a row already found, and the depth bound ends every path, so a cycle
+# terminates. Edges are walked in data-flow direction downstream and against it upstream.
+_WALK_SQL: Final = f"""
+WITH RECURSIVE
+down(source, target, depth) AS (
+    SELECT source, target, 1 FROM {LineageEdge._meta.db_table} WHERE source = %s AND %s > 0
+    UNION
+    SELECT e.source, e.target, d.depth + 1
+    FROM {LineageEdge._meta.db_table} e JOIN down d ON e.source = d.target
+    WHERE d.depth < %s
+),
+up(source, target, depth) AS (
+    SELECT source, target, 1 FROM {LineageEdge._meta.db_table} WHERE target = %s AND %s > 0
+    UNION
+    SELECT e.source, e.target, u.depth + 1
+    FROM {LineageEdge._meta.db_table} e JOIN up u ON e.target = u.source
+    WHERE u.depth < %s
+)
+SELECT source, target FROM down
+UNION
+SELECT source, target FROM up
+"""  # noqa: S608 - the only interpolation is our own table name; values are bound parameters
+
+
+def node_type(node_id: str) -> NodeType | None:
+    """The type named by an id's prefix; a dataset id with ``#<version>`` is a dataset version."""
+    prefix, sep, rest = node_id.partition(":")
+    if not sep or not rest:
+        return None
+    if prefix == "dataset":
+        return "dataset_version" if "#" in rest else "dataset"
+    if prefix in {"job", "run", "model", "deployment"}:
+        return prefix  # type: ignore[return-value]
+    return None
+
+
+def lineage_walk(*, node_id: str, depth: int) -> list[tuple[str, str]]:
+    """The distinct (origin, destination) edges within ``depth`` steps up or down of ``node_id``."""
+    with connection.cursor() as cursor:
+        cursor.execute(_WALK_SQL, [node_id, depth, depth, node_id, depth, depth])
+        return [(str(source), str(target)) for source, target in cursor.fetchall()]
+
+
+def lineage_graph(*, node_id: str, depth: int = DEFAULT_DEPTH) -> LineageGraph:
+    """Every node up to ``depth`` edges upstream and downstream of ``node_id``, with its data and
+    the walked edges in and out of it. Raises ``NotFound`` for a node that is neither stored nor
+    on any edge."""
+    if not 0 <= depth <= MAX_DEPTH:
+        raise ValidationFailed(f"depth: must be between 0 and {MAX_DEPTH}")
+    node_id = _normalise(node_id)
+    kind = node_type(node_id)
+    if kind is None:
+        raise NotFound(
+            f"{node_id!r} is not a node id; use dataset:<namespace>:<name>[#<version>], "
+            "job:<namespace>:<name>, run:<uuid>, model:<name>#<version> or deployment:<environment>:<model>"
+        )
+    edges = lineage_walk(node_id=node_id, depth=depth)
+    ids = {node_id} | {end for edge in edges for end in edge}
+    by_type: dict[NodeType, list[str]] = defaultdict(list)
+    for one in ids:
+        one_type = node_type(one)
+        if one_type is not None:
+            by_type[one_type].append(one)
+    data: dict[str, dict[str, Any]] = {}
+    for one_type, wanted in by_type.items():
+        for start in range(0, len(wanted), _CHUNK):
+            data.update(_LOADERS[one_type](wanted[start : start + _CHUNK]))
+    if node_id not in data and not edges:
+        raise NotFound(f"no lineage node {node_id!r}")
+
+    incoming: dict[str, list[GraphEdge]] = defaultdict(list)
+    outgoing: dict[str, list[GraphEdge]] = defaultdict(list)
+    for origin, destination in sorted(edges):
+        edge: GraphEdge = {"origin": origin, "destination": destination}
+        outgoing[origin].append(edge)
+        incoming[destination].append(edge)
+    graph: list[GraphNode] = []
+    for one in sorted(ids):
+        one_type = node_type(one)
+        if one_type is None:  # an edge to an id of no known form: show the edge's end, not the node
+            continue
+        graph.append(
+            {
+                "id": one,
+                "type": one_type,
+                "data": data.get(one),
+                "inEdges": incoming.get(one, []),
+                "outEdges": outgoing.get(one, []),
+            }
+        )
+    return {"graph": graph}
+
+
+def _normalise(node_id: str) -> str:
+    """Run ids in the canonical lower-case form the edges use."""
+    if node_id.startswith("run:"):
+        try:
+            return f"run:{uuid.UUID(node_id[4:])}"
+        except ValueError:
+            return node_id
+    return node_id
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _splits(text: str, separator: str) -> list[tuple[str, str]]:
+    """Every way to cut ``text`` at one ``separator``: namespaces such as ``postgres://db:5432``
+    contain colons themselves, so the cut is not known until a row matches."""
+    return [(text[:i], text[i + 1 :]) for i, char in enumerate(text) if char == separator]
+
+
+def _any_of(conditions: Iterable[Q]) -> Q | None:
+    combined: Q | None = None
+    for condition in conditions:
+        combined = condition if combined is None else combined | condition
+    return combined
+
+
+def _load_datasets(ids: list[str]) -> dict[str, dict[str, Any]]:
+    query = _any_of(
+        Q(namespace=namespace, name=name)
+        for one in ids
+        for namespace, name in _splits(one.removeprefix("dataset:"), ":")
+    )
+    if query is None:
+        return {}
+    wanted = set(ids)
+    return {
+        row.node_id: {
+            "namespace": row.namespace,
+            "name": row.name,
+            "description": row.description,
+            "holdsPersonalData": row.holds_personal_data,
+            "facets": row.facets,
+            "createdAt": _iso(row.created_at),
+            "archivedAt": _iso(row.archived_at),
+        }
+        for row in Dataset.objects.filter(query)
+        if row.node_id in wanted
+    }
+
+
+def _load_dataset_versions(ids: list[str]) -> dict[str, dict[str, Any]]:
+    query = _any_of(
+        Q(dataset__namespace=namespace, dataset__name=name, version=version)
+        for one in ids
+        for base, version in _splits(one.removeprefix("dataset:"), "#")
+        for namespace, name in _splits(base, ":")
+    )
+    if query is None:
+        return {}
+    wanted = set(ids)
+    return {
+        row.node_id: {
+            "namespace": row.dataset.namespace,
+            "name": row.dataset.name,
+            "version": row.version,
+            "sha256": row.sha256,
+            "uri": row.uri,
+            "rowCount": row.row_count,
+            "facets": row.facets,
+            "createdAt": _iso(row.created_at),
+            "archivedAt": _iso(row.archived_at),
+        }
+        for row in DatasetVersion.objects.filter(query).select_related("dataset")
+        if row.node_id in wanted
+    }
+
+
+def _load_jobs(ids: list[str]) -> dict[str, dict[str, Any]]:
+    query = _any_of(
+        Q(namespace=namespace, name=name)
+        for one in ids
+        for namespace, name in _splits(one.removeprefix("job:"), ":")
+    )
+    if query is None:
+        return {}
+    wanted = set(ids)
+    return {
+        row.node_id: {
+            "namespace": row.namespace,
+            "name": row.name,
+            "facets": row.facets,
+            "createdAt": _iso(row.created_at),
+        }
+        for row in Job.objects.filter(query)
+        if row.node_id in wanted
+    }
+
+
+def _load_runs(ids: list[str]) -> dict[str, dict[str, Any]]:
+    run_ids = []
+    for one in ids:
+        try:
+            run_ids.append(uuid.UUID(one.removeprefix("run:")))
+        except ValueError:
+            continue
+    if not run_ids:
+        return {}
+    return {
+        row.node_id: {
+            "runId": str(row.run_id),
+            "job": row.job.node_id if row.job is not None else None,
+            "state": row.state,
+            "startedAt": _iso(row.started_at),
+            "endedAt": _iso(row.ended_at),
+            "codeVersion": row.code_version,
+            "facets": row.facets,
+        }
+        for row in TrainingRun.objects.filter(run_id__in=run_ids).select_related("job")
+    }
+
+
+def _load_models(ids: list[str]) -> dict[str, dict[str, Any]]:
+    conditions = []
+    for one in ids:
+        name, _, version = one.removeprefix("model:").rpartition("#")
+        if name and version.isdigit():
+            conditions.append(Q(model__name=name, version=int(version)))
+    query = _any_of(conditions)
+    if query is None:
+        return {}
+    return {
+        row.node_id: {
+            "model": row.model.name,
+            "version": row.version,
+            "status": row.status,
+            "framework": row.framework,
+            "artifactSha256": row.artifact_sha256,
+            "riskLevel": row.model.risk_level,
+            "createdAt": _iso(row.created_at),
+            "archivedAt": _iso(row.archived_at),
+        }
+        for row in ModelVersion.objects.filter(query).select_related("model")
+    }
+
+
+def _load_deployments(ids: list[str]) -> dict[str, dict[str, Any]]:
+    """A deployment node is an environment serving a model; each release into it is a row, the
+    newest one describes the node and the others are its history."""
+    conditions = []
+    for one in ids:
+        environment, _, model = one.removeprefix("deployment:").rpartition(":")
+        if environment and model:
+            conditions.append(Q(environment=environment, model_version__model__name=model))
+    query = _any_of(conditions)
+    if query is None:
+        return {}
+    rows = Deployment.objects.filter(query).select_related("model_version__model").order_by("deployed_at")
+    result: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        release = {
+            "version": row.model_version.version,
+            "deployedAt": _iso(row.deployed_at),
+            "until": _iso(row.until),
+        }
+        previous = result.get(row.node_id, {}).get("history", [])
+        result[row.node_id] = {
+            "environment": row.environment,
+            "model": row.model_version.model.name,
+            "version": row.model_version.version,
+            "endpoint": row.endpoint,
+            "deployedAt": _iso(row.deployed_at),
+            "until": _iso(row.until),
+            "history": [*previous, release],
+        }
+    return result
+
+
+_LOADERS: dict[NodeType, Callable[[list[str]], dict[str, dict[str, Any]]]] = {
+    "dataset": _load_datasets,
+    "dataset_version": _load_dataset_versions,
+    "job": _load_jobs,
+    "run": _load_runs,
+    "model": _load_models,
+    "deployment": _load_deployments,
+}
