@@ -771,6 +771,17 @@ class Bundle:
         except (OSError, zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
             raise BundleError(f"cannot read {ENTRIES}: {exc}") from exc
 
+    def attached_files(self) -> dict[str, bytes]:
+        """Files of a zip bundle outside its ``audit/`` folder (a lineage report's renderings)."""
+        if self._zip is None:
+            return {}
+        audit_dir = self._prefix
+        return {
+            info.filename: self._zip.read(info)
+            for info in self._zip.infolist()
+            if not info.is_dir() and not info.filename.startswith(audit_dir)
+        }
+
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
@@ -903,7 +914,35 @@ def verify_bundle(
                 reasons = extra if result.ok else [*extra, result.reason]
                 result.ok = False
                 result.reason = "; ".join(reasons)
+        if result.ok:
+            _check_attached_files(bundle, result)
     return result
+
+
+def _check_attached_files(bundle: Bundle, result: VerifyResult) -> None:
+    """Every file beside ``audit/`` must be attested: an entry whose ``data.files`` maps its name to
+    its SHA-256 (a lineage export records the hashes of what it wrote), so a changed report fails."""
+    attached = bundle.attached_files()
+    if not attached:
+        return
+    attested: dict[str, tuple[str, int]] = {}
+    for raw in bundle.entries():
+        entry = json.loads(raw)
+        files = entry.get("data", {}).get("files") if isinstance(entry.get("data"), dict) else None
+        if isinstance(files, dict):
+            for name, digest in files.items():
+                attested[str(name)] = (str(digest), int(entry["index"]))
+    for name, content in sorted(attached.items()):
+        if name not in attested:
+            result.ok = False
+            result.reason = f"{name} is in the bundle but no entry attests its hash"
+            return
+        digest, index = attested[name]
+        if hashlib.sha256(content).hexdigest() != digest:
+            result.ok = False
+            result.first_bad_index = index
+            result.reason = f"{name} does not match the SHA-256 recorded in entry {index}"
+            return
 
 
 def _describe(result: VerifyResult) -> str:

@@ -12,6 +12,7 @@ api_v1 = [
     path("audit/", include("audit.urls")),
     path("", include("registry.catalog_urls")),
     path("", include("registry.lineage_urls")),
+    path("", include("registry.report_urls")),
 ]
 
 urlpatterns = [

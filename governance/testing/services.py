@@ -54,4 +54,8 @@ def service_problem(name: str) -> str | None:
             if shutil.which(binary) and shutil.which("chromedriver"):
                 return None
         return "no headless Chromium with chromedriver on PATH (apt-get install chromium chromium-driver)"
+    if name == "pdftoppm":
+        if shutil.which("pdftoppm"):
+            return None
+        return "pdftoppm is not installed (apt-get install poppler-utils)"
     raise ValueError(f"unknown service {name!r}")

@@ -172,10 +172,13 @@ def test_a_partial_bundle_proves_chosen_entries_offline_and_a_flipped_entry_fail
 
     build_log((10, 20))
     out = tmp_path / "report.zip"
-    audit_proof_bundle(out=out, indices=[3, 11, 17], extra_files={"report.json": b"{}"})
+    audit_proof_bundle(out=out, indices=[3, 11, 17])
+    unattested = tmp_path / "unattested.zip"
+    audit_proof_bundle(out=unattested, indices=[3], extra_files={"report.json": b"{}"})
     vkey = trusted_vkey()
 
     good = offline_verify(out, vkey)
+    stray = offline_verify(unattested, vkey)
     import zipfile
 
     with zipfile.ZipFile(out) as archive:
@@ -192,5 +195,5 @@ def test_a_partial_bundle_proves_chosen_entries_offline_and_a_flipped_entry_fail
     bad = offline_verify(forged, vkey)
 
     assert good.returncode == 0 and good.stdout.startswith("OK:"), good.stdout + good.stderr
-    assert "report.json" in members
+    assert stray.returncode == 1 and "no entry attests" in stray.stdout
     assert bad.returncode == 1 and "first bad index 11" in bad.stdout, bad.stdout

@@ -520,7 +520,9 @@ def test_the_cli_reads_a_directory_and_a_lineage_report_zip(tmp_path: Path) -> N
         for name in source.namelist():
             target.writestr(f"report/{name}", source.read(name))
     done = run_cli(str(report), "--key", VKEY)
-    assert done.returncode == 0, done.stdout
+    # The CLI finds audit/ one level down; a report file no entry attests is then refused.
+    assert done.returncode == 1, done.stdout
+    assert "report/lineage.json is in the bundle but no entry attests its hash" in done.stdout
 
 
 def test_the_cli_verifies_a_partial_bundle(tmp_path: Path) -> None:

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from audit.actors import actor_from_request
+from governance.accounts.permissions import roles_allowed
+from governance.accounts.roles import Role
+from registry.services.reports import FORMATS, lineage_report_export
+
+
+class LineageReportApi(APIView):
+    """The auditor's export: a model version's or deployment's whole upstream lineage, signed into the
+    audit log. Auditors and compliance officers; every export is an audit entry."""
+
+    permission_classes = [roles_allowed(Role.AUDITOR, Role.COMPLIANCE_OFFICER)]
+
+    class LineageReportQuerySerializer(serializers.Serializer[Any]):
+        nodeId = serializers.CharField(max_length=700)
+        format = serializers.ChoiceField(choices=FORMATS, default="json")
+
+    @extend_schema(
+        parameters=[LineageReportQuerySerializer],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        params = self.LineageReportQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        rendered = lineage_report_export(
+            actor=actor_from_request(request),
+            subject=params.validated_data["nodeId"],
+            fmt=params.validated_data["format"],
+        )
+        response = HttpResponse(rendered.content, content_type=rendered.content_type)
+        disposition = (
+            "inline"
+            if params.validated_data["format"] in {"json", "prov", "openlineage", "html"}
+            else "attachment"
+        )
+        response["Content-Disposition"] = f'{disposition}; filename="{rendered.filename}"'
+        return response

@@ -1,0 +1,150 @@
+"""The auditor's lineage report: six formats naming the data, run and deployment; a zip that verifies
+offline; each export audited; only auditors and compliance officers may export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from audit.models import AuditEntry
+from tests.audit.factories import offline_verify, trusted_vkey
+from tests.conftest import need
+from tests.registry.factories import build_story
+
+pytestmark = pytest.mark.django_db
+
+SUBJECT = "model:churn#1"
+
+
+@pytest.fixture
+def story(make_user):
+    return build_story(make_user("dana", "data_scientist", full_name="Dana Scientist"))
+
+
+def _get(client, fmt: str, node: str = SUBJECT):
+    return client.get("/api/v1/reports/lineage", {"nodeId": node, "format": fmt})
+
+
+@pytest.mark.parametrize("fmt", ["json", "prov", "openlineage", "csv", "html", "pdf"])
+def test_every_format_answers_for_an_auditor(fmt: str, story, token_client) -> None:
+    client, _ = token_client("audrey", "auditor")
+
+    response = _get(client, fmt)
+
+    assert response.status_code == 200, response.content[:300]
+    assert response.content
+
+
+def test_the_report_names_the_dataset_versions_with_hashes_the_run_and_the_deployment(
+    story, token_client
+) -> None:
+    client, _ = token_client("audrey", "auditor")
+    hashes = [version.sha256 for version in story.versions]
+
+    report = _get(client, "json").json()
+    prov = json.dumps(_get(client, "prov").json())
+    rows = list(csv.reader(io.StringIO(_get(client, "csv").content.decode())))
+    html = _get(client, "html").content.decode()
+
+    assert sorted(entry["sha256"] for entry in report["datasets"]) == sorted(hashes)
+    assert [run["run_id"] for run in report["runs"]] == [str(story.run.run_id)]
+    assert (
+        report["runs"][0]["code_version"] == "git:abc123"
+        and report["runs"][0]["started_by"] == "Dana Scientist"
+    )
+    assert [(d["environment"], d["version"]) for d in report["deployments"]] == [("production", "1")]
+    assert report["audit"]["checkpoint"].startswith(report["audit"]["origin"] + "\n")
+    for digest in hashes:
+        assert digest in prov and digest in html and any(digest in cell for row in rows for cell in row)
+    assert str(story.run.run_id) in html and "production" in html
+
+
+def test_the_report_of_a_deployment_reaches_back_to_the_data(story, token_client) -> None:
+    client, _ = token_client("carla", "compliance_officer")
+
+    report = _get(client, "json", "deployment:production:churn").json()
+
+    assert {entry["version"] for entry in report["datasets"]} == {"v1", "v2"}
+
+
+def test_the_pdf_renders_into_pages(story, token_client, tmp_path) -> None:
+    need("pdftoppm")
+    client, _ = token_client("audrey", "auditor")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(_get(client, "pdf").content)
+
+    subprocess.run(
+        [shutil.which("pdftoppm") or "pdftoppm", "-png", "-r", "40", str(pdf), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
+
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert list(tmp_path.glob("page*.png"))
+
+
+def test_the_exported_zip_verifies_offline_and_a_flipped_byte_fails(story, tmp_path) -> None:
+    out = tmp_path / "report.zip"
+    call_command("export_lineage", SUBJECT, "--out", str(out), stdout=StringIO())
+    names = set(zipfile.ZipFile(out).namelist())
+
+    good = offline_verify(out, trusted_vkey())
+    data = bytearray(out.read_bytes())
+    position = data.find(b'"action":"lineage.report_export"')
+    if position < 0:  # compressed: flip a byte in the middle of the archive instead
+        position = len(data) // 2
+    data[position] ^= 0x01
+    flipped = tmp_path / "flipped.zip"
+    flipped.write_bytes(bytes(data))
+    bad = offline_verify(flipped, trusted_vkey())
+
+    assert {
+        "report.json",
+        "report.prov.json",
+        "report.csv",
+        "report.html",
+        "report.pdf",
+        "report.openlineage.json",
+    } <= names
+    assert "audit/entries.jsonl" in names and "audit/proofs.json" in names
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+
+
+def test_each_export_is_an_audit_entry(story, token_client) -> None:
+    client, _ = token_client("audrey", "auditor")
+
+    _get(client, "csv")
+    _get(client, "pdf")
+
+    formats = [
+        json.loads(e)["data"]["format"]
+        for e in AuditEntry.objects.filter(action="lineage.report_export").values_list("entry", flat=True)
+    ]
+    assert formats == ["csv", "pdf"]
+
+
+@pytest.mark.parametrize("role", ["data_scientist", "pipeline", "admin"])
+def test_other_roles_may_not_export(role: str, story, token_client) -> None:
+    client, _ = token_client(f"x-{role}", role)
+
+    assert _get(client, "json").status_code == 403
+
+
+def test_an_unknown_node_or_format_is_a_clear_4xx(story, token_client) -> None:
+    client, _ = token_client("audrey", "auditor")
+
+    unknown = _get(client, "json", "model:nope#9")
+    bad_format = _get(client, "docx")
+
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
+    assert bad_format.status_code == 400 and "format" in bad_format.json()["detail"]
+    assert not AuditEntry.objects.filter(action="lineage.report_export").exists()
