@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from audit.actions import AuditAction
@@ -25,7 +26,7 @@ from audit.jcs import canonical_json
 from audit.services import Target, audit_record
 from governance.accounts.models import User
 from governance.errors import ApplicationError
-from registry.edges import PRODUCED, RUN_OF, USED_BY, VERSION_OF, edge_add
+from registry.edges import PRODUCED, RUN_OF, USED_BY, VERSION_OF, edges_add
 from registry.models import Dataset, DatasetVersion, Job, LineageEvent, TrainingRun
 from registry.openlineage.spec import EventKind, OpenLineageError, validate_event
 
@@ -74,6 +75,9 @@ def lineage_event_ingest(*, actor: Actor, user: User, event: object) -> IngestRe
        facets are kept as sent), and for a RunEvent the run, its input and output dataset versions
        and the edges dataset → version → run → version, job → run.
     4. Record one ``lineage.event_ingest`` audit entry naming the node ids touched.
+
+    A fixed number of statements per event, whatever its number of datasets: one per table, each
+    covering every row of the event (ingestion runs at pipeline speed, so this is a hot path).
     """
     kind = _validated_kind(event)
     event = cast("dict[str, Any]", event)  # validate_event accepts JSON objects only
@@ -83,42 +87,43 @@ def lineage_event_ingest(*, actor: Actor, user: User, event: object) -> IngestRe
         raise InvalidLineageEvent("$", f"cannot be canonicalised (RFC 8785): {exc}") from exc
     _check_limits(kind, event)
 
-    existing = LineageEvent.objects.filter(body_sha256=digest).first()
-    if existing is not None:
-        return IngestResult(existing, created=False)
-
     now = timezone.now()
     event_time = _parse_time(event["eventTime"])
     run_uuid = uuid.UUID(event["run"]["runId"]) if kind == "RunEvent" else None
-    try:
-        # A savepoint: a concurrent identical event commits first and we answer as for a replay.
-        with transaction.atomic():
-            stored = LineageEvent.objects.create(
-                kind=kind,
-                event_type=str(event.get("eventType", "")) if kind == "RunEvent" else "",
-                event_time=event_time,
-                run_id=run_uuid,
-                body=event,
-                body_sha256=digest,
-                received_by=user,
-                received_at=now,
-            )
-    except IntegrityError:
+    stored = LineageEvent(
+        kind=kind,
+        event_type=str(event.get("eventType", "")) if kind == "RunEvent" else "",
+        event_time=event_time,
+        run_id=run_uuid,
+        body=event,
+        body_sha256=digest,
+        received_by=user,
+        received_at=now,
+    )
+    # ON CONFLICT DO NOTHING waits for a concurrent identical event to commit, then skips our row:
+    # both that and a replay answer with the stored row.
+    if not _insert_new(LineageEvent, {(digest,): stored}, ("body_sha256",)):
         return IngestResult(LineageEvent.objects.get(body_sha256=digest), created=False)
 
     touched = _Touched()
     if kind == "RunEvent":
         _apply_run_event(event, event_time=event_time, user=user, now=now, touched=touched)
     elif kind == "JobEvent":
-        touched.job = _job_upsert(event["job"], now=now).node_id
-        for dataset in [*event.get("inputs", []), *event.get("outputs", [])]:
-            touched.datasets.append(_dataset_upsert(dataset, now=now).node_id)
+        touched.job = _jobs_upsert(event["job"], now=now).node_id
+        items = [*event.get("inputs", []), *event.get("outputs", [])]
+        datasets = _datasets_upsert(items, now=now)
+        touched.datasets.extend(datasets[_name_key(item)].node_id for item in items)
     else:
-        dataset = _dataset_upsert(event["dataset"], now=now)
+        item = event["dataset"]
+        dataset = _datasets_upsert([item], now=now)[_name_key(item)]
         touched.datasets.append(dataset.node_id)
-        version = _facet_version(event["dataset"])
+        version = _facet_version(item)
         if version is not None:
-            row = _version_get(dataset, version, event["dataset"], None, user=user, now=now)
+            facets = dict(item.get("facets") or {})
+            row = _versions_upsert(
+                {(dataset.pk, version): facets}, {dataset.pk: dataset}, user=user, now=now
+            )[(dataset.pk, version)]
+            edges_add([(dataset.node_id, row.node_id, VERSION_OF)])
             touched.datasets.append(row.node_id)
 
     audit_record(
@@ -149,31 +154,48 @@ def _validated_kind(event: object) -> EventKind:
 def _apply_run_event(
     event: dict[str, Any], *, event_time: datetime, user: User, now: datetime, touched: _Touched
 ) -> None:
-    job = _job_upsert(event["job"], now=now)
+    job = _jobs_upsert(event["job"], now=now)
     touched.job = job.node_id
     run = _run_upsert(event, job=job, event_time=event_time, user=user, now=now)
-    edge_add(source=job.node_id, target=run.node_id, relation=RUN_OF)
     fallback = str(run.run_id)
-    inputs: list[DatasetVersion] = []
-    for dataset_event in event.get("inputs", []):
-        dataset = _dataset_upsert(dataset_event, now=now)
-        version_name = _facet_version(dataset_event) or fallback
-        version = _version_get(dataset, version_name, dataset_event, "inputFacets", user=user, now=now)
-        edge_add(source=version.node_id, target=run.node_id, relation=USED_BY)
-        inputs.append(version)
+    sides = [("inputFacets", event.get("inputs", [])), ("outputFacets", event.get("outputs", []))]
+    datasets = _datasets_upsert([item for _, items in sides for item in items], now=now)
+    by_id = {dataset.pk: dataset for dataset in datasets.values()}
+    # Per (dataset, version): its facets as the event's items send them, later items winning, which is
+    # what merging them one by one in event order would give.
+    wanted: dict[tuple[int, str], dict[str, Any]] = {}
+    placed: list[tuple[str, tuple[int, str]]] = []
+    for extra_facets_key, items in sides:
+        for item in items:
+            key = (datasets[_name_key(item)].pk, _facet_version(item) or fallback)
+            facets = {**(item.get("facets") or {}), **(item.get(extra_facets_key) or {})}
+            wanted[key] = {**wanted.get(key, {}), **facets}
+            placed.append((extra_facets_key, key))
+    versions = _versions_upsert(wanted, by_id, user=user, now=now)
+
+    edges = [(job.node_id, run.node_id, RUN_OF)]
+    inputs: dict[int, None] = {}
+    outputs: dict[int, None] = {}
+    for extra_facets_key, key in placed:
+        version = versions[key]
+        edges.append((by_id[key[0]].node_id, version.node_id, VERSION_OF))
+        if extra_facets_key == "inputFacets":
+            edges.append((version.node_id, run.node_id, USED_BY))
+            inputs[version.pk] = None
+        else:
+            edges.append((run.node_id, version.node_id, PRODUCED))
+            outputs[version.pk] = None
         touched.datasets.append(version.node_id)
-    outputs: list[DatasetVersion] = []
-    for dataset_event in event.get("outputs", []):
-        dataset = _dataset_upsert(dataset_event, now=now)
-        version_name = _facet_version(dataset_event) or fallback
-        version = _version_get(dataset, version_name, dataset_event, "outputFacets", user=user, now=now)
-        edge_add(source=run.node_id, target=version.node_id, relation=PRODUCED)
-        outputs.append(version)
-        touched.datasets.append(version.node_id)
-    if inputs:
-        run.inputs.add(*inputs)
-    if outputs:
-        run.outputs.add(*outputs)
+    edges_add(edges)
+    _link(TrainingRun.inputs.through, run, inputs)
+    _link(TrainingRun.outputs.through, run, outputs)
+
+
+def _link(through: type[Model], run: TrainingRun, version_ids: Iterable[int]) -> None:
+    """What ``run.inputs.add()`` does, in one INSERT and without first reading the pairs already there."""
+    rows = {(run.pk, pk): through(trainingrun_id=run.pk, datasetversion_id=pk) for pk in version_ids}
+    if rows:
+        _insert_new(through, rows, ("trainingrun_id", "datasetversion_id"))
 
 
 def _run_upsert(
@@ -183,20 +205,24 @@ def _run_upsert(
     overwrites a terminal state, and OTHER (spec: "not a state transition") never changes it."""
     event_type = str(event.get("eventType") or "OTHER")
     facets = dict(event["run"].get("facets") or {})
-    run, created = TrainingRun.objects.select_for_update().get_or_create(
-        run_id=uuid.UUID(event["run"]["runId"]),
-        defaults={
-            "job": job,
-            "state": event_type,
-            "started_at": event_time if event_type == "START" else None,
-            "ended_at": event_time if event_type in TERMINAL_STATES else None,
-            "facets": facets,
-            "started_by": user,
-            "created_at": now,
-        },
-    )
-    if created:
-        return run
+    run_uuid = uuid.UUID(event["run"]["runId"])
+    run_columns = ("job_id", "state", "started_at", "ended_at", "facets")
+    run = _locked(TrainingRun, ("run_id",), [(run_uuid,)], run_columns).get((run_uuid,))
+    if run is None:
+        new = TrainingRun(
+            run_id=run_uuid,
+            job=job,
+            state=event_type,
+            started_at=event_time if event_type == "START" else None,
+            ended_at=event_time if event_type in TERMINAL_STATES else None,
+            facets=facets,
+            started_by=user,
+            created_at=now,
+        )
+        if _insert_new(TrainingRun, {(run_uuid,): new}, ("run_id",)):
+            return new
+        # A concurrent event of the same run inserted it since we looked: advance that row instead.
+        run = _locked(TrainingRun, ("run_id",), [(run_uuid,)], run_columns)[(run_uuid,)]
     changed: list[str] = []
     advances = event_type != "OTHER" and (run.state not in TERMINAL_STATES or event_type in TERMINAL_STATES)
     if advances and run.state != event_type:
@@ -216,66 +242,185 @@ def _run_upsert(
         run.facets = merged
         changed.append("facets")
     if changed:
-        run.save(update_fields=changed)
+        _update(run, changed)
     return run
 
 
-def _job_upsert(job_event: Mapping[str, Any], *, now: datetime) -> Job:
-    facets = dict(job_event.get("facets") or {})
-    job, created = Job.objects.select_for_update().get_or_create(
-        namespace=job_event["namespace"],
-        name=job_event["name"],
-        defaults={"facets": facets, "created_at": now},
+def _name_key(item: Mapping[str, Any]) -> tuple[str, str]:
+    return (item["namespace"], item["name"])
+
+
+def _jobs_upsert(job_event: Mapping[str, Any], *, now: datetime) -> Job:
+    key = _name_key(job_event)
+    rows = _upsert_merging_facets(
+        Job,
+        ("namespace", "name"),
+        {key: dict(job_event.get("facets") or {})},
+        lambda key, facets: Job(namespace=key[0], name=key[1], facets=facets, created_at=now),
     )
-    if not created:
-        _merge_facets(job, facets)
-    return job
+    return rows[key]
 
 
-def _dataset_upsert(dataset_event: Mapping[str, Any], *, now: datetime) -> Dataset:
-    facets = dict(dataset_event.get("facets") or {})
-    dataset, created = Dataset.objects.select_for_update().get_or_create(
-        namespace=dataset_event["namespace"],
-        name=dataset_event["name"],
-        defaults={"facets": facets, "created_at": now},
+def _datasets_upsert(items: list[Mapping[str, Any]], *, now: datetime) -> dict[tuple[str, str], Dataset]:
+    """The datasets these items name, by (namespace, name), their facets merged in item order."""
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        key = _name_key(item)
+        wanted[key] = {**wanted.get(key, {}), **(item.get("facets") or {})}
+    return _upsert_merging_facets(
+        Dataset,
+        ("namespace", "name"),
+        wanted,
+        lambda key, facets: Dataset(namespace=key[0], name=key[1], facets=facets, created_at=now),
     )
-    if not created:
-        _merge_facets(dataset, facets)
-    return dataset
 
 
-def _version_get(
-    dataset: Dataset,
-    version: str,
-    dataset_event: Mapping[str, Any],
-    extra_facets_key: str | None,
+def _versions_upsert(
+    wanted: dict[tuple[int, str], dict[str, Any]],
+    datasets: Mapping[int, Dataset],
     *,
     user: User,
     now: datetime,
-) -> DatasetVersion:
-    """The dataset version (created if new) with this event's dataset facets, and its input or output
-    facets, merged in; plus the dataset → version edge."""
-    facets = dict(dataset_event.get("facets") or {})
-    if extra_facets_key:
-        facets.update(dataset_event.get(extra_facets_key) or {})
-    row, created = DatasetVersion.objects.select_for_update().get_or_create(
-        dataset=dataset,
-        version=version,
-        defaults={"facets": facets, "created_by": user, "created_at": now},
+) -> dict[tuple[int, str], DatasetVersion]:
+    """The dataset versions by (dataset id, version), created if new, with these facets merged in."""
+    rows = _upsert_merging_facets(
+        DatasetVersion,
+        ("dataset_id", "version"),
+        wanted,
+        lambda key, facets: DatasetVersion(
+            dataset_id=key[0], version=key[1], facets=facets, created_by=user, created_at=now
+        ),
     )
-    if not created:
-        _merge_facets(row, facets)
-    row.dataset = dataset  # node_id reads it; spare the query
-    edge_add(source=dataset.node_id, target=row.node_id, relation=VERSION_OF)
-    return row
+    for (dataset_id, _), row in rows.items():
+        row.dataset = datasets[dataset_id]  # node_id reads it; spare the query
+    return rows
 
 
-def _merge_facets(row: Job | Dataset | DatasetVersion, facets: Mapping[str, Any]) -> None:
-    """Facets sent now replace those of the same name; facets not sent now are kept (as in Marquez)."""
-    merged = {**row.facets, **facets}
-    if merged != row.facets:
-        row.facets = merged
-        row.save(update_fields=["facets"])
+_Row = TypeVar("_Row", bound=Model)
+_FacetRow = TypeVar("_FacetRow", Job, Dataset, DatasetVersion)
+
+
+def _upsert_merging_facets(
+    model: type[_FacetRow],
+    unique: tuple[str, str],
+    wanted: Mapping[tuple[Any, Any], dict[str, Any]],
+    new: Callable[[tuple[Any, Any], dict[str, Any]], _FacetRow],
+) -> dict[tuple[Any, Any], _FacetRow]:
+    """The rows with these keys, created with these facets if new, else with them merged in: facets
+    sent now replace those of the same name, facets not sent now are kept (as in Marquez).
+
+    1. Lock the rows that exist, in one SELECT ... FOR UPDATE in key order (concurrent events over
+       the same datasets then lock them in the same order).
+    2. Insert the others in one INSERT ... ON CONFLICT DO NOTHING.
+    3. A row a concurrent transaction inserted between 1 and 2 is locked now and treated as existing,
+       so its facets are merged, not overwritten.
+    4. Write the facets that changed, in one UPDATE.
+    """
+    keys = sorted(wanted)
+    rows = _locked(model, unique, keys, ("facets",))
+    missing = {key: new(key, wanted[key]) for key in keys if key not in rows}
+    existing = dict(rows)
+    if missing:
+        inserted = _insert_new(model, missing, unique)
+        rows.update((key, row) for key, row in missing.items() if key in inserted)
+        raced = _locked(model, unique, [key for key in missing if key not in inserted], ("facets",))
+        rows.update(raced)
+        existing.update(raced)
+    for key, row in existing.items():
+        merged = {**row.facets, **wanted[key]}
+        if merged != row.facets:
+            row.facets = merged
+            _update(row, ["facets"])
+    return rows
+
+
+def _locked(
+    model: type[_Row], unique: tuple[str, ...], keys: list[tuple[Any, ...]], columns: tuple[str, ...]
+) -> dict[tuple[Any, ...], _Row]:
+    """The rows with these keys that exist, locked FOR UPDATE in key order, loading only ``columns``.
+
+    Raw SQL (row values, on PostgreSQL and SQLite) on this hot path: compiling the ORM's OR of
+    lookups cost more CPU than the database spent answering.
+    """
+    if not keys:
+        return {}
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    key_columns = ", ".join(quote(str(fields[name].column)) for name in unique)
+    selected = ", ".join(quote(str(fields[name].column)) for name in (*unique, *columns))
+    one = "(" + ", ".join(["%s"] * len(unique)) + ")"
+    params = [
+        fields[name].get_db_prep_value(value, connection)
+        for key in keys
+        for name, value in zip(unique, key, strict=True)
+    ]
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = (
+        f"SELECT {quote(str(model._meta.pk.column))}, {selected} FROM {quote(model._meta.db_table)} "  # noqa: S608 - as in _insert_new
+        f"WHERE ({key_columns}) IN ({', '.join([one] * len(keys))}) ORDER BY {key_columns}{lock}"
+    )
+    return {
+        tuple(getattr(row, name) for name in unique): row for row in model._default_manager.raw(sql, params)
+    }
+
+
+def _update(row: Model, names: list[str]) -> None:
+    """``row.save(update_fields=names)`` as one plain UPDATE (the row holds only the columns it loaded)."""
+    meta = row._meta
+    by_name = {field.name: field for field in meta.concrete_fields}
+    fields = [by_name[name] for name in names]
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+    params = [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(str(meta.pk.column))} = %s"  # noqa: S608 - as above
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, row.pk])
+
+
+def _insert_new(
+    model: type[_Row], rows: Mapping[tuple[Any, ...], _Row], unique: tuple[str, ...]
+) -> set[tuple[Any, ...]]:
+    """Insert the rows (keyed by their ``unique`` values) in one statement, skipping any whose key is
+    taken (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite); returns the keys inserted and sets
+    their primary keys.
+
+    Raw SQL: ``bulk_create(ignore_conflicts=True)`` cannot say which rows it inserted nor return
+    their ids, which would cost another SELECT per table and event.
+    """
+    meta = model._meta
+    fields = {field.attname: field for field in meta.concrete_fields}
+    pk_field = next(field for field in fields.values() if field.primary_key)
+    del fields[pk_field.attname]
+    quote = connection.ops.quote_name
+    params: list[Any] = []
+    prepared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for key, row in rows.items():
+        values = {
+            name: field.get_db_prep_save(field.pre_save(row, True), connection)
+            for name, field in fields.items()
+        }
+        params.extend(values.values())
+        prepared[tuple(values[name] for name in unique)] = key
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    columns = ", ".join(quote(str(field.column)) for field in fields.values())
+    key_columns = ", ".join(quote(str(fields[name].column)) for name in unique)
+    returning = ", ".join([quote(str(pk_field.column)), key_columns])
+    # Table and column names come from the model; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {placeholders} "  # noqa: S608
+        f"ON CONFLICT ({key_columns}) DO NOTHING RETURNING {returning}"
+    )
+    inserted: set[tuple[Any, ...]] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pk, *found in cursor.fetchall():
+            key = prepared[tuple(found)]
+            row = rows[key]
+            row.pk = pk
+            row._state.adding = False
+            row._state.db = connection.alias
+            inserted.add(key)
+    return inserted
 
 
 def _facet_version(dataset_event: Mapping[str, Any]) -> str | None:
