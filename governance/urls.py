@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from governance import health, pages
+from registry import pages as registry_pages
 
 api_v1 = [
     path("", include("governance.accounts.urls")),
@@ -17,6 +18,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("lineage/", registry_pages.lineage_page, name="lineage-page"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -148,3 +148,22 @@ def test_an_unknown_node_or_format_is_a_clear_4xx(story, token_client) -> None:
     assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
     assert bad_format.status_code == 400 and "format" in bad_format.json()["detail"]
     assert not AuditEntry.objects.filter(action="lineage.report_export").exists()
+
+
+def test_the_lineage_page_draws_the_graph_for_a_compliance_officer(story, client, make_user) -> None:
+    officer = make_user("colin", "compliance_officer", password="officer pass phrase 9")
+    client.force_login(officer)
+
+    page = client.get("/lineage/", {"nodeId": SUBJECT})
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "<svg" in body and "customers" in body and story.versions[0].sha256 in body
+
+
+def test_the_lineage_page_refuses_a_pipeline_and_names_an_unknown_node(story, client, make_user) -> None:
+    client.force_login(make_user("robot", "pipeline"))
+    assert client.get("/lineage/", {"nodeId": SUBJECT}).status_code == 403
+    client.force_login(make_user("ann", "auditor"))
+    missing = client.get("/lineage/", {"nodeId": "model:nope#1"})
+    assert missing.status_code == 404 and "nope" in missing.content.decode()
