@@ -105,11 +105,16 @@ def audit_sequence(*, max_batches: int = 100) -> int:
                 # Raw SQL on this hot path: the ORM's query compilation cost more CPU than the database.
                 cursor.execute(_HEAD_QUERY + _lock_clause())
                 size, last_hash, compact_range = cursor.fetchone()
+                # Take and remove the oldest queued rows in one statement (RETURNING: PostgreSQL, and
+                # SQLite since 3.35). A row with a smaller id that commits later is not in this
+                # snapshot and stays queued for the next round.
                 cursor.execute(
-                    "SELECT id, created_at, fields FROM audit_auditpending ORDER BY id LIMIT %s",
+                    "DELETE FROM audit_auditpending WHERE id IN"
+                    " (SELECT id FROM audit_auditpending ORDER BY id LIMIT %s)"
+                    " RETURNING id, created_at, fields",
                     [SEQUENCE_BATCH],
                 )
-                batch = cursor.fetchall()
+                batch = sorted(cursor.fetchall(), key=lambda row: row[0])
                 if batch:
                     _integrate(cursor, int(size), str(last_hash), bytes(compact_range), batch)
         appended += len(batch)
@@ -180,12 +185,6 @@ def _integrate(cursor: Any, size: int, prev: str, compact_range: bytes, batch: l
         entry_rows,
     )
     _insert_rows(cursor, "audit_auditnode", "key, hash", 2, node_rows)
-    # Exactly the rows taken: a row with a smaller id may commit after our SELECT and must stay queued.
-    ids = [row[0] for row in batch]
-    for start in range(0, len(ids), 5_000):
-        chunk = ids[start : start + 5_000]
-        placeholders = ", ".join(["%s"] * len(chunk))
-        cursor.execute(f"DELETE FROM audit_auditpending WHERE id IN ({placeholders})", chunk)  # noqa: S608
     cursor.execute(
         "UPDATE audit_audithead SET size = %s, last_hash = %s, compact_range = %s, updated_at = %s"
         " WHERE id = 1",
