@@ -1,0 +1,76 @@
+"""The registry in the admin site: read-only (every change goes through an audited service)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from governance.admin_audit import ReadOnlyModelAdmin
+from registry.models import (
+    Dataset,
+    DatasetVersion,
+    Deployment,
+    Job,
+    LineageEdge,
+    ModelVersion,
+    RegisteredModel,
+    TrainingRun,
+)
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(ReadOnlyModelAdmin):
+    list_display = ["name", "owner", "risk_level", "created_at", "archived_at"]
+    list_filter = ["risk_level"]
+    search_fields = ["name"]
+    list_select_related = ["owner"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyModelAdmin):
+    list_display = ["model", "version", "framework", "artifact_verified", "created_by", "created_at"]
+    list_filter = ["artifact_verified", "framework"]
+    search_fields = ["model__name", "=artifact_sha256"]
+    list_select_related = ["model", "created_by"]
+
+
+@admin.register(Dataset)
+class DatasetAdmin(ReadOnlyModelAdmin):
+    list_display = ["namespace", "name", "holds_personal_data", "special_categories", "created_at"]
+    list_filter = ["holds_personal_data", "special_categories", "namespace"]
+    search_fields = ["name", "namespace"]
+
+
+@admin.register(DatasetVersion)
+class DatasetVersionAdmin(ReadOnlyModelAdmin):
+    # Subject hashes are left out on purpose: they are looked up by erasure requests, not browsed.
+    list_display = ["dataset", "version", "row_count", "subject_count", "file_format", "created_at"]
+    search_fields = ["dataset__name", "version", "=sha256"]
+    list_select_related = ["dataset"]
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyModelAdmin):
+    list_display = ["namespace", "name", "created_at"]
+    search_fields = ["name", "namespace"]
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(ReadOnlyModelAdmin):
+    list_display = ["run_id", "job", "state", "started_at", "ended_at", "started_by"]
+    list_filter = ["state"]
+    search_fields = ["=run_id", "code_version"]
+    list_select_related = ["job", "started_by"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyModelAdmin):
+    list_display = ["model_version", "environment", "deployed_at", "until", "deployed_by"]
+    list_filter = ["environment"]
+    list_select_related = ["model_version__model", "deployed_by"]
+
+
+@admin.register(LineageEdge)
+class LineageEdgeAdmin(ReadOnlyModelAdmin):
+    list_display = ["source", "relation", "target", "created_at"]
+    list_filter = ["relation"]
+    search_fields = ["=source", "=target"]

@@ -1,0 +1,354 @@
+"""Writing the model catalog: registered models, their versions and training runs.
+
+Every service here is one action: the change, its lineage edges and exactly one audit entry, in one
+transaction. Audit targets are lineage node ids, so a lineage report finds a node's history.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, TypedDict
+
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.services import Target, audit_record
+from governance.errors import Conflict, PermissionRefused, ValidationFailed
+from registry import storage
+from registry.edges import PRODUCED, RUN_OF, USED_BY, edge_add, edges_add
+from registry.models import DatasetVersion, Job, ModelVersion, RegisteredModel, RiskLevel, TrainingRun
+
+SHA256_HEX: Final = re.compile(r"^[0-9a-f]{64}$")
+TAG_KEY: Final = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+MAX_TAG_VALUE: Final = 500
+MODEL_FIELDS: Final = ("description", "intended_use", "risk_level", "tags")
+
+
+class DatasetVersionRef(TypedDict):
+    namespace: str
+    name: str
+    version: str
+
+
+def acting_user_id(actor: Actor) -> int:
+    """The user behind an actor: rows record who did it (owner, created_by, deployed_by)."""
+    user_id = actor.user_id
+    if user_id is None:
+        raise PermissionRefused("this action needs a user or a user's token")
+    return user_id
+
+
+def check_sha256(value: str, *, field: str) -> str:
+    if not SHA256_HEX.match(value):
+        raise ValidationFailed(
+            f"{field}: {value!r} is not a SHA-256 digest; send 64 lowercase hexadecimal characters"
+        )
+    return value
+
+
+def check_risk_level(value: str) -> str:
+    if value not in RiskLevel.values:
+        raise ValidationFailed(
+            f"risk_level: {value!r} is not an EU AI Act risk level; "
+            f"choose one of {', '.join(RiskLevel.values)}"
+        )
+    return value
+
+
+def check_tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    checked: dict[str, str] = {}
+    for key, value in tags.items():
+        if not TAG_KEY.match(key):
+            raise ValidationFailed(
+                f"tags: {key!r} is not a tag key; use up to 100 letters, digits, '_', '.' or '-'"
+            )
+        if not isinstance(value, str) or len(value) > MAX_TAG_VALUE:
+            raise ValidationFailed(
+                f"tags.{key}: a tag value is a string of at most {MAX_TAG_VALUE} characters"
+            )
+        checked[key] = value
+    return checked
+
+
+# --- Registered models --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def model_create(
+    *,
+    actor: Actor,
+    name: str,
+    description: str = "",
+    intended_use: str = "",
+    risk_level: str = RiskLevel.MINIMAL,
+    tags: Mapping[str, Any] | None = None,
+) -> RegisteredModel:
+    """Register a model owned by the acting user."""
+    check_risk_level(risk_level)
+    checked_tags = check_tags(tags or {})
+    if RegisteredModel.objects.filter(name=name).exists():
+        raise Conflict(f"a model named {name!r} exists; pick another name or add a version to it")
+    try:
+        with transaction.atomic():  # a concurrent create of the same name fails here, not with a 500
+            model = RegisteredModel.objects.create(
+                name=name,
+                owner_id=acting_user_id(actor),
+                description=description,
+                intended_use=intended_use,
+                risk_level=risk_level,
+                tags=checked_tags,
+                created_at=timezone.now(),
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"a model named {name!r} exists; pick another name") from exc
+    audit_record(
+        actor=actor,
+        action=AuditAction.MODEL_CREATE,
+        target=Target.of("model", f"model:{name}"),
+        data={"risk_level": risk_level, "tags": checked_tags},
+    )
+    return model
+
+
+@transaction.atomic
+def model_update(*, actor: Actor, model: RegisteredModel, changes: Mapping[str, Any]) -> RegisteredModel:
+    """Change a model's description, intended use, risk level or tags; a no-op records nothing."""
+    unknown = sorted(set(changes) - set(MODEL_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"{', '.join(unknown)}: not changeable; change only {', '.join(MODEL_FIELDS)}")
+    wanted = dict(changes)
+    if "risk_level" in wanted:
+        check_risk_level(wanted["risk_level"])
+    if "tags" in wanted:
+        wanted["tags"] = check_tags(wanted["tags"])
+    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if locked.archived_at is not None:
+        raise Conflict(f"model {locked.name!r} is archived; an archived model is not changed")
+    changed = {field: value for field, value in wanted.items() if getattr(locked, field) != value}
+    if not changed:
+        return locked
+    before = {field: getattr(locked, field) for field in changed}
+    RegisteredModel.objects.filter(pk=locked.pk).update(**changed)
+    # Free text is named, not copied, into the log; the governance-relevant values are kept whole.
+    data: dict[str, Any] = {"fields": sorted(changed)}
+    for field in ("risk_level", "tags"):
+        if field in changed:
+            data[field] = {"before": before[field], "after": changed[field]}
+    audit_record(
+        actor=actor,
+        action=AuditAction.MODEL_UPDATE,
+        target=Target.of("model", f"model:{locked.name}"),
+        data=data,
+    )
+    locked.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def model_archive(*, actor: Actor, model: RegisteredModel) -> RegisteredModel:
+    """Archive a model (never delete it: approvals and lineage point to it)."""
+    now = timezone.now()
+    # Conditional update: of two concurrent archive requests exactly one changes the row.
+    if not RegisteredModel.objects.filter(pk=model.pk, archived_at__isnull=True).update(archived_at=now):
+        raise Conflict(f"model {model.name!r} is already archived")
+    audit_record(
+        actor=actor,
+        action=AuditAction.MODEL_ARCHIVE,
+        target=Target.of("model", f"model:{model.name}"),
+        data={"archived_at": now.isoformat()},
+    )
+    model.refresh_from_db()
+    return model
+
+
+# --- Model versions --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def model_version_create(
+    *,
+    actor: Actor,
+    model: RegisteredModel,
+    artifact_uri: str = "",
+    artifact_sha256: str = "",
+    artifact_size: int | None = None,
+    storage_name: str = "",
+    framework: str = "",
+    parameters: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    input_schema: Sequence[Any] | None = None,
+    run: TrainingRun | None = None,
+) -> ModelVersion:
+    """Add the next version of ``model``.
+
+    1. The artifact is either ours (``storage_name``: stored and hashed by us, so verified) or a
+       reference (``artifact_uri`` with the caller's SHA-256 and size, unverified).
+    2. Lock the model row, so concurrent registrations get 1, 2, 3... with no gap or duplicate.
+    3. Link the producing run (edge run → model version, ``produced``) and record the action.
+    """
+    check_sha256(artifact_sha256, field="artifact_sha256")
+    if artifact_size is None or artifact_size < 0:
+        raise ValidationFailed("artifact_size: give the artifact's size in bytes (0 or more)")
+    if not storage_name and not artifact_uri:
+        raise ValidationFailed("send the artifact (multipart field 'artifact') or its artifact_uri")
+    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if locked.archived_at is not None:
+        raise Conflict(f"model {locked.name!r} is archived; it takes no new versions")
+    latest = ModelVersion.objects.filter(model=locked).aggregate(latest=Max("version"))["latest"]
+    version = ModelVersion.objects.create(
+        model=locked,
+        version=(latest or 0) + 1,
+        artifact_uri=artifact_uri,
+        artifact_sha256=artifact_sha256,
+        artifact_size=artifact_size,
+        storage_name=storage_name,
+        artifact_verified=bool(storage_name),
+        framework=framework,
+        parameters=dict(parameters or {}),
+        metrics=dict(metrics or {}),
+        input_schema=list(input_schema or []),
+        run=run,
+        created_by_id=acting_user_id(actor),
+        created_at=timezone.now(),
+    )
+    if run is not None:
+        edge_add(source=run.node_id, target=version.node_id, relation=PRODUCED)
+    audit_record(
+        actor=actor,
+        action=AuditAction.MODEL_VERSION_CREATE,
+        target=Target.of("model_version", version.node_id),
+        data={
+            "artifact_sha256": artifact_sha256,
+            "artifact_size": artifact_size,
+            "artifact_verified": version.artifact_verified,
+            "run": str(run.run_id) if run is not None else None,
+        },
+    )
+    return version
+
+
+def model_version_upload(
+    *, actor: Actor, model: RegisteredModel, artifact: File, expected_sha256: str = "", **fields: Any
+) -> ModelVersion:
+    """Store an uploaded artifact (hashed while written, deduplicated), then add the version.
+
+    ``expected_sha256``, when sent, must match the bytes received (a truncated upload is refused).
+    The bytes are stored before the transaction opens (no lock is held during a long upload); if the
+    version is then refused, a file this call stored is removed again so nothing is left dangling.
+    """
+    if fields.get("artifact_uri"):
+        raise ValidationFailed("send either the artifact file or its artifact_uri, not both")
+    if expected_sha256:
+        check_sha256(expected_sha256, field="artifact_sha256")
+    with storage.spool(artifact) as spooled:
+        if expected_sha256 and expected_sha256 != spooled.sha256:
+            raise ValidationFailed(
+                f"artifact_sha256: the uploaded bytes hash to {spooled.sha256}, not {expected_sha256}; "
+                "the upload may be incomplete"
+            )
+        name, newly_stored = storage.save_spooled(spooled)
+    fields.pop("artifact_uri", None)
+    try:
+        return model_version_create(
+            actor=actor,
+            model=model,
+            artifact_sha256=spooled.sha256,
+            artifact_size=spooled.size,
+            storage_name=name,
+            **fields,
+        )
+    except Exception:
+        if newly_stored:
+            storage.discard(name)
+        raise
+
+
+# --- Training runs -----------------------------------------------------------------------------------------
+
+
+def _resolve_inputs(refs: Sequence[DatasetVersionRef]) -> list[DatasetVersion]:
+    if not refs:
+        return []
+    query = Q(pk__in=[])
+    for ref in refs:
+        query |= Q(dataset__namespace=ref["namespace"], dataset__name=ref["name"], version=ref["version"])
+    found = {
+        (row.dataset.namespace, row.dataset.name, row.version): row
+        for row in DatasetVersion.objects.filter(query).select_related("dataset")
+    }
+    missing = [ref for ref in refs if (ref["namespace"], ref["name"], ref["version"]) not in found]
+    if missing:
+        names = ", ".join(f"{ref['namespace']}:{ref['name']}#{ref['version']}" for ref in missing)
+        raise ValidationFailed(f"inputs: no dataset version {names}; register it first")
+    return list(dict.fromkeys(found[(ref["namespace"], ref["name"], ref["version"])] for ref in refs))
+
+
+@transaction.atomic
+def run_create(
+    *,
+    actor: Actor,
+    run_id: uuid.UUID | None = None,
+    job_namespace: str = "",
+    job_name: str = "",
+    inputs: Sequence[DatasetVersionRef] = (),
+    parameters: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    code_version: str = "",
+    environment: Mapping[str, Any] | None = None,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+) -> TrainingRun:
+    """Record a training run, its job (upserted) and the dataset versions it read, with their edges."""
+    if bool(job_namespace) != bool(job_name):
+        raise ValidationFailed("job_namespace and job_name go together: send both or neither")
+    if started_at and ended_at and ended_at < started_at:
+        raise ValidationFailed("ended_at: a run cannot end before it started")
+    run_id = run_id or uuid.uuid4()
+    if TrainingRun.objects.filter(run_id=run_id).exists():
+        raise Conflict(f"run {run_id} is recorded already; a run is recorded once")
+    versions = _resolve_inputs(inputs)
+    now = timezone.now()
+    job = None
+    if job_name:
+        job, _ = Job.objects.get_or_create(
+            namespace=job_namespace, name=job_name, defaults={"created_at": now}
+        )
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                run_id=run_id,
+                job=job,
+                parameters=dict(parameters or {}),
+                metrics=dict(metrics or {}),
+                code_version=code_version,
+                environment=dict(environment or {}),
+                started_at=started_at,
+                ended_at=ended_at,
+                started_by_id=acting_user_id(actor),
+                created_at=now,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"run {run_id} is recorded already; a run is recorded once") from exc
+    run.inputs.set(versions)
+    edges = [(version.node_id, run.node_id, USED_BY) for version in versions]
+    if job is not None:
+        edges.append((job.node_id, run.node_id, RUN_OF))
+    edges_add(edges)
+    audit_record(
+        actor=actor,
+        action=AuditAction.RUN_CREATE,
+        target=Target.of("run", run.node_id),
+        data={
+            "job": job.node_id if job is not None else None,
+            "inputs": [version.node_id for version in versions],
+            "code_version": code_version,
+        },
+    )
+    return run

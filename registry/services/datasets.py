@@ -1,0 +1,246 @@
+"""Writing datasets and their versions: what personal data a dataset holds and who is in each version.
+
+Data categories and purposes are fideslang keys (``user.contact.email``, ``train_ai_system``); a
+category from GDPR Art. 9(1) ("special categories of personal data") sets ``special_categories``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.services import Target, audit_record
+from governance.errors import Conflict, ValidationFailed
+from registry import storage
+from registry.edges import VERSION_OF, edge_add
+from registry.models import Dataset, DatasetSubject, DatasetVersion, Jurisdiction
+from registry.services.catalog import acting_user_id, check_sha256
+from registry.services.dataset_files import detect_format, profile_file
+
+FIDESLANG_KEY: Final = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
+VERSION_NAME: Final = re.compile(r"^[^\s#]{1,200}$")
+# GDPR Art. 9(1) special categories, as fideslang names them (both the flat keys and those under
+# ``user.demographic``): racial or ethnic origin, political opinions, religious or philosophical
+# beliefs, trade union membership, genetic data, biometric data, health, sex life or sexual
+# orientation; and Art. 10 data on criminal convictions, which is as restricted.
+SPECIAL_SEGMENTS: Final = frozenset(
+    {
+        "health_and_medical",
+        "health",
+        "biometric",
+        "biometric_health",
+        "genetic",
+        "political_opinion",
+        "religious_belief",
+        "philosophical_belief",
+        "sexual_orientation",
+        "sex_life",
+        "race_ethnicity",
+        "criminal_history",
+        "trade_union_membership",
+        "union_membership",
+    }
+)
+SUBJECT_BATCH: Final = 5_000
+
+
+def special_category_keys(categories: Iterable[str]) -> list[str]:
+    """The categories that are special categories of personal data (GDPR Art. 9(1), Art. 10)."""
+    return [
+        key
+        for key in categories
+        if key.startswith("user.") and any(segment in SPECIAL_SEGMENTS for segment in key.split(".")[1:])
+    ]
+
+
+def check_fideslang_keys(keys: Iterable[str], *, field: str, example: str) -> list[str]:
+    checked = list(dict.fromkeys(keys))
+    for key in checked:
+        if not FIDESLANG_KEY.match(key):
+            raise ValidationFailed(
+                f"{field}: {key!r} is not a fideslang key; use lowercase words joined by dots, e.g. {example}"
+            )
+    return checked
+
+
+@transaction.atomic
+def dataset_create(
+    *,
+    actor: Actor,
+    name: str,
+    namespace: str = "default",
+    description: str = "",
+    holds_personal_data: bool = False,
+    subject_id_column: str = "",
+    jurisdictions: Sequence[str] = (),
+    data_categories: Sequence[str] = (),
+    purposes: Sequence[str] = (),
+) -> Dataset:
+    """Register a dataset and what personal data it holds, where, and for which purposes."""
+    unknown = [one for one in jurisdictions if one not in Jurisdiction.values]
+    if unknown:
+        raise ValidationFailed(
+            f"jurisdictions: {', '.join(map(repr, unknown))} unknown; "
+            f"choose from {', '.join(Jurisdiction.values)}"
+        )
+    categories = check_fideslang_keys(data_categories, field="data_categories", example="user.contact.email")
+    uses = check_fideslang_keys(purposes, field="purposes", example="train_ai_system")
+    if subject_id_column and not holds_personal_data:
+        raise ValidationFailed("subject_id_column: only a dataset holding personal data has data subjects")
+    if Dataset.objects.filter(namespace=namespace, name=name).exists():
+        raise Conflict(f"dataset {namespace}:{name} exists; add a version to it instead")
+    special = special_category_keys(categories)
+    try:
+        with transaction.atomic():
+            dataset = Dataset.objects.create(
+                namespace=namespace,
+                name=name,
+                description=description,
+                holds_personal_data=holds_personal_data,
+                subject_id_column=subject_id_column,
+                jurisdictions=list(dict.fromkeys(jurisdictions)),
+                data_categories=categories,
+                special_categories=bool(special),
+                purposes=uses,
+                created_at=timezone.now(),
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"dataset {namespace}:{name} exists; add a version to it instead") from exc
+    audit_record(
+        actor=actor,
+        action=AuditAction.DATASET_CREATE,
+        target=Target.of("dataset", dataset.node_id),
+        data={
+            "holds_personal_data": holds_personal_data,
+            "jurisdictions": dataset.jurisdictions,
+            "data_categories": categories,
+            "special_categories": special,
+            "purposes": uses,
+        },
+    )
+    return dataset
+
+
+def _next_version_name(dataset: Dataset) -> str:
+    taken = set(DatasetVersion.objects.filter(dataset=dataset).values_list("version", flat=True))
+    number = len(taken) + 1
+    while str(number) in taken:
+        number += 1
+    return str(number)
+
+
+@transaction.atomic
+def dataset_version_create(
+    *,
+    actor: Actor,
+    dataset: Dataset,
+    version: str = "",
+    uri: str = "",
+    sha256: str = "",
+    size: int | None = None,
+    storage_name: str = "",
+    file_format: str = "",
+    schema: Sequence[Any] | None = None,
+    row_count: int | None = None,
+    subject_hashes: Iterable[str] | None = None,
+) -> DatasetVersion:
+    """Add a version of ``dataset``: a file we stored (``storage_name``) or one referenced by ``uri``.
+
+    1. Lock the dataset row, so concurrent unnamed versions get distinct numbers.
+    2. Create the version and, for personal data, one ``DatasetSubject`` per keyed subject hash.
+    3. Edge dataset → version (``version_of``) and one audit entry (counts only, never an id).
+    """
+    check_sha256(sha256, field="sha256")
+    if not storage_name and not uri:
+        raise ValidationFailed("upload the file (multipart field 'file') or give its uri and sha256")
+    if row_count is not None and row_count < 0:
+        raise ValidationFailed("row_count: a count is 0 or more")
+    if version and not VERSION_NAME.match(version):
+        raise ValidationFailed("version: up to 200 characters, without spaces or '#'")
+    locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    if locked.archived_at is not None:
+        raise Conflict(f"dataset {locked} is archived; it takes no new versions")
+    name = version or _next_version_name(locked)
+    if DatasetVersion.objects.filter(dataset=locked, version=name).exists():
+        raise Conflict(f"dataset {locked} has a version {name!r} already; name the new one differently")
+    hashes = sorted(set(subject_hashes)) if subject_hashes is not None else None
+    row = DatasetVersion.objects.create(
+        dataset=locked,
+        version=name,
+        sha256=sha256,
+        size=size,
+        uri=uri,
+        storage_name=storage_name,
+        file_format=file_format,
+        schema=list(schema or []),
+        row_count=row_count,
+        subject_count=len(hashes) if hashes is not None else None,
+        created_by_id=acting_user_id(actor),
+        created_at=timezone.now(),
+    )
+    if hashes:
+        DatasetSubject.objects.bulk_create(
+            (DatasetSubject(dataset_version=row, subject_hash=value) for value in hashes),
+            batch_size=SUBJECT_BATCH,
+        )
+    edge_add(source=locked.node_id, target=row.node_id, relation=VERSION_OF)
+    audit_record(
+        actor=actor,
+        action=AuditAction.DATASET_VERSION_CREATE,
+        target=Target.of("dataset_version", row.node_id),
+        data={
+            "sha256": sha256,
+            "size": size,
+            "stored": bool(storage_name),
+            "row_count": row_count,
+            "subject_count": row.subject_count,
+        },
+    )
+    return row
+
+
+def dataset_version_upload(
+    *, actor: Actor, dataset: Dataset, upload: File, version: str = "", file_format: str = ""
+) -> DatasetVersion:
+    """Store an uploaded CSV or Parquet file and register it as a version of ``dataset``.
+
+    1. Spool the upload to a temporary file, hashing it as it is written.
+    2. Read it in chunks: schema, row count and, for personal data, the keyed subject hashes. A bad
+       file (e.g. no subject id column) is refused here, before anything is stored.
+    3. Save it content-addressed, then create the version in one transaction; should that fail, a
+       file this call stored is removed again.
+    """
+    fmt = detect_format(upload.name or "", file_format)
+    subject_column = dataset.subject_id_column if dataset.holds_personal_data else None
+    if dataset.holds_personal_data and not subject_column:
+        raise ValidationFailed(
+            f"dataset {dataset} holds personal data but names no subject_id_column; without it the "
+            "data subjects of an upload cannot be recorded"
+        )
+    with storage.spool(upload) as spooled:
+        profile = profile_file(spooled.path, fmt=fmt, subject_id_column=subject_column)
+        name, newly_stored = storage.save_spooled(spooled)
+    try:
+        return dataset_version_create(
+            actor=actor,
+            dataset=dataset,
+            version=version,
+            sha256=spooled.sha256,
+            size=spooled.size,
+            storage_name=name,
+            file_format=fmt,
+            schema=profile.schema,
+            row_count=profile.row_count,
+            subject_hashes=profile.subject_hashes,
+        )
+    except Exception:
+        if newly_stored:
+            storage.discard(name)
+        raise
