@@ -2,26 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
 from governance.accounts.permissions import user_roles
 from governance.accounts.roles import Role
-from governance.errors import ApplicationError
+from governance.errors import ApplicationError, NotFound
 from registry.reports.assemble import lineage_report_build
 from registry.reports.svg import render_svg
+from registry.selectors import catalog
 
+T = TypeVar("T")
 PAGE_READERS = frozenset({Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.DATA_SCIENTIST})
+
+
+def _check_reader(request: HttpRequest) -> None:
+    if not user_roles(request.user) & PAGE_READERS:
+        raise PermissionDenied("These pages are for compliance officers, auditors and data scientists.")
+
+
+@login_required
+def model_list_page(request: HttpRequest) -> HttpResponse:
+    _check_reader(request)
+    models = catalog.model_list().annotate(version_count=Count("versions"))
+    return render(request, "registry/models.html", {"models": models})
+
+
+@login_required
+def model_detail_page(request: HttpRequest, name: str) -> HttpResponse:
+    _check_reader(request)
+    model = _or_404(lambda: catalog.model_get(name=name))
+    versions = catalog.model_version_list(model=model).prefetch_related("deployments")
+    return render(request, "registry/model.html", {"model": model, "versions": versions})
+
+
+@login_required
+def dataset_list_page(request: HttpRequest) -> HttpResponse:
+    _check_reader(request)
+    datasets = catalog.dataset_list().prefetch_related("versions")
+    return render(request, "registry/datasets.html", {"datasets": datasets})
+
+
+def _or_404(load: Callable[[], T]) -> T:
+    try:
+        return load()
+    except NotFound as exc:
+        raise Http404(exc.detail) from exc
 
 
 @login_required
 def lineage_page(request: HttpRequest) -> HttpResponse:
     """``/lineage/?nodeId=model:churn#3``: the upstream graph, the data, runs and deployments."""
-    if not user_roles(request.user) & PAGE_READERS:
-        raise PermissionDenied("The lineage pages are for compliance officers, auditors and data scientists.")
+    _check_reader(request)
     node_id = request.GET.get("nodeId", "").strip()
     context: dict[str, object] = {"node_id": node_id}
     if node_id:

@@ -167,3 +167,16 @@ def test_the_lineage_page_refuses_a_pipeline_and_names_an_unknown_node(story, cl
     client.force_login(make_user("ann", "auditor"))
     missing = client.get("/lineage/", {"nodeId": "model:nope#1"})
     assert missing.status_code == 404 and "nope" in missing.content.decode()
+
+
+def test_the_model_and_dataset_pages_show_versions_hashes_and_deployments(story, client, make_user) -> None:
+    client.force_login(make_user("ann2", "auditor"))
+
+    models = client.get("/models/").content.decode()
+    model = client.get("/models/churn/").content.decode()
+    datasets = client.get("/datasets/").content.decode()
+
+    assert "churn" in models and "high" in models
+    assert story.model_version.artifact_sha256 in model and "production" in model
+    assert "warehouse:customers" in datasets and "v2" in datasets
+    assert client.get("/models/nope/").status_code == 404
