@@ -22,12 +22,18 @@ class Role(models.TextChoices):
 
 ALL_ROLES: frozenset[str] = frozenset(Role.values)
 
+# Auditors and compliance officers read the registry (also in the admin site); nobody edits it there.
+REGISTRY_VIEW = {
+    f"registry.view_{model}"
+    for model in ("registeredmodel", "modelversion", "dataset", "datasetversion", "trainingrun", "deployment")
+}
+
 # "app_label.codename" per role. The admin site is for administrators and, read-only, auditors.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.DATA_SCIENTIST: set(),
     Role.PIPELINE: set(),
-    Role.COMPLIANCE_OFFICER: {"audit.view_auditentry"},
-    Role.AUDITOR: {"audit.view_auditentry"},
+    Role.COMPLIANCE_OFFICER: {"audit.view_auditentry", *REGISTRY_VIEW},
+    Role.AUDITOR: {"audit.view_auditentry", *REGISTRY_VIEW},
     Role.ADMIN: {
         "accounts.view_user",
         "accounts.add_user",

@@ -125,6 +125,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
+# Artifacts and dataset files go through Django's storage API, content-addressed by SHA-256. Local files
+# by default; S3-compatible storage by configuration (`pip install '.[s3]'`), e.g.
+# STORAGE_BACKEND=storages.backends.s3.S3Storage and STORAGE_OPTIONS={"bucket_name": ..., "endpoint_url": ...}
+# with credentials in the usual AWS_* variables.
+STORAGES = {
+    "default": {
+        "BACKEND": env.string("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json_object("STORAGE_OPTIONS", {}),
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # --- Security (values tightened by production.py) --------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -6,6 +6,7 @@ wins over the plain variable so that a secret never has to sit in the process en
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -63,6 +64,19 @@ def string_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def json_object(name: str, default: dict[str, object]) -> dict[str, object]:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object")
+    return parsed
 
 
 def secret(name: str, *, generate_into: Path | None) -> str:

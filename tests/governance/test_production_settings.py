@@ -51,3 +51,13 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path) -> None:
 
     assert result.returncode != 0
     assert "Set SECRET_KEY or SECRET_KEY_FILE" in result.stderr
+
+
+def test_a_storage_option_that_is_not_json_stops_the_process(tmp_path) -> None:
+    env = _production_env(tmp_path)
+    env["STORAGE_OPTIONS"] = "{bucket: nope"
+
+    result = _manage(env, "check")
+
+    assert result.returncode != 0
+    assert "STORAGE_OPTIONS is not valid JSON" in result.stderr
