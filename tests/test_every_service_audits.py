@@ -54,7 +54,108 @@ def _audit_export(make_user: Any, tmp_path: Path) -> str:
     return "audit.export"
 
 
+def _actor_for(make_user: Any, username: str) -> Actor:
+    return Actor.for_user(make_user(username, "data_scientist", full_name="Dana Scientist"))
+
+
+def _model(make_user: Any) -> Any:
+    from registry.services import catalog
+
+    return catalog.model_create(actor=_actor_for(make_user, "svc-owner"), name="svc-model", risk_level="high")
+
+
+def _model_create(make_user: Any, tmp_path: Path) -> str:
+    _model(make_user)
+    return "model.create"
+
+
+def _model_update(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import catalog
+
+    catalog.model_update(actor=ACTOR, model=_model(make_user), changes={"description": "now described"})
+    return "model.update"
+
+
+def _model_archive(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import catalog
+
+    catalog.model_archive(actor=ACTOR, model=_model(make_user))
+    return "model.archive"
+
+
+def _model_version_create(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import catalog
+
+    model = _model(make_user)
+    catalog.model_version_create(
+        actor=_actor_for(make_user, "svc-ds"),
+        model=model,
+        artifact_uri="s3://b/m.pkl",
+        artifact_sha256="a" * 64,
+        artifact_size=3,
+    )
+    return "model_version.create"
+
+
+def _dataset_create(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import datasets
+
+    datasets.dataset_create(actor=_actor_for(make_user, "svc-ds"), name="svc-data")
+    return "dataset.create"
+
+
+def _dataset_version_create(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import datasets
+
+    actor = _actor_for(make_user, "svc-ds")
+    dataset = datasets.dataset_create(actor=actor, name="svc-data")
+    datasets.dataset_version_create(
+        actor=actor, dataset=dataset, version="v1", uri="s3://b/d.csv", sha256="b" * 64
+    )
+    return "dataset_version.create"
+
+
+def _run_create(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import catalog
+
+    catalog.run_create(actor=_actor_for(make_user, "svc-ds"), code_version="git:1")
+    return "run.create"
+
+
+def _deployment_create(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import catalog, deployments
+
+    actor = _actor_for(make_user, "svc-ds")
+    version = catalog.model_version_create(
+        actor=actor,
+        model=_model(make_user),
+        artifact_uri="s3://b/m.pkl",
+        artifact_sha256="a" * 64,
+        artifact_size=3,
+    )
+    deployments.deployment_create(actor=actor, model_version=version, environment="staging", endpoint="/p")
+    return "deployment.create"
+
+
+def _deployment_end(make_user: Any, tmp_path: Path) -> str:
+    from registry.models import Deployment
+    from registry.services import deployments
+
+    _deployment_create(make_user, tmp_path)
+    deployments.deployment_end(actor=ACTOR, deployment=Deployment.objects.get())
+    return "deployment.end"
+
+
 SERVICES: list[Callable[[Any, Path], str]] = [
+    _model_create,
+    _model_update,
+    _model_archive,
+    _model_version_create,
+    _dataset_create,
+    _dataset_version_create,
+    _run_create,
+    _deployment_create,
+    _deployment_end,
     _user_create,
     _user_set_roles,
     _token_issue,
@@ -74,4 +175,13 @@ def test_the_service_writes_exactly_one_entry_for_its_action(
 
     new = list(AuditEntry.objects.filter(index__gte=before).values_list("action", flat=True))
     assert new.count(action) == 1
-    assert set(new) - {"user.create", "token.issue"} <= {action}
+    # Set-up steps write their own entries; the service under test writes exactly one of its own.
+    setup = {
+        "user.create",
+        "token.issue",
+        "model.create",
+        "model_version.create",
+        "dataset.create",
+        "deployment.create",
+    }
+    assert set(new) - setup <= {action}
