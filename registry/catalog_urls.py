@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from registry import apis
+from registry import apis, archive_apis
 
 urlpatterns: list[URLPattern] = [
     path("models", apis.ModelCollectionApi.as_view(), name="models"),
@@ -11,6 +11,11 @@ urlpatterns: list[URLPattern] = [
     path("models/<str:name>/versions", apis.ModelVersionCollectionApi.as_view(), name="model-versions"),
     path(
         "models/<str:name>/versions/<str:version>", apis.ModelVersionDetailApi.as_view(), name="model-version"
+    ),
+    path(
+        "models/<str:name>/versions/<str:version>/archive",
+        archive_apis.ModelVersionArchiveApi.as_view(),
+        name="model-version-archive",
     ),
     path("datasets", apis.DatasetCollectionApi.as_view(), name="datasets"),
     # Dataset names may hold "/" (OpenLineage names paths so), hence <path:name>; the longer routes first.
@@ -22,6 +27,7 @@ urlpatterns: list[URLPattern] = [
     path(
         "datasets/<path:name>/versions", apis.DatasetVersionCollectionApi.as_view(), name="dataset-versions"
     ),
+    path("datasets/<path:name>/archive", archive_apis.DatasetArchiveApi.as_view(), name="dataset-archive"),
     path("datasets/<path:name>", apis.DatasetDetailApi.as_view(), name="dataset"),
     path("runs", apis.RunCollectionApi.as_view(), name="runs"),
     path("runs/<str:run_id>", apis.RunDetailApi.as_view(), name="run"),

@@ -352,3 +352,19 @@ def run_create(
         },
     )
     return run
+
+
+@transaction.atomic
+def model_version_archive(*, actor: Actor, version: ModelVersion) -> ModelVersion:
+    """Archive a model version (never delete it: a run, a deployment or an approval may point to it)."""
+    now = timezone.now()
+    if not ModelVersion.objects.filter(pk=version.pk, archived_at__isnull=True).update(archived_at=now):
+        raise Conflict(f"model version {version.node_id!r} is already archived")
+    audit_record(
+        actor=actor,
+        action=AuditAction.MODEL_VERSION_ARCHIVE,
+        target=Target.of("model_version", version.node_id),
+        data={"archived_at": now.isoformat()},
+    )
+    version.refresh_from_db()
+    return version

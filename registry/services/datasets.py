@@ -244,3 +244,19 @@ def dataset_version_upload(
         if newly_stored:
             storage.discard(name)
         raise
+
+
+@transaction.atomic
+def dataset_archive(*, actor: Actor, dataset: Dataset) -> Dataset:
+    """Archive a dataset: it takes no new versions, and nothing that points to it is lost."""
+    now = timezone.now()
+    if not Dataset.objects.filter(pk=dataset.pk, archived_at__isnull=True).update(archived_at=now):
+        raise Conflict(f"dataset {dataset.node_id!r} is already archived")
+    audit_record(
+        actor=actor,
+        action=AuditAction.DATASET_ARCHIVE,
+        target=Target.of("dataset", dataset.node_id),
+        data={"archived_at": now.isoformat()},
+    )
+    dataset.refresh_from_db()
+    return dataset
