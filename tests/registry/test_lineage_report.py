@@ -180,3 +180,65 @@ def test_the_model_and_dataset_pages_show_versions_hashes_and_deployments(story,
     assert story.model_version.artifact_sha256 in model and "production" in model
     assert "warehouse:customers" in datasets and "v2" in datasets
     assert client.get("/models/nope/").status_code == 404
+
+
+def test_a_story_registered_through_the_api_is_in_every_report_format_and_its_zip_verifies(
+    token_client, tmp_path
+) -> None:
+    """Acceptance: register dataset versions, the run and the model version through the API, deploy it,
+    then export the report as an auditor; all six formats name what was registered."""
+    scientist, _ = token_client("dana-api", "data_scientist")
+    auditor, _ = token_client("audrey-api", "auditor")
+    hashes = ["1" * 64, "2" * 64]
+    scientist.post("/api/v1/datasets", {"namespace": "wh", "name": "loans"}, format="json")
+    for number, digest in enumerate(hashes, start=1):
+        created = scientist.post(
+            "/api/v1/datasets/loans/versions?namespace=wh",
+            {"version": f"v{number}", "uri": f"s3://wh/loans-{number}.csv", "sha256": digest},
+            format="json",
+        )
+        assert created.status_code == 201, created.content
+    run = scientist.post(
+        "/api/v1/runs",
+        {
+            "code_version": "git:feedbeef",
+            "parameters": {"max_depth": 4},
+            "inputs": [
+                {"namespace": "wh", "name": "loans", "version": "v1"},
+                {"namespace": "wh", "name": "loans", "version": "v2"},
+            ],
+        },
+        format="json",
+    ).json()
+    scientist.post("/api/v1/models", {"name": "credit", "risk_level": "high"}, format="json")
+    version = scientist.post(
+        "/api/v1/models/credit/versions",
+        {
+            "artifact_uri": "s3://m/credit-1",
+            "artifact_sha256": "9" * 64,
+            "artifact_size": 5,
+            "run_id": run["run_id"],
+        },
+        format="json",
+    )
+    assert version.status_code == 201, version.content
+    deployed = scientist.post(
+        "/api/v1/deployments", {"model": "credit", "version": 1, "environment": "production"}, format="json"
+    )
+    assert deployed.status_code == 201, deployed.content
+
+    for fmt in ("json", "prov", "openlineage", "csv", "html", "pdf"):
+        response = _get(auditor, fmt, "model:credit#1")
+        assert response.status_code == 200, (fmt, response.content[:200])
+        if fmt not in {"pdf", "openlineage"}:
+            text = response.content.decode()
+            assert all(digest in text for digest in hashes), fmt
+            assert run["run_id"] in text, fmt
+            assert "production" in text, fmt
+    report = _get(auditor, "json", "model:credit#1").json()
+    proved = {row["target"] for row in report["audit"]["entries"]}
+    assert any(run["run_id"] in target for target in proved), "the run's audit entry proves the run"
+    assert any(target.endswith("model:credit#1") for target in proved)
+    out = tmp_path / "credit.zip"
+    call_command("export_lineage", "model:credit#1", "--out", str(out), stdout=StringIO())
+    assert offline_verify(out, trusted_vkey()).returncode == 0
