@@ -7,7 +7,9 @@ The graph is ``--chains`` chains of ``--stages`` dataset-version/run pairs endin
 and its deployment (20 nodes, 19 edges deep with the defaults), every dataset version also hanging off
 one of ``--stages`` shared datasets (``version_of``): 5,000 x 20 + 9 = 100,009 nodes, 140,000 edges,
 inserted with ``bulk_create``. Timed: ``lineage_walk`` (the one recursive CTE) and ``lineage_graph``
-(the CTE plus one query per node type) for a model version at the end of a chain, median of 20.
+(the CTE plus one query per node type) for a model version at the end of a chain, median of 20;
+``full_json_report_ms``: ``lineage_report_build`` for that model version then ``json.dumps``, median
+of 10 (target 1,000 ms).
 Ingestion: ``--events`` START/COMPLETE RunEvents (one input with a ``datasetVersion`` facet, one
 output) through the service function ``lineage_event_ingest`` directly (not over HTTP), each in its
 own committed transaction with its audit entry sequenced after the commit, as the API does: first
@@ -228,6 +230,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--report-repeat", type=int, default=10)
     parser.add_argument("--ingester", nargs=3)
     args = parser.parse_args()
     if args.ingester:
@@ -245,6 +248,11 @@ def main() -> None:
         walk_ms, edges = median_ms(lambda: lineage_walk(node_id=node, depth=20), args.repeat)
         graph_ms, graph = median_ms(lambda: lineage_graph(node_id=node, depth=20), args.repeat)
         loaded = sum(1 for item in graph["graph"] if item["data"] is not None)
+        from registry.reports.assemble import lineage_report_build
+
+        report_ms, report_text = median_ms(
+            lambda: json.dumps(lineage_report_build(subject=node)), args.report_repeat
+        )
         queries = queries_per_event()
         rate = ingest(_bodies(args.events, "single"))
         signals = Path(var_dir) / "signals"
@@ -269,6 +277,8 @@ def main() -> None:
                 "graph_nodes": len(graph["graph"]),
                 "graph_nodes_with_data": loaded,
                 "walk_edges": len(edges),
+                "full_json_report_ms_median": round(report_ms, 1),
+                "full_json_report_bytes": len(report_text),
                 "ingest_path": "registry.services.lineage.lineage_event_ingest, one transaction per event",
                 **queries,
                 "events": ingested,

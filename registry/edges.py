@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.utils import timezone
 
 from registry.models import LineageEdge
@@ -36,14 +37,16 @@ def edges_add(edges: Iterable[tuple[str, str, str]]) -> int:
     for _, _, relation in distinct:
         _check_relation(relation)
     if distinct:
-        now = timezone.now()
-        LineageEdge.objects.bulk_create(
-            [
-                LineageEdge(source=source, target=target, relation=relation, created_at=now)
-                for source, target, relation in distinct
-            ],
-            ignore_conflicts=True,
+        # Raw SQL on the ingestion hot path: bulk_create cost more CPU than the database spent on it.
+        now = LineageEdge._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+        quote = connection.ops.quote_name
+        one = "(%s, %s, %s, %s)"
+        sql = (
+            f"INSERT INTO {quote(LineageEdge._meta.db_table)} (source, target, relation, created_at) "  # noqa: S608 - names from the model, values bound
+            f"VALUES {', '.join([one] * len(distinct))} ON CONFLICT DO NOTHING"
         )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for edge in distinct for value in (*edge, now)])
     return len(distinct)
 
 

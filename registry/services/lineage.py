@@ -207,7 +207,10 @@ def _run_upsert(
     facets = dict(event["run"].get("facets") or {})
     run_uuid = uuid.UUID(event["run"]["runId"])
     run_columns = ("job_id", "state", "started_at", "ended_at", "facets")
-    run = _locked(TrainingRun, ("run_id",), [(run_uuid,)], run_columns).get((run_uuid,))
+    run: TrainingRun | None = None
+    if event_type != "START":
+        # A run's START usually creates it, so that event tries the INSERT first and saves a SELECT.
+        run = _locked(TrainingRun, ("run_id",), [(run_uuid,)], run_columns).get((run_uuid,))
     if run is None:
         new = TrainingRun(
             run_id=run_uuid,
@@ -221,7 +224,7 @@ def _run_upsert(
         )
         if _insert_new(TrainingRun, {(run_uuid,): new}, ("run_id",)):
             return new
-        # A concurrent event of the same run inserted it since we looked: advance that row instead.
+        # The run exists (an earlier or concurrent event of it inserted it): advance that row instead.
         run = _locked(TrainingRun, ("run_id",), [(run_uuid,)], run_columns)[(run_uuid,)]
     changed: list[str] = []
     advances = event_type != "OTHER" and (run.state not in TERMINAL_STATES or event_type in TERMINAL_STATES)
@@ -339,15 +342,19 @@ def _locked(
 ) -> dict[tuple[Any, ...], _Row]:
     """The rows with these keys that exist, locked FOR UPDATE in key order, loading only ``columns``.
 
-    Raw SQL (row values, on PostgreSQL and SQLite) on this hot path: compiling the ORM's OR of
-    lookups cost more CPU than the database spent answering.
+    Raw SQL (row values, on PostgreSQL and SQLite) on this hot path, through a plain cursor: compiling
+    the ORM's OR of lookups, and a RawQuerySet's set-up per call, cost more CPU than the database
+    spent answering. Values pass the same converters a query would apply.
     """
     if not keys:
         return {}
-    fields = {field.attname: field for field in model._meta.concrete_fields}
+    meta = model._meta
+    fields = {field.attname: field for field in meta.concrete_fields}
+    loaded = {meta.pk.attname, *unique, *columns}
+    chosen = [field for field in meta.concrete_fields if field.attname in loaded]  # from_db's order
     quote = connection.ops.quote_name
     key_columns = ", ".join(quote(str(fields[name].column)) for name in unique)
-    selected = ", ".join(quote(str(fields[name].column)) for name in (*unique, *columns))
+    selected = ", ".join(quote(str(field.column)) for field in chosen)
     one = "(" + ", ".join(["%s"] * len(unique)) + ")"
     params = [
         fields[name].get_db_prep_value(value, connection)
@@ -356,12 +363,25 @@ def _locked(
     ]
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = (
-        f"SELECT {quote(str(model._meta.pk.column))}, {selected} FROM {quote(model._meta.db_table)} "  # noqa: S608 - as in _insert_new
+        f"SELECT {selected} FROM {quote(meta.db_table)} "  # noqa: S608 - as in _insert_new
         f"WHERE ({key_columns}) IN ({', '.join([one] * len(keys))}) ORDER BY {key_columns}{lock}"
     )
-    return {
-        tuple(getattr(row, name) for name in unique): row for row in model._default_manager.raw(sql, params)
-    }
+    converters: list[tuple[int, Callable[..., Any], Any]] = []
+    for index, chosen_field in enumerate(chosen):
+        column = chosen_field.get_col(meta.db_table)
+        found_in = [*connection.ops.get_db_converters(column), *chosen_field.get_db_converters(connection)]
+        converters.extend((index, convert, column) for convert in found_in)
+    names = [chosen_field.attname for chosen_field in chosen]
+    found: dict[tuple[Any, ...], _Row] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for values in cursor.fetchall():
+            values = list(values)
+            for index, convert, column in converters:
+                values[index] = convert(values[index], column, connection)
+            row = model.from_db(connection.alias, names, values)
+            found[tuple(getattr(row, name) for name in unique)] = row
+    return found
 
 
 def _update(row: Model, names: list[str]) -> None:

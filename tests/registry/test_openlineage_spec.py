@@ -266,3 +266,96 @@ def test_an_object_of_no_known_kind_is_rejected_at_the_root() -> None:
 
 def test_openlineage_error_is_a_value_error() -> None:
     assert issubclass(OpenLineageError, ValueError)
+
+
+_REPLACEMENTS: list[object] = [
+    None,
+    True,
+    0,
+    1.5,
+    "",
+    "x",
+    "not a uri",
+    "https://example.com/a",
+    RUN_ID,
+    "2024-06-01T08:00:00Z",
+    "2024-02-30T08:00:00Z",
+    "START",
+    [],
+    ["x"],
+    [{}],
+    {},
+    {"_producer": PRODUCER},
+    {"_producer": PRODUCER, "_schemaURL": SPEC},
+    {"namespace": "n", "name": "m"},
+]
+
+
+def _variants(
+    document: object, path: tuple[str | int, ...] = ()
+) -> list[tuple[tuple[str | int, ...], object]]:
+    """Every place in the document with its member left out or its value replaced by another kind."""
+    found: list[tuple[tuple[str | int, ...], object]] = []
+    children: list[tuple[str | int, object]] = []
+    if isinstance(document, dict):
+        children = list(document.items())
+    elif isinstance(document, list):
+        children = list(enumerate(document))
+    for key, child in children:
+        found.append(((*path, key), _MISSING))
+        found.extend(((*path, key), value) for value in _REPLACEMENTS)
+        found.extend(_variants(child, (*path, key)))
+    return found
+
+
+_MISSING = object()
+
+
+def _changed(event: dict[str, Any], path: tuple[str | int, ...], value: object) -> dict[str, Any]:
+    changed = copy.deepcopy(event)
+    target: Any = changed
+    for key in path[:-1]:
+        target = target[key]
+    if value is _MISSING:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = copy.deepcopy(value)
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("kind", "event"),
+    [
+        ("RunEvent", run_event("START")),
+        ("DatasetEvent", dataset_event()),
+        ("JobEvent", job_event()),
+    ],
+)
+def test_the_fast_validator_accepts_exactly_what_jsonschema_accepts(kind: str, event: dict[str, Any]) -> None:
+    from fastjsonschema import JsonSchemaException
+
+    from registry.openlineage.spec import _fast_validators, _validators
+
+    fast, reference = _fast_validators()[kind], _validators()[kind]  # type: ignore[index]
+    disagreements = []
+    variants = _variants(event)
+    assert len(variants) > 100
+    for path, value in variants:
+        changed = _changed(event, path, value)
+        try:
+            fast(changed)
+            fast_accepts = True
+        except JsonSchemaException:
+            fast_accepts = False
+        if fast_accepts != reference.is_valid(changed):
+            disagreements.append((path, value))
+    assert disagreements == []
+
+
+def test_an_event_that_is_not_json_native_is_judged_by_jsonschema() -> None:
+    event: dict[str, Any] = job_event()
+    event["inputs"] = tuple(event["inputs"])  # fastjsonschema would take a tuple as an array
+    with pytest.raises(OpenLineageError) as caught:
+        validate_event(event)
+    assert caught.value.path == "inputs"
+    assert "is not of type 'array'" in caught.value.problem
