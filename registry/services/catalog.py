@@ -24,6 +24,7 @@ from governance.errors import Conflict, PermissionRefused, ValidationFailed
 from registry import storage
 from registry.edges import PRODUCED, RUN_OF, USED_BY, edge_add, edges_add
 from registry.models import DatasetVersion, Job, ModelVersion, RegisteredModel, RiskLevel, TrainingRun
+from registry.services.archiving import row_archive
 
 SHA256_HEX: Final = re.compile(r"^[0-9a-f]{64}$")
 TAG_KEY: Final = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -151,21 +152,15 @@ def model_update(*, actor: Actor, model: RegisteredModel, changes: Mapping[str, 
     return locked
 
 
-@transaction.atomic
 def model_archive(*, actor: Actor, model: RegisteredModel) -> RegisteredModel:
     """Archive a model (never delete it: approvals and lineage point to it)."""
-    now = timezone.now()
-    # Conditional update: of two concurrent archive requests exactly one changes the row.
-    if not RegisteredModel.objects.filter(pk=model.pk, archived_at__isnull=True).update(archived_at=now):
-        raise Conflict(f"model {model.name!r} is already archived")
-    audit_record(
+    return row_archive(
         actor=actor,
+        row=model,
         action=AuditAction.MODEL_ARCHIVE,
         target=Target.of("model", f"model:{model.name}"),
-        data={"archived_at": now.isoformat()},
+        what=f"model {model.name!r}",
     )
-    model.refresh_from_db()
-    return model
 
 
 # --- Model versions --------------------------------------------------------------------------------------
@@ -354,17 +349,12 @@ def run_create(
     return run
 
 
-@transaction.atomic
 def model_version_archive(*, actor: Actor, version: ModelVersion) -> ModelVersion:
     """Archive a model version (never delete it: a run, a deployment or an approval may point to it)."""
-    now = timezone.now()
-    if not ModelVersion.objects.filter(pk=version.pk, archived_at__isnull=True).update(archived_at=now):
-        raise Conflict(f"model version {version.node_id!r} is already archived")
-    audit_record(
+    return row_archive(
         actor=actor,
+        row=version,
         action=AuditAction.MODEL_VERSION_ARCHIVE,
         target=Target.of("model_version", version.node_id),
-        data={"archived_at": now.isoformat()},
+        what=f"model version {version.node_id!r}",
     )
-    version.refresh_from_db()
-    return version

@@ -21,6 +21,7 @@ from governance.errors import Conflict, ValidationFailed
 from registry import storage
 from registry.edges import VERSION_OF, edge_add
 from registry.models import Dataset, DatasetSubject, DatasetVersion, Jurisdiction
+from registry.services.archiving import row_archive
 from registry.services.catalog import acting_user_id, check_sha256
 from registry.services.dataset_files import detect_format, profile_file
 
@@ -246,17 +247,12 @@ def dataset_version_upload(
         raise
 
 
-@transaction.atomic
 def dataset_archive(*, actor: Actor, dataset: Dataset) -> Dataset:
     """Archive a dataset: it takes no new versions, and nothing that points to it is lost."""
-    now = timezone.now()
-    if not Dataset.objects.filter(pk=dataset.pk, archived_at__isnull=True).update(archived_at=now):
-        raise Conflict(f"dataset {dataset.node_id!r} is already archived")
-    audit_record(
+    return row_archive(
         actor=actor,
+        row=dataset,
         action=AuditAction.DATASET_ARCHIVE,
         target=Target.of("dataset", dataset.node_id),
-        data={"archived_at": now.isoformat()},
+        what=f"dataset {dataset.node_id!r}",
     )
-    dataset.refresh_from_db()
-    return dataset
