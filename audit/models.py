@@ -49,7 +49,7 @@ class AuditEntry(AppendOnlyModel):
     actor_id = models.CharField(max_length=64)
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64)
-    target_id = models.CharField(max_length=200)
+    target_id = models.CharField(max_length=700)
     request_id = models.CharField(max_length=64, blank=True, default="")
     entry = models.TextField()
 

@@ -173,7 +173,7 @@ def _integrate(cursor: Any, size: int, prev: str, compact_range: bytes, batch: l
             fields["actor"]["id"][:64],
             fields["action"],
             fields["target"]["type"][:64],
-            fields["target"]["id"][:200],
+            fields["target"]["id"][:700],
             fields["request_id"] or "",
             raw.decode("utf-8"),
         ]
