@@ -6,17 +6,18 @@ Reads only; exporting (which is audited) is ``registry.services.reports``.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, QuerySet
 
 from audit.models import AuditEntry
+from governance.errors import NotFound
 from registry.edges import DEPLOYED_AS, PRODUCED, RUN_OF, USED_BY, VERSION_OF
-from registry.models import DatasetVersion, Deployment, ModelVersion, TrainingRun
+from registry.models import DatasetVersion, Deployment, LineageEdge, ModelVersion, TrainingRun
 from registry.reports.types import (
     AuditEntryRow,
     DatasetEntry,
@@ -27,7 +28,7 @@ from registry.reports.types import (
     ReportNode,
     RunEntry,
 )
-from registry.selectors.lineage import MAX_DEPTH, lineage_graph, node_type
+from registry.selectors.lineage import MAX_DEPTH, NodeType, lineage_walk, node_query, node_type
 
 # Our edges run with the data (input → output); reports use PROV's direction (later → earlier).
 _PROV = {
@@ -36,6 +37,22 @@ _PROV = {
     VERSION_OF: ("versionOf", True),  # version is a specialisation of the dataset
     RUN_OF: ("versionOf", True),  # a run is one performance of its job
     DEPLOYED_AS: ("deployedAs", False),  # model version → deployment, forward in time
+}
+
+
+_QUERYSETS: dict[NodeType, Callable[[], QuerySet[Any]]] = {
+    "dataset_version": lambda: (
+        DatasetVersion.objects.select_related("dataset")
+        .annotate(subject_total=Count("subjects"))
+        .order_by("dataset__namespace", "dataset__name", "created_at")
+    ),
+    "run": lambda: TrainingRun.objects.select_related("job", "started_by").order_by("started_at"),
+    "model": lambda: ModelVersion.objects.select_related("model", "created_by").order_by(
+        "model__name", "version"
+    ),
+    "deployment": lambda: Deployment.objects.select_related("model_version__model", "deployed_by").order_by(
+        "deployed_at"
+    ),
 }
 
 
@@ -50,8 +67,6 @@ def _person(user: Any) -> str:
 
 
 def _relations(node_ids: set[str]) -> dict[tuple[str, str], str]:
-    from registry.models import LineageEdge
-
     rows = LineageEdge.objects.filter(source__in=node_ids, target__in=node_ids).values_list(
         "source", "target", "relation"
     )
@@ -59,14 +74,17 @@ def _relations(node_ids: set[str]) -> dict[tuple[str, str], str]:
 
 
 def report_node_ids(subject: str) -> tuple[set[str], list[tuple[str, str]]]:
-    """The subject, everything upstream of it, and the deployments of the model versions among them."""
-    graph = lineage_graph(node_id=subject, depth=MAX_DEPTH)["graph"]
+    """The subject, everything upstream of it, and the deployments of the model versions among them,
+    with the walked edges between them. One recursive query; NotFound for a node that does not exist."""
+    kind = node_type(subject)
+    edges = lineage_walk(node_id=subject, depth=MAX_DEPTH) if kind is not None else []
+    if not edges and (kind is None or not _rows(kind, [subject])):
+        raise NotFound(f"no lineage node {subject!r}")
     parents: dict[str, list[str]] = defaultdict(list)
     children: dict[str, list[str]] = defaultdict(list)
-    for node in graph:
-        for edge in node["inEdges"]:
-            parents[edge["destination"]].append(edge["origin"])
-            children[edge["origin"]].append(edge["destination"])
+    for origin, destination in edges:
+        parents[destination].append(origin)
+        children[origin].append(destination)
     keep = {subject}
     queue = deque([subject])
     while queue:
@@ -81,10 +99,16 @@ def report_node_ids(subject: str) -> tuple[set[str], list[tuple[str, str]]]:
         for child in children[one]
         if node_type(child) == "deployment"
     }
-    edges = sorted(
-        {(o, d) for node in graph for e in node["inEdges"] for o, d in [(e["origin"], e["destination"])]}
-    )
-    return keep, [(o, d) for o, d in edges if o in keep and d in keep]
+    return keep, sorted((o, d) for o, d in set(edges) if o in keep and d in keep)
+
+
+def _rows(kind: NodeType, ids: list[str]) -> list[Any]:
+    """The rows behind node ids of one type, in one query (see ``node_query``)."""
+    query = node_query(kind, ids)
+    if query is None:
+        return []
+    wanted = set(ids)
+    return [row for row in _QUERYSETS[kind]().filter(query) if row.node_id in wanted]
 
 
 def lineage_report_build(*, subject: str) -> LineageReport:
@@ -129,27 +153,14 @@ def lineage_report_build(*, subject: str) -> LineageReport:
             "origin": settings.AUDIT_LOG_ORIGIN,
             "tree_size": 0,
             "checkpoint": "",
-            "entries": _audit_rows(ids, versions, runs, models, deployments),
+            "entries": _audit_rows(ids),
         },
     }
 
 
 def _dataset_versions(ids: set[str]) -> list[DatasetEntry]:
-    wanted = [one for one in ids if node_type(one) == "dataset_version"]
-    if not wanted:
-        return []
-    rows = (
-        DatasetVersion.objects.select_related("dataset")
-        .annotate(subject_total=Count("subjects"))
-        .order_by("dataset__namespace", "dataset__name", "created_at")
-    )
-    query = Q()
-    for one in wanted:
-        base, _, version = one.removeprefix("dataset:").rpartition("#")
-        namespace, _, name = base.partition(":")
-        query |= Q(dataset__namespace=namespace, dataset__name=name, version=version)
     result: list[DatasetEntry] = []
-    for row in rows.filter(query):
+    for row in _rows("dataset_version", [one for one in ids if node_type(one) == "dataset_version"]):
         counts = {"rows": row.row_count or 0, "subjects": int(row.subject_total)}
         result.append(
             {
@@ -172,18 +183,7 @@ def _dataset_versions(ids: set[str]) -> list[DatasetEntry]:
 
 
 def _runs(ids: set[str]) -> list[RunEntry]:
-    run_ids = []
-    for one in ids:
-        if node_type(one) == "run":
-            try:
-                run_ids.append(uuid.UUID(one.removeprefix("run:")))
-            except ValueError:
-                continue
-    rows = (
-        TrainingRun.objects.filter(run_id__in=run_ids)
-        .select_related("job", "started_by")
-        .order_by("started_at")
-    )
+    rows = _rows("run", [one for one in ids if node_type(one) == "run"])
     return [
         {
             "node": row.node_id,
@@ -201,17 +201,7 @@ def _runs(ids: set[str]) -> list[RunEntry]:
 
 
 def _model_versions(ids: set[str]) -> list[ModelEntry]:
-    query = Q(pk__in=[])
-    for one in ids:
-        if node_type(one) == "model":
-            name, _, version = one.removeprefix("model:").rpartition("#")
-            if version.isdigit():
-                query |= Q(model__name=name, version=int(version))
-    rows = (
-        ModelVersion.objects.filter(query)
-        .select_related("model", "created_by")
-        .order_by("model__name", "version")
-    )
+    rows = _rows("model", [one for one in ids if node_type(one) == "model"])
     return [
         {
             "node": row.node_id,
@@ -227,16 +217,7 @@ def _model_versions(ids: set[str]) -> list[ModelEntry]:
 
 
 def _deployments(ids: set[str]) -> list[DeploymentEntry]:
-    query = Q(pk__in=[])
-    for one in ids:
-        if node_type(one) == "deployment":
-            environment, _, model = one.removeprefix("deployment:").rpartition(":")
-            query |= Q(environment=environment, model_version__model__name=model)
-    rows = (
-        Deployment.objects.filter(query)
-        .select_related("model_version__model", "deployed_by")
-        .order_by("deployed_at")
-    )
+    rows = _rows("deployment", [one for one in ids if node_type(one) == "deployment"])
     return [
         {
             "node": row.node_id,
@@ -252,13 +233,7 @@ def _deployments(ids: set[str]) -> list[DeploymentEntry]:
     ]
 
 
-def _audit_rows(
-    ids: set[str],
-    versions: list[DatasetEntry],
-    runs: list[RunEntry],
-    models: list[ModelEntry],
-    deployments: list[DeploymentEntry],
-) -> list[AuditEntryRow]:
+def _audit_rows(ids: set[str]) -> list[AuditEntryRow]:
     """The entries whose target is one of the report's nodes (by node id, as services name them)."""
     rows = (
         AuditEntry.objects.filter(target_id__in=sorted(ids))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, Final, Literal, TypedDict
 
@@ -163,12 +163,66 @@ def _any_of(conditions: Iterable[Q]) -> Q | None:
     return combined
 
 
+def _run_uuids(ids: Iterable[str]) -> list[uuid.UUID]:
+    found = []
+    for one in ids:
+        try:
+            found.append(uuid.UUID(one.removeprefix("run:")))
+        except ValueError:
+            continue
+    return found
+
+
+def _model_conditions(ids: Iterable[str]) -> Iterator[Q]:
+    for one in ids:
+        name, _, version = one.removeprefix("model:").rpartition("#")
+        if name and version.isdigit():
+            yield Q(model__name=name, version=int(version))
+
+
+def _deployment_conditions(ids: Iterable[str]) -> Iterator[Q]:
+    for one in ids:
+        environment, _, model = one.removeprefix("deployment:").rpartition(":")
+        if environment and model:
+            yield Q(environment=environment, model_version__model__name=model)
+
+
+def node_query(kind: NodeType, ids: Iterable[str]) -> Q | None:
+    """The filter selecting the rows behind node ids of one type (``None`` when none can match).
+
+    A namespace may hold the separator itself, so a query can match more rows than asked for:
+    callers keep the rows whose ``node_id`` is one of ``ids``.
+    """
+    ids = list(ids)
+    if kind == "dataset":
+        return _any_of(
+            Q(namespace=namespace, name=name)
+            for one in ids
+            for namespace, name in _splits(one.removeprefix("dataset:"), ":")
+        )
+    if kind == "dataset_version":
+        return _any_of(
+            Q(dataset__namespace=namespace, dataset__name=name, version=version)
+            for one in ids
+            for base, version in _splits(one.removeprefix("dataset:"), "#")
+            for namespace, name in _splits(base, ":")
+        )
+    if kind == "job":
+        return _any_of(
+            Q(namespace=namespace, name=name)
+            for one in ids
+            for namespace, name in _splits(one.removeprefix("job:"), ":")
+        )
+    if kind == "run":
+        run_ids = _run_uuids(ids)
+        return Q(run_id__in=run_ids) if run_ids else None
+    if kind == "model":
+        return _any_of(_model_conditions(ids))
+    return _any_of(_deployment_conditions(ids))
+
+
 def _load_datasets(ids: list[str]) -> dict[str, dict[str, Any]]:
-    query = _any_of(
-        Q(namespace=namespace, name=name)
-        for one in ids
-        for namespace, name in _splits(one.removeprefix("dataset:"), ":")
-    )
+    query = node_query("dataset", ids)
     if query is None:
         return {}
     wanted = set(ids)
@@ -188,12 +242,7 @@ def _load_datasets(ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _load_dataset_versions(ids: list[str]) -> dict[str, dict[str, Any]]:
-    query = _any_of(
-        Q(dataset__namespace=namespace, dataset__name=name, version=version)
-        for one in ids
-        for base, version in _splits(one.removeprefix("dataset:"), "#")
-        for namespace, name in _splits(base, ":")
-    )
+    query = node_query("dataset_version", ids)
     if query is None:
         return {}
     wanted = set(ids)
@@ -215,11 +264,7 @@ def _load_dataset_versions(ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _load_jobs(ids: list[str]) -> dict[str, dict[str, Any]]:
-    query = _any_of(
-        Q(namespace=namespace, name=name)
-        for one in ids
-        for namespace, name in _splits(one.removeprefix("job:"), ":")
-    )
+    query = node_query("job", ids)
     if query is None:
         return {}
     wanted = set(ids)
@@ -236,13 +281,8 @@ def _load_jobs(ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _load_runs(ids: list[str]) -> dict[str, dict[str, Any]]:
-    run_ids = []
-    for one in ids:
-        try:
-            run_ids.append(uuid.UUID(one.removeprefix("run:")))
-        except ValueError:
-            continue
-    if not run_ids:
+    query = node_query("run", ids)
+    if query is None:
         return {}
     return {
         row.node_id: {
@@ -254,17 +294,12 @@ def _load_runs(ids: list[str]) -> dict[str, dict[str, Any]]:
             "codeVersion": row.code_version,
             "facets": row.facets,
         }
-        for row in TrainingRun.objects.filter(run_id__in=run_ids).select_related("job")
+        for row in TrainingRun.objects.filter(query).select_related("job")
     }
 
 
 def _load_models(ids: list[str]) -> dict[str, dict[str, Any]]:
-    conditions = []
-    for one in ids:
-        name, _, version = one.removeprefix("model:").rpartition("#")
-        if name and version.isdigit():
-            conditions.append(Q(model__name=name, version=int(version)))
-    query = _any_of(conditions)
+    query = node_query("model", ids)
     if query is None:
         return {}
     return {
@@ -285,12 +320,7 @@ def _load_models(ids: list[str]) -> dict[str, dict[str, Any]]:
 def _load_deployments(ids: list[str]) -> dict[str, dict[str, Any]]:
     """A deployment node is an environment serving a model; each release into it is a row, the
     newest one describes the node and the others are its history."""
-    conditions = []
-    for one in ids:
-        environment, _, model = one.removeprefix("deployment:").rpartition(":")
-        if environment and model:
-            conditions.append(Q(environment=environment, model_version__model__name=model))
-    query = _any_of(conditions)
+    query = node_query("deployment", ids)
     if query is None:
         return {}
     rows = Deployment.objects.filter(query).select_related("model_version__model").order_by("deployed_at")
