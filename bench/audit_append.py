@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, fresh_postgres, setup_django
+from bench.common import fresh_postgres, setup_django, start_together, wait_for_go
 
 
 def writer(count: int, name: str, go: Path) -> None:
@@ -26,9 +25,7 @@ def writer(count: int, name: str, go: Path) -> None:
     from django.db import connection, transaction
 
     connection.ensure_connection()
-    (go.parent / f"ready-{name}").touch()
-    while not go.exists():  # start together, after the interpreter and Django are loaded
-        time.sleep(0.005)
+    wait_for_go(go, name)
 
     from audit.actions import AuditAction
     from audit.actors import Actor
@@ -49,21 +46,11 @@ def run(processes: int, each: int, env: dict[str, str], signals: Path) -> float:
     """Appends per second from the common start until every append is committed and integrated."""
     import psycopg
 
-    for old in signals.glob("*"):
-        old.unlink()
     go = signals / "go"
-    children = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--writer", str(each), f"w{n}", str(go)], cwd=ROOT, env=env
-        )
-        for n in range(processes)
-    ]
-    while len(list(signals.glob("ready-*"))) < processes:
-        time.sleep(0.01)
+    commands = [[sys.executable, __file__, "--writer", str(each), f"w{n}", str(go)] for n in range(processes)]
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
         before = conn.execute("SELECT size FROM audit_audithead").fetchone()[0]
-        started = time.perf_counter()
-        go.touch()
+        children, started = start_together(commands, env, signals)
         if any(child.wait() != 0 for child in children):
             raise SystemExit("a writer failed")
         while conn.execute("SELECT size FROM audit_audithead").fetchone()[0] < before + processes * each:

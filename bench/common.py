@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
@@ -37,3 +38,32 @@ def setup_django(env: dict[str, str]) -> None:
     import django
 
     django.setup()
+
+
+def wait_for_go(go: Path, name: str) -> None:
+    """In a child: say "ready" and wait, so that every child starts its timed work at once, after
+    the interpreter, Django and the database connection are up."""
+    import time
+
+    (go.parent / f"ready-{name}").touch()
+    while not go.exists():
+        time.sleep(0.005)
+
+
+def start_together(commands: list[list[str]], env: dict[str, str], signals: Path) -> tuple[list[Any], float]:
+    """Start the children, wait until each called ``wait_for_go``, then release them all.
+
+    Returns the running children and the ``time.perf_counter()`` at the release.
+    """
+    import time
+
+    for old in signals.glob("*"):
+        old.unlink()
+    children = [subprocess.Popen(command, cwd=ROOT, env=env) for command in commands]
+    while len(list(signals.glob("ready-*"))) < len(children):
+        if any(child.poll() not in (None, 0) for child in children):
+            raise SystemExit("a benchmark process failed before the start")
+        time.sleep(0.01)
+    started = time.perf_counter()
+    (signals / "go").touch()
+    return children, started

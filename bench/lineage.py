@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, fresh_postgres, setup_django
+from bench.common import fresh_postgres, setup_django, start_together, wait_for_go
 
 
 def build_graph(chains: int, stages: int) -> dict[str, Any]:
@@ -197,27 +196,17 @@ def ingester(events: int, name: str, go: Path) -> None:
     connection.ensure_connection()
     bodies = _bodies(events, name)
     ingest(bodies[:0])  # import the service before the start
-    (go.parent / f"ready-{name}").touch()
-    while not go.exists():  # start together, after the interpreter and Django are loaded
-        time.sleep(0.005)
+    wait_for_go(go, name)
     ingest(bodies)
 
 
 def ingest_concurrently(processes: int, each: int, env: dict[str, str], signals: Path) -> float:
     """Events per second from the common start until every process has committed all its events."""
     go = signals / "go"
-    children = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--ingester", str(each), f"w{n}", str(go)], cwd=ROOT, env=env
-        )
-        for n in range(processes)
+    commands = [
+        [sys.executable, __file__, "--ingester", str(each), f"w{n}", str(go)] for n in range(processes)
     ]
-    while len(list(signals.glob("ready-*"))) < processes:
-        if any(child.poll() not in (None, 0) for child in children):
-            raise SystemExit("an ingester failed")
-        time.sleep(0.01)
-    started = time.perf_counter()
-    go.touch()
+    children, started = start_together(commands, env, signals)
     if any(child.wait() != 0 for child in children):
         raise SystemExit("an ingester failed")
     return processes * each / (time.perf_counter() - started)
