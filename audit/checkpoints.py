@@ -74,7 +74,7 @@ def checkpoint_create(*, store: CheckpointStore | None = None) -> StoredCheckpoi
         prefix = selectors.nodes_get(prefix_ids) if prefix_ids else {}
         tree = CompactRange(start, [prefix[node] for node in prefix_ids])
         new_leaves = []
-        for raw in _entries_between(start, size):
+        for raw in selectors.entry_bytes_iter(start=start, end=size):
             digest = leaf_hash(raw)
             new_leaves.append(digest)
             tree.append(digest)
@@ -91,12 +91,6 @@ def checkpoint_create(*, store: CheckpointStore | None = None) -> StoredCheckpoi
                 target=Target.of("signing_key", verifier_key(signer.name, signer.public_key).split("+")[1]),
             )
     return StoredCheckpoint(size, note)
-
-
-def _entries_between(start: int, end: int) -> Iterator[bytes]:
-    rows = selectors.entry_list(start=start, end=end).values_list("entry", flat=True)
-    for text in rows.iterator(chunk_size=5_000):
-        yield text.encode("utf-8")
 
 
 def log_verify(*, store: CheckpointStore | None = None) -> VerifyResult:

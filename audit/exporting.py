@@ -4,7 +4,7 @@ in the layout that ``python -m audit.verify`` reads (see README, "Audit bundle")
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from django.conf import settings
@@ -37,17 +37,12 @@ def audit_export(*, actor: Actor, out: Path, store: CheckpointStore | None = Non
         out,
         origin=settings.AUDIT_LOG_ORIGIN,
         kind="full",
-        entries=(text.encode("utf-8") for text in _entry_texts(size)),
+        entries=selectors.entry_bytes_iter(end=size),
         checkpoints=[stored.note for stored in store.checkpoints() if stored.size <= size],
         keys=store.key_lines(),
         leaf_hashes=store.leaf_hashes()[: size * 32],
     )
     return size
-
-
-def _entry_texts(size: int) -> Iterator[str]:
-    rows = selectors.entry_list(start=0, end=size).values_list("entry", flat=True)
-    return rows.iterator(chunk_size=5_000)
 
 
 def audit_proof_bundle(

@@ -107,7 +107,8 @@ def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
     return {"index": entry.index, "leaf": base64.b64encode(raw).decode("ascii"), **decoded}
 
 
-def entry_bytes_iter(*, chunk_size: int = 5_000) -> Iterator[bytes]:
-    rows = AuditEntry.objects.order_by("index").values_list("entry", flat=True)
+def entry_bytes_iter(*, start: int = 0, end: int | None = None, chunk_size: int = 5_000) -> Iterator[bytes]:
+    """The exact bytes of entries [start, end), in index order, streamed."""
+    rows = entry_list(start=start, end=end).values_list("entry", flat=True)
     for text in rows.iterator(chunk_size=chunk_size):
         yield text.encode("utf-8")
