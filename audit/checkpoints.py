@@ -13,7 +13,7 @@ from django.db import DatabaseError, transaction
 from audit import selectors
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.checkpoint import Checkpoint, NoteError, Verifier, sign_checkpoint, verifier_key, verify_checkpoint
+from audit.checkpoint import Checkpoint, Verifier, sign_checkpoint, verifier_key, verify_checkpoint
 from audit.keys import load_signer, publish_signer_key, published_verifiers
 from audit.merkle import CompactRange, ProofError, leaf_hash, range_nodes, verify_consistency
 from audit.services import Target, audit_record, audit_sequence, split_hashes
@@ -126,6 +126,3 @@ def log_verify_and_alert(*, store: CheckpointStore | None = None) -> VerifyResul
             # the ERROR line above still raises it.
             logger.exception("could not record the verification failure in the audit log")
     return result
-
-
-__all__ = ["CheckpointRefused", "NoteError", "checkpoint_create", "log_verify", "log_verify_and_alert"]

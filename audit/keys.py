@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from audit.checkpoint import Ed25519Signer, Signer, Verifier
+from audit.checkpoint import Ed25519Signer, Signer, Verifier, verifier_key
 from audit.store import CheckpointStore
 from governance.settings.env import write_private_file_once
 
@@ -56,8 +56,6 @@ def publish_signer_key(signer: Signer, store: CheckpointStore | None = None) -> 
     Returns True when the published list changed (a first key or a rotation).
     """
     store = store or CheckpointStore()
-    from audit.checkpoint import verifier_key
-
     vkey = verifier_key(signer.name, signer.public_key)
     lines = store.key_lines()
     if any(line.split()[0] == vkey for line in lines):
