@@ -14,6 +14,8 @@ api_v1 = [
     path("", include("registry.catalog_urls")),
     path("", include("registry.lineage_urls")),
     path("", include("registry.report_urls")),
+    path("", include("governance.consent.urls")),
+    path("", include("governance.approvals.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +24,8 @@ urlpatterns = [
     path("models/", registry_pages.model_list_page, name="model-pages"),
     path("models/<slug:name>/", registry_pages.model_detail_page, name="model-page"),
     path("datasets/", registry_pages.dataset_list_page, name="dataset-pages"),
+    path("", include("governance.consent.page_urls")),
+    path("", include("governance.approvals.page_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

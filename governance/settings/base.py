@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "governance.accounts",
     "audit",
     "registry",
+    "governance.consent",
+    "governance.approvals",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ApprovalsConfig(AppConfig):
+    name = "governance.approvals"
+    label = "approvals"
+    verbose_name = "Release approvals"
