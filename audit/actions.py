@@ -64,3 +64,5 @@ class AuditAction(StrEnum):
     JOB_FAIL = "job.fail"
     MODEL_ALIAS_MOVE = "model.alias_move"
     DEPLOYMENT_STOP = "deployment.stop"
+    # Release approvals, continued.
+    GRANT_CLAIM = "grant.claim"

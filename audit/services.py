@@ -98,34 +98,52 @@ def audit_sequence(*, max_batches: int = 100) -> int:
     """
     appended = 0
     for _ in range(max_batches):
-        with _sequencer_lock() as held:
-            if not held:
+        with _sequencer_lock() as lock:
+            if not lock.held:
                 return appended
             with transaction.atomic(), connection.cursor() as cursor:
                 # Raw SQL on this hot path: the ORM's query compilation cost more CPU than the database.
-                cursor.execute(_HEAD_QUERY + _lock_clause())
-                size, last_hash, compact_range = cursor.fetchone()
-                # Take and remove the oldest queued rows in one statement (RETURNING: PostgreSQL, and
-                # SQLite since 3.35). A row with a smaller id that commits later is not in this
-                # snapshot and stays queued for the next round.
-                cursor.execute(
-                    "DELETE FROM audit_auditpending WHERE id IN"
-                    " (SELECT id FROM audit_auditpending ORDER BY id LIMIT %s)"
-                    " RETURNING id, created_at, fields",
-                    [SEQUENCE_BATCH],
-                )
-                batch = sorted(cursor.fetchall(), key=lambda row: row[0])
+                (size, last_hash, compact_range), batch = _take_batch(cursor)
                 if batch:
                     _integrate(cursor, int(size), str(last_hash), bytes(compact_range), batch)
         appended += len(batch)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM audit_auditpending LIMIT 1")
-            if cursor.fetchone() is None:
-                break
+        if not lock.queue_left:
+            break
     return appended
 
 
 _HEAD_QUERY = "SELECT size, last_hash, compact_range FROM audit_audithead WHERE id = 1"
+# Take and remove the oldest queued rows in one statement (RETURNING: PostgreSQL, and SQLite since
+# 3.35). A row with a smaller id that commits later is not in this snapshot and stays queued for the
+# next round.
+_TAKE_QUEUE = (
+    "DELETE FROM audit_auditpending WHERE id IN (SELECT id FROM audit_auditpending ORDER BY id LIMIT %s)"
+    " RETURNING id, created_at, fields"
+)
+# PostgreSQL reads the head and takes the queue in one round trip (a data-modifying WITH): the head row
+# comes back with NULL queue columns, each queued row with a NULL head.
+_TAKE_BATCH_PG = (
+    "WITH head AS (" + _HEAD_QUERY + " FOR UPDATE), taken AS (" + _TAKE_QUEUE + ")"  # noqa: S608 (fixed text)
+    " SELECT size, last_hash, compact_range, NULL::bigint, NULL::timestamptz, NULL::text FROM head"
+    " UNION ALL SELECT NULL, NULL, NULL, id, created_at, fields FROM taken"
+)
+
+
+def _take_batch(cursor: Any) -> tuple[tuple[Any, Any, Any], list[tuple[Any, ...]]]:
+    """The head (size, last hash, compact range) and the queued rows taken off the queue, by id."""
+    if connection.vendor == "postgresql":
+        cursor.execute(_TAKE_BATCH_PG, [SEQUENCE_BATCH])
+        rows = cursor.fetchall()
+        head = next(row[:3] for row in rows if row[3] is None)
+        batch = [row[3:] for row in rows if row[3] is not None]
+    else:
+        cursor.execute(_HEAD_QUERY + _lock_clause())
+        head = cursor.fetchone()
+        cursor.execute(_TAKE_QUEUE, [SEQUENCE_BATCH])
+        batch = cursor.fetchall()
+    return head, sorted(batch, key=lambda row: row[0])
+
+
 # Any fixed 64-bit number naming "the audit sequencer" among the database's advisory locks.
 _SEQUENCER_LOCK_KEY = 0x61756469745F7371
 
@@ -134,25 +152,38 @@ def _lock_clause() -> str:
     return " FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
+class _SequencerLock:
+    held = False
+    queue_left = False
+
+
 @contextmanager
-def _sequencer_lock() -> Iterator[bool]:
+def _sequencer_lock() -> Iterator[_SequencerLock]:
     """Try to become the sequencer without waiting: a busy sequencer means someone else integrates.
 
-    PostgreSQL: a session advisory lock, one round trip whether or not it is free. SQLite has no such
-    locks; its IMMEDIATE transactions already serialise every writer, so the caller just goes ahead.
+    PostgreSQL: a session advisory lock, one round trip whether or not it is free; releasing it and
+    then looking at the queue is one more (``audit_sequencer_release``, migration 0005). SQLite has no
+    such locks; its IMMEDIATE transactions already serialise every writer, so the caller goes ahead.
+    On leaving, ``queue_left`` says whether rows wait in the queue, read after the release.
     """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SEQUENCER_LOCK_KEY])
-        held = bool(cursor.fetchone()[0])
+    lock = _SequencerLock()
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SEQUENCER_LOCK_KEY])
+            lock.held = bool(cursor.fetchone()[0])
+    else:
+        lock.held = True
     try:
-        yield held
+        yield lock
     finally:
-        if held:
+        if lock.held:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [_SEQUENCER_LOCK_KEY])
+                if postgres:
+                    cursor.execute("SELECT audit_sequencer_release(%s)", [_SEQUENCER_LOCK_KEY])
+                else:
+                    cursor.execute("SELECT EXISTS (SELECT 1 FROM audit_auditpending)")
+                lock.queue_left = bool(cursor.fetchone()[0])
 
 
 def _integrate(cursor: Any, size: int, prev: str, compact_range: bytes, batch: list[tuple[Any, ...]]) -> None:
@@ -177,19 +208,31 @@ def _integrate(cursor: Any, size: int, prev: str, compact_range: bytes, batch: l
             fields["request_id"] or "",
             raw.decode("utf-8"),
         ]
-    _insert_rows(
-        cursor,
-        "audit_auditentry",
-        '"index", timestamp, actor_type, actor_id, action, target_type, target_id, request_id, entry',
-        9,
-        entry_rows,
-    )
+    head = [size + len(batch), prev, b"".join(tree.hashes), timezone.now()]
+    if connection.vendor == "postgresql":
+        # One round trip for the whole write (data-modifying WITH); SEQUENCE_BATCH keeps it under
+        # PostgreSQL's 65,535 bound parameters (9 per entry, at most ~4 per entry for nodes).
+        cursor.execute(
+            f"WITH entries AS ({_values_insert(_ENTRY_TABLE, _ENTRY_COLUMNS, 9, len(entry_rows))}),"
+            f" nodes AS ({_values_insert('audit_auditnode', 'key, hash', 2, len(node_rows))}) {_HEAD_UPDATE}",
+            [*entry_rows, *node_rows, *head],
+        )
+        return
+    _insert_rows(cursor, _ENTRY_TABLE, _ENTRY_COLUMNS, 9, entry_rows)
     _insert_rows(cursor, "audit_auditnode", "key, hash", 2, node_rows)
-    cursor.execute(
-        "UPDATE audit_audithead SET size = %s, last_hash = %s, compact_range = %s, updated_at = %s"
-        " WHERE id = 1",
-        [size + len(batch), prev, b"".join(tree.hashes), timezone.now()],
-    )
+    cursor.execute(_HEAD_UPDATE, head)
+
+
+_ENTRY_TABLE = "audit_auditentry"
+_ENTRY_COLUMNS = '"index", timestamp, actor_type, actor_id, action, target_type, target_id, request_id, entry'
+_HEAD_UPDATE = (
+    "UPDATE audit_audithead SET size = %s, last_hash = %s, compact_range = %s, updated_at = %s WHERE id = 1"
+)
+
+
+def _values_insert(table: str, columns: str, width: int, values: int) -> str:
+    rows = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * (values // width))
+    return f"INSERT INTO {table} ({columns}) VALUES {rows}"  # noqa: S608 (fixed names; values bound)
 
 
 def _insert_rows(cursor: Any, table: str, columns: str, width: int, values: list[Any]) -> None:
@@ -197,5 +240,4 @@ def _insert_rows(cursor: Any, table: str, columns: str, width: int, values: list
     step = width * 3_000
     for start in range(0, len(values), step):
         chunk = values[start : start + step]
-        rows = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * (len(chunk) // width))
-        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {rows}", chunk)  # noqa: S608 (fixed names)
+        cursor.execute(_values_insert(table, columns, width, len(chunk)), chunk)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any, Final
 
 from django.core.files import File
@@ -245,6 +246,22 @@ def dataset_version_upload(
         if newly_stored:
             storage.discard(name)
         raise
+
+
+def dataset_version_files_forget(*, versions: Sequence[DatasetVersion]) -> list[str]:
+    """Detach the stored file from ``versions`` and delete it once the transaction commits, unless
+    another version still points to the same bytes; returns the storage names deleted.
+
+    For the erasure of a data subject's rows (GDPR Art. 17, CCPA §1798.105): the caller has written
+    versions without those rows and records the whole step in its own audit entry.
+    """
+    names = sorted({version.storage_name for version in versions if version.storage_name})
+    DatasetVersion.objects.filter(pk__in=[version.pk for version in versions]).update(storage_name="")
+    kept = set(DatasetVersion.objects.filter(storage_name__in=names).values_list("storage_name", flat=True))
+    removed = [name for name in names if name not in kept]
+    for name in removed:
+        transaction.on_commit(partial(storage.discard, name))
+    return removed
 
 
 def dataset_archive(*, actor: Actor, dataset: Dataset) -> Dataset:

@@ -187,15 +187,33 @@ def _apply_run_event(
             outputs[version.pk] = None
         touched.datasets.append(version.node_id)
     edges_add(edges)
-    _link(TrainingRun.inputs.through, run, inputs)
-    _link(TrainingRun.outputs.through, run, outputs)
+    _link(run, inputs=inputs, outputs=outputs)
 
 
-def _link(through: type[Model], run: TrainingRun, version_ids: Iterable[int]) -> None:
-    """What ``run.inputs.add()`` does, in one INSERT and without first reading the pairs already there."""
-    rows = {(run.pk, pk): through(trainingrun_id=run.pk, datasetversion_id=pk) for pk in version_ids}
-    if rows:
-        _insert_new(through, rows, ("trainingrun_id", "datasetversion_id"))
+def _link(run: TrainingRun, *, inputs: Iterable[int], outputs: Iterable[int]) -> None:
+    """What ``run.inputs.add()`` and ``run.outputs.add()`` do, without first reading the pairs already
+    there: one INSERT ... ON CONFLICT DO NOTHING per side, both in one statement on PostgreSQL."""
+    quote = connection.ops.quote_name
+    statements: list[str] = []
+    params: list[int] = []
+    for through, version_ids in (
+        (TrainingRun.inputs.through, list(inputs)),
+        (TrainingRun.outputs.through, list(outputs)),
+    ):
+        if version_ids:
+            statements.append(
+                f"INSERT INTO {quote(through._meta.db_table)} (trainingrun_id, datasetversion_id) "  # noqa: S608 - names from the model, values bound
+                f"VALUES {', '.join(['(%s, %s)'] * len(version_ids))} "
+                "ON CONFLICT (trainingrun_id, datasetversion_id) DO NOTHING"
+            )
+            params.extend(value for pk in version_ids for value in (run.pk, pk))
+    if len(statements) == 2 and connection.vendor == "postgresql":
+        statements = [f"WITH linked_inputs AS ({statements[0]}) {statements[1]}"]
+    with connection.cursor() as cursor:
+        for sql in statements:
+            count = sql.count("%s") if len(statements) > 1 else len(params)
+            cursor.execute(sql, params[:count])
+            params = params[count:]
 
 
 def _run_upsert(
