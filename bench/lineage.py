@@ -4,12 +4,14 @@ Prints one JSON line.
     .venv/bin/python bench/lineage.py [--chains 5000] [--stages 9] [--events 2000]
 
 The graph is ``--chains`` chains of ``--stages`` dataset-version/run pairs ending in a model version
-and its deployment (20 nodes, 19 edges deep with the defaults), every dataset version also hanging off
-one of ``--stages`` shared datasets (``version_of``): 5,000 x 20 + 9 = 100,009 nodes, 140,000 edges,
-inserted with ``bulk_create``. Timed: ``lineage_walk`` (the one recursive CTE) and ``lineage_graph``
-(the CTE plus one query per node type) for a model version at the end of a chain, median of 20;
-``full_json_report_ms``: ``lineage_report_build`` for that model version then ``json.dumps``, median
-of 10 (target 1,000 ms).
+deployed to prod (with its dataset: 21 nodes, 20 edges deep with the defaults), plus a second model
+version trained by each chain's middle run and deployed to staging; every dataset version also hangs
+off one of ``--stages`` shared datasets (``version_of``). With the defaults: 45,000 dataset versions,
+45,000 runs, 10,000 model versions, 10,000 deployments and 9 datasets = 110,009 nodes, 150,000
+edges, inserted with ``bulk_create``. Timed: ``lineage_walk`` (the one recursive CTE) and
+``lineage_graph`` (the CTE plus one query per node type) for the prod deployment at the end of a chain,
+median of 20; ``full_json_report_ms``: ``lineage_report_build`` for that deployment then
+``json.dumps``, median of 10 (target 1,000 ms).
 Ingestion: ``--events`` START/COMPLETE RunEvents (one input with a ``datasetVersion`` facet, one
 output) through the service function ``lineage_event_ingest`` directly (not over HTTP), each in its
 own committed transaction with its audit entry sequenced after the commit, as the API does: first
@@ -71,23 +73,41 @@ def build_graph(chains: int, stages: int) -> dict[str, Any]:
     runs = TrainingRun.objects.bulk_create(
         [TrainingRun(run_id=uuid.uuid4(), created_at=now) for _ in range(chains * stages)], batch_size=batch
     )
+    # Two models per chain: one trained by the chain's last run and deployed to prod, one by its
+    # middle run and deployed to staging, so there are as many model versions and deployments as chains x 2.
+    middle = stages // 2
     models = RegisteredModel.objects.bulk_create(
-        [RegisteredModel(name=f"model-{c}", owner=user, created_at=now) for c in range(chains)],
+        [
+            RegisteredModel(name=f"model-{c}{suffix}", owner=user, created_at=now)
+            for c in range(chains)
+            for suffix in ("", "-early")
+        ],
         batch_size=batch,
     )
     model_versions = ModelVersion.objects.bulk_create(
         [
             ModelVersion(
-                model=models[c], version=1, run=runs[c * stages + stages - 1], created_by=user, created_at=now
+                model=models[2 * c + early],
+                version=1,
+                run=runs[c * stages + (middle if early else stages - 1)],
+                created_by=user,
+                created_at=now,
             )
             for c in range(chains)
+            for early in (0, 1)
         ],
         batch_size=batch,
     )
     deployments = Deployment.objects.bulk_create(
         [
-            Deployment(model_version=model_versions[c], environment="prod", deployed_by=user, deployed_at=now)
+            Deployment(
+                model_version=model_versions[2 * c + early],
+                environment="staging" if early else "prod",
+                deployed_by=user,
+                deployed_at=now,
+            )
             for c in range(chains)
+            for early in (0, 1)
         ],
         batch_size=batch,
     )
@@ -106,11 +126,21 @@ def build_graph(chains: int, stages: int) -> dict[str, Any]:
             following = f"dataset:bench:stage-{s + 1}#{c}" if s + 1 < stages else model_node
             edges.append(edge(run_node, following, "produced"))
         edges.append(edge(model_node, f"deployment:prod:model-{c}", "deployed_as"))
+        early_node = f"model:model-{c}-early#1"
+        edges.append(edge(f"run:{runs[c * stages + middle].run_id}", early_node, "produced"))
+        edges.append(edge(early_node, f"deployment:staging:model-{c}-early", "deployed_as"))
     LineageEdge.objects.bulk_create(edges, batch_size=batch)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     nodes = len(datasets) + len(versions) + len(runs) + len(model_versions) + len(deployments)
-    return {"nodes": nodes, "edges": len(edges), "deepest_model": f"model:model-{chains - 1}#1"}
+    counts = {
+        "dataset_versions": len(versions),
+        "runs": len(runs),
+        "model_versions": len(model_versions),
+        "deployments": len(deployments),
+    }
+    # The deepest node: the prod deployment at the end of a chain, 20 nodes from its first dataset.
+    return {"nodes": nodes, "edges": len(edges), "deepest": f"deployment:prod:model-{chains - 1}", **counts}
 
 
 def median_ms(call: Any, repeat: int) -> tuple[float, Any]:
@@ -233,7 +263,7 @@ def main() -> None:
         started = time.perf_counter()
         built = build_graph(args.chains, args.stages)
         build_seconds = time.perf_counter() - started
-        node = built["deepest_model"]
+        node = built["deepest"]
         walk_ms, edges = median_ms(lambda: lineage_walk(node_id=node, depth=20), args.repeat)
         graph_ms, graph = median_ms(lambda: lineage_graph(node_id=node, depth=20), args.repeat)
         loaded = sum(1 for item in graph["graph"] if item["data"] is not None)
@@ -259,6 +289,10 @@ def main() -> None:
                 "database": "postgresql",
                 "nodes": built["nodes"],
                 "edges": built["edges"],
+                **{
+                    kind: built[kind]
+                    for kind in ("dataset_versions", "runs", "model_versions", "deployments")
+                },
                 "build_seconds": round(build_seconds, 1),
                 "upstream_node": node,
                 "upstream_walk_ms_median": round(walk_ms, 2),
