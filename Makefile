@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/audit_append.py
 	$(PY) bench/audit_proof.py
 	$(PY) bench/audit_verify.py
+	$(PY) bench/consent.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
@@ -42,6 +43,7 @@ compose-secrets: $(STAMP)
 	mkdir -p secrets && chmod 700 secrets
 	test -f secrets/django_secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > secrets/django_secret_key
 	test -f secrets/pseudonym_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > secrets/pseudonym_key
+	test -f secrets/grant_signing_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > secrets/grant_signing_key
 	test -f secrets/postgres_password || $(PY) -c "import secrets; print(secrets.token_urlsafe(24))" > secrets/postgres_password
 	test -f secrets/database_url || echo "postgres://governance:$$(cat secrets/postgres_password)@postgres:5432/governance" > secrets/database_url
 	test -f secrets/audit_signing_key.pem || AUDIT_LOG_ORIGIN=$${AUDIT_LOG_ORIGIN:-governance.example/audit} $(PY) manage.py audit keygen --out secrets/audit_signing_key.pem

@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 
 from governance.testing.services import service_problem
 
+pytest_plugins = ["tests.browser"]  # the `browser` fixture
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 _triggers_dropped = False
 

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from governance.approvals import pages
+
+urlpatterns: list[URLPattern] = [
+    path("approvals/", pages.approval_queue_page, name="approval-queue"),
+    path("approvals/signatures/", pages.signature_history_page, name="approval-signatures"),
+    path("approvals/<int:release_id>/", pages.release_page, name="approval-release"),
+    path("approvals/<int:release_id>/sign", pages.release_sign_page, name="approval-sign"),
+    path(
+        "approvals/<int:release_id>/signatures/<int:signature_id>/revoke",
+        pages.signature_revoke_page,
+        name="approval-revoke",
+    ),
+]

@@ -24,6 +24,26 @@ def _tcp(host: str, port: int) -> str | None:
         return f"nothing answers on {host}:{port} ({exc.strerror or exc})"
 
 
+def browser_binaries() -> tuple[str, str]:
+    """Chromium and its chromedriver: Debian's (``apt-get install chromium chromium-driver``) or any
+    Chromium build on PATH whose driver sits beside it. Raises LookupError saying what is missing."""
+    browser = next(
+        (
+            found
+            for name in ("chromium", "chromium-browser", "google-chrome")
+            if (found := shutil.which(name))
+        ),
+        None,
+    )
+    driver = shutil.which("chromedriver")
+    if browser is None or driver is None:
+        missing = " and ".join(
+            what for what, found in (("chromium", browser), ("chromedriver", driver)) if found is None
+        )
+        raise LookupError(f"{missing} not on PATH (apt-get install chromium chromium-driver)")
+    return browser, driver
+
+
 def service_problem(name: str) -> str | None:
     """None when the service is usable, else why not."""
     if name == "postgres":
@@ -50,10 +70,15 @@ def service_problem(name: str) -> str | None:
             return f"Redis did not answer PING: {exc}"
         return None
     if name == "browser":
-        for binary in ("chromium", "chromium-browser", "google-chrome"):
-            if shutil.which(binary) and shutil.which("chromedriver"):
-                return None
-        return "no headless Chromium with chromedriver on PATH (apt-get install chromium chromium-driver)"
+        try:
+            browser_binaries()
+        except LookupError as exc:
+            return str(exc)
+        try:
+            import selenium  # noqa: F401
+        except ImportError:
+            return "selenium is not installed (pip install -e '.[dev]')"
+        return None
     if name == "pdftoppm":
         if shutil.which("pdftoppm"):
             return None

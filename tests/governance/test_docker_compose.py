@@ -72,6 +72,7 @@ def _local_env(tmp_path: Path, database: str) -> dict[str, str]:
     secrets_dir.mkdir()
     (secrets_dir / "django_secret_key").write_text("compose-test-" + "k" * 60)
     (secrets_dir / "pseudonym_key").write_text("compose-test-pseudonym-" + "p" * 40)
+    (secrets_dir / "grant_signing_key").write_text("compose-test-grant-key-" + "g" * 40)
     (secrets_dir / "database_url").write_text(f"postgres://postgres@127.0.0.1:5432/{database}")
     from audit.checkpoint import Ed25519Signer
 

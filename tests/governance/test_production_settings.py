@@ -28,6 +28,7 @@ def _production_env(tmp_path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="governance.settings.production",
         SECRET_KEY_FILE=str(secret),
         PSEUDONYM_KEY="pseudonym-key-for-the-check",
+        GRANT_SIGNING_KEY="grant-signing-key-for-the-check-0123456789",
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
         AUDIT_SIGNING_KEY_FILE=str(key),

@@ -1,0 +1,114 @@
+"""What a release request and a signature commit to, as SHA-256 over RFC 8785 canonical JSON (no Django).
+
+The request hash covers everything the request asks for (kind, pinned SHA-256 digests, parameters,
+environment, the policy version it is judged under); a signature's hash covers that request hash, the
+request's id, the signer, the meaning and the time, so a signature cannot be moved to another record,
+not even to a second request with identical content (21 CFR 11.70).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+from audit.jcs import canonical_json
+
+DOCUMENT_VERSION = 1
+
+
+class PinnedHash(TypedDict):
+    node_id: str  # the lineage node id: dataset:<ns>:<name>#<version> or model:<name>#<version>
+    sha256: str
+
+
+class PolicyRef(TypedDict):
+    name: str
+    version: int
+
+
+class ReleaseDocument(TypedDict):
+    v: int
+    kind: str
+    environment: str
+    risk_level: str
+    model: str
+    model_version: int | None
+    pinned: list[PinnedHash]
+    parameters: dict[str, Any]
+    code_version: str
+    metric_thresholds: dict[str, Any]
+    dpia_reference: str
+    human_overseer_id: int | None
+    policy: PolicyRef
+
+
+def utc_text(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds and ``Z``: the one spelling that is hashed and signed."""
+    if moment.tzinfo is None:
+        raise ValueError("a naive datetime has no defined instant; pass an aware one")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_utc_text(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def release_document(
+    *,
+    kind: str,
+    environment: str,
+    risk_level: str,
+    model: str,
+    model_version: int | None,
+    pinned: Sequence[PinnedHash],
+    parameters: Mapping[str, Any],
+    code_version: str,
+    metric_thresholds: Mapping[str, Any],
+    dpia_reference: str,
+    human_overseer_id: int | None,
+    policy: PolicyRef,
+) -> ReleaseDocument:
+    return {
+        "v": DOCUMENT_VERSION,
+        "kind": kind,
+        "environment": environment,
+        "risk_level": risk_level,
+        "model": model,
+        "model_version": model_version,
+        "pinned": sorted(
+            ({"node_id": pin["node_id"], "sha256": pin["sha256"]} for pin in pinned),
+            key=lambda pin: pin["node_id"],
+        ),
+        "parameters": dict(parameters),
+        "code_version": code_version,
+        "metric_thresholds": dict(metric_thresholds),
+        "dpia_reference": dpia_reference,
+        "human_overseer_id": human_overseer_id,
+        "policy": {"name": policy["name"], "version": policy["version"]},
+    }
+
+
+def request_hash(document: ReleaseDocument) -> str:
+    return sha256_hex(canonical_json(document))
+
+
+def signature_hash(
+    *, request_hash: str, release_id: int, signer_id: int, meaning: str, signed_at: str
+) -> str:
+    return sha256_hex(
+        canonical_json(
+            {
+                "request_hash": request_hash,
+                "request_id": release_id,
+                "signer_id": signer_id,
+                "meaning": meaning,
+                "signed_at": signed_at,
+            }
+        )
+    )
