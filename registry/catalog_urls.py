@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
+from governance.consent.apis.consent import EligibilityApi
 from registry import apis, archive_apis
 
 urlpatterns: list[URLPattern] = [
@@ -19,6 +20,11 @@ urlpatterns: list[URLPattern] = [
     ),
     path("datasets", apis.DatasetCollectionApi.as_view(), name="datasets"),
     # Dataset names may hold "/" (OpenLineage names paths so), hence <path:name>; the longer routes first.
+    path(
+        "datasets/<path:name>/versions/<str:version>/eligibility",
+        EligibilityApi.as_view(),
+        name="dataset-version-eligibility",
+    ),
     path(
         "datasets/<path:name>/versions/<str:version>",
         apis.DatasetVersionDetailApi.as_view(),

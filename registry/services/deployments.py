@@ -15,6 +15,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
+from governance.consent.selectors import erasure_block_reason
 from governance.errors import Conflict, ValidationFailed
 from registry.edges import DEPLOYED_AS, edge_add
 from registry.models import Deployment, ModelVersion, RegisteredModel
@@ -34,6 +35,8 @@ def deployment_create(
     2. Close the open one (``until`` = now) and open the new one from the same instant, so the
        intervals ``[deployed_at, until)`` touch without overlapping.
     3. Edge model version → deployment (``deployed_as``) and one audit entry naming what it closed.
+    A version trained on data of a subject whose erasure or deletion is pending or done is refused
+    (409 ``affected_by_erasure``) until retrained without them or exempted by a compliance officer.
     (Production deploys will require an approved ``job_reference``: that check belongs here.)
     """
     if not ENVIRONMENT.match(environment):
@@ -44,6 +47,9 @@ def deployment_create(
     model = RegisteredModel.objects.select_for_update().get(pk=model_version.model_id)
     if model.archived_at is not None or model_version.archived_at is not None:
         raise Conflict(f"{model_version.node_id} is archived; an archived model is not deployed")
+    blocked = erasure_block_reason(model_version=model_version)
+    if blocked is not None:
+        raise Conflict(blocked, code="affected_by_erasure")
     now = timezone.now()
     open_now = Deployment.objects.filter(
         model_version__model=model, environment=environment, until__isnull=True
