@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("registry.report_urls")),
     path("", include("governance.consent.urls")),
     path("", include("governance.approvals.urls")),
+    path("", include("governance.jobs.urls")),
 ]
 
 urlpatterns = [

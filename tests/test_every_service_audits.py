@@ -146,6 +146,282 @@ def _deployment_end(make_user: Any, tmp_path: Path) -> str:
     return "deployment.end"
 
 
+def _approvals_release(make_user: Any, policy_name: str = "svc-policy", officers: int = 1) -> Any:
+    from django.utils import timezone
+
+    from governance.approvals.services.policies import policy_create
+    from governance.approvals.services.releases import release_create
+    from registry.models import Dataset, DatasetVersion
+
+    policy_create(
+        actor=ACTOR,
+        name=policy_name,
+        spec={
+            "kind": "train",
+            "required_approvals": [{"role": "compliance_officer", "count": officers}],
+            "approval_validity_seconds": 3600,
+        },
+    )
+    requester = make_user("svc-requester", "data_scientist", full_name="Rita Requester")
+    dataset = Dataset.objects.create(name="svc-release-data", created_at=timezone.now())
+    DatasetVersion.objects.create(dataset=dataset, version="v1", sha256="c" * 64, created_at=timezone.now())
+    return release_create(
+        actor=Actor.for_user(requester),
+        kind="train",
+        model="svc-release-model",
+        risk_level="minimal",
+        datasets=[{"namespace": "default", "name": "svc-release-data", "version": "v1"}],
+    )
+
+
+def _officer(make_user: Any, username: str = "svc-officer") -> Any:
+    return make_user(
+        username, "compliance_officer", password="Correct-Horse-Battery-42", full_name="Olivia Officer"
+    )
+
+
+def _sign(make_user: Any, release: Any, username: str = "svc-officer") -> Any:
+    from governance.approvals.services.signatures import release_sign
+
+    officer = _officer(make_user, username)
+    return release_sign(
+        actor=Actor.for_user(officer),
+        release=release,
+        signer=officer,
+        meaning="approved",
+        password="Correct-Horse-Battery-42",
+    )
+
+
+def _policy_create(make_user: Any, tmp_path: Path) -> str:
+    _approvals_release(make_user)
+    return "policy.create"
+
+
+def _policy_version_create(make_user: Any, tmp_path: Path) -> str:
+    from governance.approvals.models import Policy
+    from governance.approvals.services.policies import policy_version_create
+
+    _approvals_release(make_user)
+    policy_version_create(
+        actor=ACTOR,
+        policy=Policy.objects.get(),
+        spec={
+            "kind": "train",
+            "required_approvals": [{"role": "compliance_officer", "count": 2}],
+            "approval_validity_seconds": 3600,
+        },
+    )
+    return "policy.update"
+
+
+def _release_create(make_user: Any, tmp_path: Path) -> str:
+    _approvals_release(make_user)
+    return "release.create"
+
+
+def _release_withdraw(make_user: Any, tmp_path: Path) -> str:
+    from governance.approvals.services.releases import release_withdraw
+
+    release = _approvals_release(make_user)
+    release_withdraw(actor=ACTOR, release=release, by=release.requested_by)
+    return "release.withdraw"
+
+
+def _release_sign(make_user: Any, tmp_path: Path) -> str:
+    _sign(make_user, _approvals_release(make_user, officers=2))
+    return "release.sign"
+
+
+def _signing_failure_record(make_user: Any, tmp_path: Path) -> str:
+    from governance.approvals.services.signatures import signing_failure_record
+
+    release = _approvals_release(make_user)
+    signing_failure_record(actor=ACTOR, user=_officer(make_user), release=release)
+    return "release.sign_failed"
+
+
+def _signing_lock(make_user: Any, tmp_path: Path) -> str:
+    from governance.approvals.services.signatures import signing_lock
+
+    signing_lock(actor=ACTOR, user=_officer(make_user), failures=5)
+    return "release.signing_locked"
+
+
+def _signature_revoke(make_user: Any, tmp_path: Path) -> str:
+    from governance.approvals.services.signatures import signature_revoke
+
+    signature = _sign(make_user, _approvals_release(make_user, officers=2))
+    signature_revoke(actor=ACTOR, signature=signature, by=signature.signer, reason="signed the wrong one")
+    return "release.approval_revoke"
+
+
+def _grant_issue(make_user: Any, tmp_path: Path) -> str:
+    _sign(make_user, _approvals_release(make_user))  # the quorum is met: signing issues the grant
+    return "grant.issue"
+
+
+def _grant_claim(make_user: Any, tmp_path: Path) -> str:
+    from governance.approvals.models import Grant
+    from governance.approvals.services.grants import grant_claim
+
+    _sign(make_user, _approvals_release(make_user))
+    grant_claim(grant_id=Grant.objects.get().grant_id, actor=Actor.worker("tests"))
+    return "grant.claim"
+
+
+def _consent_notice_create(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.ledger import consent_notice_create
+
+    consent_notice_create(actor=_actor_for(make_user, "svc-co"), key="privacy", text="We train models.")
+    return "consent.notice_create"
+
+
+def _subject(n: int = 1) -> str:
+    from governance.consent.subjects import subject_hash_of
+
+    return subject_hash_of(f"svc-subject-{n}")
+
+
+def _consent_record(make_user: Any, tmp_path: Path) -> str:
+    from django.utils import timezone
+
+    from governance.consent.services.ledger import EventInput, consent_record
+
+    event = EventInput(
+        subject_hash=_subject(),
+        purpose="train_ai_system",
+        kind="grant",
+        jurisdiction="eu_eea",
+        method="api",
+        occurred_at=timezone.now(),
+    )
+    consent_record(actor=_actor_for(make_user, "svc-pipe"), event=event)
+    return "consent.record"
+
+
+def _consent_import(make_user: Any, tmp_path: Path) -> str:
+    import io
+
+    from governance.consent.services.imports import consent_import
+
+    body = "subject_id,purpose,event,jurisdiction,occurred_at\ns-1,analytics,grant,uk,2026-01-01T00:00:00Z\n"
+    consent_import(actor=_actor_for(make_user, "svc-pipe"), stream=io.BytesIO(body.encode()))
+    return "consent.import"
+
+
+def _privacy_request(make_user: Any, request_type: str, status: str = "received") -> Any:
+    """The request row alone (its create service would also record the impact of an erasure)."""
+    from django.utils import timezone
+
+    from governance.consent.models import PrivacyRequest
+
+    return PrivacyRequest.objects.create(
+        subject_hash=_subject(),
+        type=request_type,
+        jurisdiction="eu_eea",
+        status=status,
+        received_at=timezone.now(),
+        respond_by=timezone.now().date(),
+        created_by=make_user("svc-requester", "compliance_officer"),
+        created_at=timezone.now(),
+    )
+
+
+def _privacy_request_create(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.requests import privacy_request_create
+
+    privacy_request_create(
+        actor=_actor_for(make_user, "svc-co"),
+        subject_hash=_subject(),
+        request_type="access",
+        jurisdiction="uk",
+    )
+    return "privacy_request.create"
+
+
+def _privacy_request_status_set(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.requests import privacy_request_status_set
+
+    request = _privacy_request(make_user, "access")
+    privacy_request_status_set(actor=_actor_for(make_user, "svc-co"), request=request, status="verified")
+    return "privacy_request.status"
+
+
+def _trained_on_subject(make_user: Any) -> Any:
+    """A dataset version holding the subject (by hash) and a model version trained on it."""
+    from registry.services import catalog, datasets
+
+    actor = _actor_for(make_user, "svc-ds")
+    dataset = datasets.dataset_create(
+        actor=actor, name="svc-people", holds_personal_data=True, subject_id_column="person"
+    )
+    datasets.dataset_version_create(
+        actor=actor,
+        dataset=dataset,
+        version="v1",
+        uri="s3://b/p.csv",
+        sha256="e" * 64,
+        subject_hashes=[_subject()],
+    )
+    run = catalog.run_create(
+        actor=actor, inputs=[{"namespace": "default", "name": "svc-people", "version": "v1"}]
+    )
+    return catalog.model_version_create(
+        actor=actor,
+        model=_model(make_user),
+        artifact_uri="s3://b/m.pkl",
+        artifact_sha256="a" * 64,
+        artifact_size=3,
+        run=run,
+    )
+
+
+def _privacy_request_impact_compute(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.requests import privacy_request_impact_compute
+
+    _trained_on_subject(make_user)
+    request = _privacy_request(make_user, "erasure")
+    privacy_request_impact_compute(actor=_actor_for(make_user, "svc-co"), request=request)
+    return "privacy_request.impact"
+
+
+def _privacy_request_erase_rows(make_user: Any, tmp_path: Path) -> str:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import override_settings
+
+    from governance.consent.services.erasure import privacy_request_erase_rows
+    from registry.services import datasets
+
+    actor = _actor_for(make_user, "svc-ds")
+    with override_settings(MEDIA_ROOT=tmp_path / "media"):
+        dataset = datasets.dataset_create(
+            actor=actor, name="svc-people", holds_personal_data=True, subject_id_column="person"
+        )
+        content = b"person,x\nsvc-subject-1,1\nsvc-subject-2,2\n"
+        datasets.dataset_version_upload(
+            actor=actor, dataset=dataset, upload=SimpleUploadedFile("p.csv", content)
+        )
+        request = _privacy_request(make_user, "erasure", status="verified")
+        privacy_request_erase_rows(actor=_actor_for(make_user, "svc-co"), request=request)
+    return "privacy_request.erase_rows"
+
+
+def _erasure_exemption_record(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.erasure import erasure_exemption_record
+
+    model_version = _trained_on_subject(make_user)
+    request = _privacy_request(make_user, "erasure")
+    erasure_exemption_record(
+        actor=_actor_for(make_user, "svc-co"),
+        request=request,
+        model_version=model_version,
+        ground="legal_claims",
+        reason="litigation hold",
+    )
+    return "privacy_request.exemption"
+
+
 SERVICES: list[Callable[[Any, Path], str]] = [
     _model_create,
     _model_update,
@@ -161,6 +437,16 @@ SERVICES: list[Callable[[Any, Path], str]] = [
     _token_issue,
     _token_revoke,
     _audit_export,
+    _policy_create,
+    _policy_version_create,
+    _release_create,
+    _release_withdraw,
+    _release_sign,
+    _signing_failure_record,
+    _signing_lock,
+    _signature_revoke,
+    _grant_issue,
+    _grant_claim,
 ]
 
 
@@ -183,5 +469,9 @@ def test_the_service_writes_exactly_one_entry_for_its_action(
         "model_version.create",
         "dataset.create",
         "deployment.create",
+        "policy.create",
+        "release.create",
+        "release.sign",
+        "grant.issue",
     }
     assert set(new) - setup <= {action}

@@ -28,18 +28,31 @@ REGISTRY_VIEW = {
     for model in ("registeredmodel", "modelversion", "dataset", "datasetversion", "trainingrun", "deployment")
 }
 
+# Release approvals: officers and auditors read requests, signatures and grants; admins read policies.
+APPROVALS_VIEW = {
+    f"approvals.view_{model}" for model in ("policy", "policyversion", "releaserequest", "signature", "grant")
+}
+POLICY_VIEW = {"approvals.view_policy", "approvals.view_policyversion"}
+
+# ... and the consent ledger, privacy requests and exemptions (read-only: services write them).
+CONSENT_VIEW = {
+    f"consent.view_{model}"
+    for model in ("consentnotice", "consentevent", "consentimport", "privacyrequest", "erasureexemption")
+}
+
 # "app_label.codename" per role. The admin site is for administrators and, read-only, auditors.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.DATA_SCIENTIST: set(),
     Role.PIPELINE: set(),
-    Role.COMPLIANCE_OFFICER: {"audit.view_auditentry", *REGISTRY_VIEW},
-    Role.AUDITOR: {"audit.view_auditentry", *REGISTRY_VIEW},
+    Role.COMPLIANCE_OFFICER: {"audit.view_auditentry", *REGISTRY_VIEW, *APPROVALS_VIEW},
+    Role.AUDITOR: {"audit.view_auditentry", *REGISTRY_VIEW, *APPROVALS_VIEW},
     Role.ADMIN: {
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",
         "accounts.view_apitoken",
         "audit.view_auditentry",
+        *POLICY_VIEW,
     },
 }
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "registry",
     "governance.consent",
     "governance.approvals",
+    "governance.jobs",
 ]
 
 MIDDLEWARE = [
@@ -238,7 +239,29 @@ AUDIT_VERIFY_EVERY_SECONDS = env.integer("AUDIT_VERIFY_EVERY_SECONDS", 3600, min
 # Keyed hashes (HMAC-SHA256) for personal identifiers, so no raw personal data reaches the log.
 PSEUDONYM_KEY = env.secret("PSEUDONYM_KEY", generate_into=_dev_file("pseudonym_key"))
 
+# --- Release approvals -----------------------------------------------------------------------------------
+# Ed25519 key that signs grants: a PEM, or a random secret of 32+ characters the key is derived from.
+GRANT_SIGNING_KEY = env.secret("GRANT_SIGNING_KEY", generate_into=_dev_file("grant_signing_key"))
+# Repeated wrong passwords at signing lock signing for that person (21 CFR 11.300(d)).
+SIGNING_MAX_FAILURES = env.integer("SIGNING_MAX_FAILURES", 5, minimum=1)
+SIGNING_FAILURE_WINDOW_SECONDS = env.integer("SIGNING_FAILURE_WINDOW_SECONDS", 900, minimum=60)
+SIGNING_LOCKOUT_SECONDS = env.integer("SIGNING_LOCKOUT_SECONDS", 3600, minimum=60)
+# Who is mailed security alerts such as a signing lock-out (comma-separated addresses; none by default).
+ADMINS = [(address, address) for address in env.string_list("ADMINS", [])]
+
+# --- Jobs -------------------------------------------------------------------------------------------------
+# A running job touches its heartbeat this often; one silent for JOB_STALE_AFTER_SECONDS is failed by the
+# reaper (its worker was killed or lost), audited with the stage it was in.
+JOB_HEARTBEAT_SECONDS = env.integer("JOB_HEARTBEAT_SECONDS", 5, minimum=1)
+JOB_STALE_AFTER_SECONDS = env.integer("JOB_STALE_AFTER_SECONDS", 120, minimum=2)
+# Deployed models kept loaded per process for predictions (least recently used evicted).
+SERVING_CACHE_MODELS = env.integer("SERVING_CACHE_MODELS", 8, minimum=1)
+
 CELERY_BEAT_SCHEDULE = {
+    "jobs-reap": {
+        "task": "jobs.reap_stale",
+        "schedule": timedelta(seconds=30),
+    },
     "audit-checkpoint": {
         "task": "audit.tasks.audit_checkpoint",
         "schedule": timedelta(seconds=5),
