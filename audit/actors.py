@@ -26,7 +26,8 @@ class Actor:
 
     @property
     def user_id(self) -> int | None:
-        if self.type in {"user", "token"}:
+        """The person this actor acts for: a user, a user's token, or a worker running a user's job."""
+        if self.type in {"user", "token"} or (self.type == "worker" and self.id.partition(":")[0].isdigit()):
             return int(self.id.split(":", 1)[0])
         return None
 
@@ -41,6 +42,11 @@ class Actor:
     @classmethod
     def worker(cls, name: str) -> Actor:
         return cls("worker", name)
+
+    @classmethod
+    def for_job(cls, job_id: object, *, requested_by: int, worker: str = "") -> Actor:
+        """A worker running job ``job_id`` that ``requested_by`` (a user id) asked for and others approved."""
+        return cls("worker", f"{requested_by}:job-{job_id}", worker)
 
     @classmethod
     def system(cls, label: str) -> Actor:

@@ -208,6 +208,25 @@ class ModelVersion(models.Model):
         return f"model:{self.model.name}#{self.version}"
 
 
+class ModelAlias(models.Model):
+    """A named pointer to one version of a model (``production``, ``staging``...). Moved only by the
+    deploy job of an approved release (or, for ungoverned aliases, by the MLflow-compatible API)."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="aliases")
+    alias = models.CharField(max_length=100)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="aliases")
+    moved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    moved_at = models.DateTimeField()
+    job_reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["model", "alias"]
+        constraints = [models.UniqueConstraint(fields=["model", "alias"], name="model_alias_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.alias}"
+
+
 class Deployment(models.Model):
     """A model version serving an environment from ``deployed_at`` until ``until`` (open while serving)."""
 

@@ -62,7 +62,11 @@ def save_spooled(spooled: SpooledFile) -> tuple[str, bool]:
     """Save a spooled file under its content address; returns ``(storage_name, newly_stored)``."""
     name = storage_name_for(spooled.sha256)
     if default_storage.exists(name):
-        return name, False
+        if stored_sha256(name) == spooled.sha256:
+            return name, False
+        # The stored copy no longer holds the bytes its name promises (damaged or tampered with at
+        # rest): replace it with the good bytes just received, rather than keep serving bad ones.
+        default_storage.delete(name)
     with spooled.path.open("rb") as handle:
         saved = default_storage.save(name, File(handle, name=spooled.sha256))
     if saved != name:
@@ -71,6 +75,15 @@ def save_spooled(spooled: SpooledFile) -> tuple[str, bool]:
         default_storage.delete(saved)
         return name, False
     return name, True
+
+
+def stored_sha256(storage_name: str) -> str:
+    """The SHA-256 of the bytes stored under ``storage_name``, read in chunks."""
+    digest = hashlib.sha256()
+    with default_storage.open(storage_name, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_SIZE), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def store_stream(fileobj: IO[bytes] | File) -> tuple[str, int, str]:

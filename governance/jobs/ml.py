@@ -190,13 +190,20 @@ def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = (
     )
 
 
-def metrics_below(metrics: Mapping[str, float], thresholds: Mapping[str, float]) -> list[str]:
-    """Which declared thresholds the metrics miss (a metric not computed misses its threshold)."""
+def metrics_below(metrics: Mapping[str, float], thresholds: Mapping[str, Any]) -> list[str]:
+    """Which declared bounds the metrics miss. A bound is a number (a minimum) or ``{"min": x, "max": y}``;
+    a metric that was not computed misses its bound."""
     misses = []
-    for name, minimum in sorted(thresholds.items()):
+    for name, bound in sorted(thresholds.items()):
+        limits = bound if isinstance(bound, Mapping) else {"min": bound}
         value = metrics.get(name)
-        if value is None or math.isnan(value) or value < float(minimum):
-            misses.append(f"{name} {value if value is not None else 'not computed'} < {minimum}")
+        if value is None or math.isnan(value):
+            misses.append(f"{name} not computed (bound {dict(limits)})")
+            continue
+        if "min" in limits and value < float(limits["min"]):
+            misses.append(f"{name} {value} < {limits['min']}")
+        if "max" in limits and value > float(limits["max"]):
+            misses.append(f"{name} {value} > {limits['max']}")
     return misses
 
 

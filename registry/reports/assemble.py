@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from audit.models import AuditEntry
 from governance.errors import NotFound
 from registry.edges import DEPLOYED_AS, PRODUCED, RUN_OF, USED_BY, VERSION_OF
 from registry.models import DatasetVersion, Deployment, LineageEdge, ModelVersion, TrainingRun
 from registry.reports.types import (
+    ApprovalEntry,
     AuditEntryRow,
     DatasetEntry,
     DeploymentEntry,
@@ -118,6 +119,7 @@ def lineage_report_build(*, subject: str) -> LineageReport:
     versions = _dataset_versions(ids)
     models = _model_versions(ids)
     deployments = _deployments(ids)
+    approvals, releases = _approvals(ids)
 
     nodes: list[ReportNode] = []
     for one in sorted(ids):
@@ -147,13 +149,13 @@ def lineage_report_build(*, subject: str) -> LineageReport:
         "datasets": versions,
         "runs": runs,
         "models": models,
-        "approvals": [],
+        "approvals": approvals,
         "deployments": deployments,
         "audit": {
             "origin": settings.AUDIT_LOG_ORIGIN,
             "tree_size": 0,
             "checkpoint": "",
-            "entries": _audit_rows(ids),
+            "entries": _audit_rows(ids, releases),
         },
     }
 
@@ -233,10 +235,23 @@ def _deployments(ids: set[str]) -> list[DeploymentEntry]:
     ]
 
 
-def _audit_rows(ids: set[str]) -> list[AuditEntryRow]:
-    """The entries whose target is one of the report's nodes (by node id, as services name them)."""
+def _approvals(ids: set[str]) -> tuple[list[ApprovalEntry], set[str]]:
+    """The e-signatures on release requests that pinned any of the report's dataset or model versions,
+    and those requests' ids (their own audit entries prove the signing and the grant)."""
+    from governance.approvals.selectors import approvals_for_nodes
+
+    approvals = approvals_for_nodes(ids)
+    return approvals, {entry["request"].split(":", 1)[1] for entry in approvals}
+
+
+def _audit_rows(ids: set[str], releases: set[str] | None = None) -> list[AuditEntryRow]:
+    """The entries whose target is one of the report's nodes (by node id, as services name them), and
+    those of the release requests that approved them (created, signed, granted, claimed)."""
+    found = Q(target_id__in=sorted(ids))
+    if releases:
+        found |= Q(target_type="release", target_id__in=sorted(releases))
     rows = (
-        AuditEntry.objects.filter(target_id__in=sorted(ids))
+        AuditEntry.objects.filter(found)
         .order_by("index")
         .values_list("index", "action", "timestamp", "target_type", "target_id")
     )

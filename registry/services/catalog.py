@@ -299,6 +299,7 @@ def run_create(
     environment: Mapping[str, Any] | None = None,
     started_at: datetime | None = None,
     ended_at: datetime | None = None,
+    facets: Mapping[str, Any] | None = None,
 ) -> TrainingRun:
     """Record a training run, its job (upserted) and the dataset versions it read, with their edges."""
     if bool(job_namespace) != bool(job_name):
@@ -326,6 +327,7 @@ def run_create(
                 environment=dict(environment or {}),
                 started_at=started_at,
                 ended_at=ended_at,
+                facets=dict(facets or {}),
                 started_by_id=acting_user_id(actor),
                 created_at=now,
             )

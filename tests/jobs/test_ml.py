@@ -93,4 +93,7 @@ def test_metrics_below_names_each_missed_threshold() -> None:
     assert ml.metrics_below({"accuracy": 0.8, "roc_auc": 0.9}, {"accuracy": 0.85, "roc_auc": 0.5}) == [
         "accuracy 0.8 < 0.85"
     ]
-    assert ml.metrics_below({}, {"f1_macro": 0.5}) == ["f1_macro not computed < 0.5"]
+    assert ml.metrics_below({"accuracy": 0.8}, {"accuracy": {"min": 0.5, "max": 0.7}}) == [
+        "accuracy 0.8 > 0.7"
+    ]
+    assert ml.metrics_below({}, {"f1_macro": 0.5}) == ["f1_macro not computed (bound {'min': 0.5})"]

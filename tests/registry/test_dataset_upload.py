@@ -211,3 +211,18 @@ def test_a_parquet_file_without_the_subject_id_column_is_refused(scientist: APIC
 
     assert response.status_code == 400 and "customer_id" in response.json()["detail"]
     assert not DatasetVersion.objects.exists()
+
+
+def test_an_upload_repairs_a_stored_copy_damaged_at_rest(tmp_path: Path, settings: Any) -> None:
+    from django.core.files.base import ContentFile
+
+    from registry import storage
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    good = b"id,value\n1,2\n"
+    first = storage.store_stream(ContentFile(good))
+    with default_storage.open(first[2], "wb") as handle:
+        handle.write(b"id,value\n1,3\n")
+    again = storage.store_stream(ContentFile(good))
+    assert again == first
+    assert storage.stored_sha256(first[2]) == first[0]

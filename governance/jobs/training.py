@@ -1,0 +1,199 @@
+"""The training job: approved dataset bytes, today's consent, a scikit-learn model, one registration.
+
+Steps (the runner has verified and claimed the grant):
+1. Copy each pinned dataset version out of storage, hashing it: the bytes must be the approved ones.
+2. No erasure or deletion may now affect those dataset versions.
+3. Apply the consent filter for ``train_ai_system`` as of now, to exactly those bytes; keep the manifest.
+4. Train and evaluate on a held-out split; metrics must meet the thresholds declared in the request
+   (declared before evaluation, pinned in the request hash).
+5. In one transaction: the model (if new), the run (inputs, parameters, code version, environment,
+   metrics, consent manifests), the model version with its artifact, an OpenLineage record of the run,
+   and the job's ending. Killed before this commits, the worker leaves no model version behind.
+"""
+
+from __future__ import annotations
+
+import io
+import platform
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import sklearn
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from governance.accounts.models import User
+from governance.approvals.hashing import utc_text
+from governance.consent.selectors import eligible_rows, erasure_affected_nodes
+from governance.jobs import ml
+from governance.jobs.services import job_complete_in_transaction, job_progress
+from registry.models import DatasetVersion, RegisteredModel
+from registry.services.catalog import model_create, model_version_upload, run_create
+from registry.services.lineage import lineage_event_ingest
+
+if TYPE_CHECKING:
+    from governance.jobs.runner import Context
+
+PURPOSE = "train_ai_system"
+LINEAGE_NAMESPACE = "governance"
+PRODUCER = "https://github.com/model-governance/service/jobs"
+
+
+def train(context: Context) -> None:
+    from governance.jobs.runner import Refused, fetch_verified
+
+    job, release = context.job, context.job.release
+    try:
+        spec = ml.TrainingSpec.from_parameters(context.claims["parameters"])
+    except ml.ParameterError as exc:
+        raise Refused("parameters", str(exc)) from exc
+    versions = [
+        item.dataset_version
+        for item in release.datasets.select_related("dataset_version__dataset").order_by("node_id")
+    ]
+    job_progress(job=job, stage="verifying data", percent=5)
+    paths = [
+        fetch_verified(context, storage_name=version.storage_name, node_id=version.node_id)
+        for version in versions
+    ]
+    affected = erasure_affected_nodes(dataset_version_ids=[version.pk for version in versions])
+    if affected:
+        raise Refused("erasure", f"an erasure or deletion request now affects {', '.join(affected)}")
+
+    job_progress(job=job, stage="consent filter", percent=20)
+    started_at = timezone.now()
+    frames, manifests = [], []
+    for version, path in zip(versions, paths, strict=True):
+        frame, manifest = eligible_rows(dataset_version=version, purpose=PURPOSE, at=started_at, source=path)
+        frames.append(frame)
+        manifests.append(manifest)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    subject_columns = sorted({v.dataset.subject_id_column for v in versions if v.dataset.subject_id_column})
+
+    job_progress(job=job, stage="training", percent=40)
+    trained = ml.train(frame, spec, exclude=subject_columns)
+    job_progress(job=job, stage="evaluating", percent=80)
+    misses = ml.metrics_below(trained.metrics, release.metric_thresholds)
+    if misses:
+        raise ValueError(
+            f"metrics below the thresholds declared in release {release.pk}: {'; '.join(misses)}"
+        )
+    artifact = ml.artifact_bytes(trained.pipeline)
+    ended_at = timezone.now()
+
+    job_progress(job=job, stage="registering", percent=90)
+    with transaction.atomic():
+        _register(context, versions, trained, manifests, artifact, started_at=started_at, ended_at=ended_at)
+
+
+def _register(
+    context: Context,
+    versions: list[DatasetVersion],
+    trained: ml.TrainedModel,
+    manifests: list[Any],
+    artifact: bytes,
+    *,
+    started_at: Any,
+    ended_at: Any,
+) -> None:
+    job, release, actor = context.job, context.job.release, context.actor
+    model = RegisteredModel.objects.filter(name=release.model_name).first()
+    if model is None:
+        model = model_create(
+            actor=actor,
+            name=release.model_name,
+            risk_level=release.risk_level,
+            description=release.justification[:2000],
+        )
+    run_id = uuid.uuid4()
+    job_name = f"train/{model.name}"
+    environment = {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "pandas": pd.__version__,
+        "worker": job.worker,
+    }
+    facets = {
+        "consent": manifests,
+        "release": {"id": release.pk, "request_hash": release.request_hash, "grant_id": str(job.grant_id)},
+        "job": {"id": job.pk, "rows_train": trained.rows_train, "rows_test": trained.rows_test},
+    }
+    run = run_create(
+        actor=actor,
+        run_id=run_id,
+        job_namespace=LINEAGE_NAMESPACE,
+        job_name=job_name,
+        inputs=[
+            {"namespace": v.dataset.namespace, "name": v.dataset.name, "version": v.version} for v in versions
+        ],
+        parameters=dict(release.parameters),
+        metrics=trained.metrics,
+        code_version=release.code_version,
+        environment=environment,
+        started_at=started_at,
+        ended_at=ended_at,
+        facets=facets,
+    )
+    version = model_version_upload(
+        actor=actor,
+        model=model,
+        artifact=File(io.BytesIO(artifact), name="model.joblib"),
+        framework=f"scikit-learn {sklearn.__version__} {ml.ESTIMATOR}",
+        parameters=dict(release.parameters),
+        metrics=trained.metrics,
+        input_schema=list(trained.input_schema),
+        run=run,
+    )
+    user = User.objects.get(pk=job.requested_by_id)
+    lineage_event_ingest(
+        actor=actor, user=user, event=_openlineage_event(run_id, job_name, versions, ended_at)
+    )
+    job_complete_in_transaction(
+        actor=actor,
+        job=job,
+        result={
+            "model_version": version.node_id,
+            "artifact_sha256": version.artifact_sha256,
+            "run": run.node_id,
+            "metrics": trained.metrics,
+            "consent": [
+                {
+                    key: manifest[key]
+                    for key in ("dataset_version", "rows_included", "included_subjects_sha256")
+                }
+                for manifest in manifests
+            ],
+        },
+    )
+
+
+def _openlineage_event(
+    run_id: uuid.UUID, job_name: str, versions: list[DatasetVersion], ended_at: Any
+) -> dict[str, Any]:
+    """The run as an OpenLineage 2-0-2 COMPLETE RunEvent, so OpenLineage consumers see it like any other."""
+    spec = "https://openlineage.io/spec"
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": utc_text(ended_at),
+        "producer": PRODUCER,
+        "schemaURL": f"{spec}/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(run_id)},
+        "job": {"namespace": LINEAGE_NAMESPACE, "name": job_name},
+        "inputs": [
+            {
+                "namespace": version.dataset.namespace,
+                "name": version.dataset.name,
+                "facets": {
+                    "datasetVersion": {
+                        "_producer": PRODUCER,
+                        "_schemaURL": f"{spec}/facets/1-0-1/DatasetVersionDatasetFacet.json",
+                        "datasetVersion": version.version,
+                    }
+                },
+            }
+            for version in versions
+        ],
+        "outputs": [],
+    }
