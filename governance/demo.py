@@ -1,5 +1,6 @@
 """``make demo``: migrate, create one demo user per role, start web and a worker on the embedded
-default, print the URL and logins, and serve until Ctrl-C. ``DEMO_EXIT=1`` exits 0 after a smoke request.
+default, tell the governed story over the API (``governance/demo_story.py``), print the URL, logins and
+files, and serve until Ctrl-C. ``DEMO_EXIT=1`` exits 0 once the story is told and verified.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
+VAR_DIR = Path(os.environ.get("GOVERNANCE_VAR_DIR", str(ROOT / "var")))
 PERSONAS = [
     ("dana", "data_scientist", "Dana Scientist"),
     ("carla", "compliance_officer", "Carla Compliance"),
@@ -40,7 +42,7 @@ def _manage(*args: str, capture: bool = False) -> str:
 
 def _ensure_users() -> dict[str, str]:
     """Create the personas once; their passwords live in var/demo-logins.json (mode 0600)."""
-    logins_file = ROOT / "var" / "demo-logins.json"
+    logins_file = VAR_DIR / "demo-logins.json"
     if logins_file.exists():
         return dict(json.loads(logins_file.read_text()))
     logins: dict[str, str] = {}
@@ -85,6 +87,29 @@ def _worker_ping() -> int:
     return int(ping.delay(41).get(timeout=60))
 
 
+def _tell_story(tokens: dict[str, str], logins: dict[str, str]) -> None:
+    """The governed story over the API, once per var directory (a second ``make demo`` just serves)."""
+    from governance.demo_story import Api, ApiError, run_story
+
+    api = Api(f"http://127.0.0.1:{PORT}", tokens)
+    try:
+        api.call("audrey", "GET", "/api/v1/models/churn")
+        _say("\nThe demo story was told before in this var/ directory; its files are in var/demo/.")
+        return
+    except ApiError as missing:
+        if missing.status != 404:
+            raise
+    _manage("seed_policies")
+    told = run_story(api, logins, VAR_DIR, _say)
+    _say("\n== Done. What to look at:")
+    _say(
+        f"   the model and its lineage:  http://127.0.0.1:{PORT}/lineage/?nodeId=deployment:production:churn"
+    )
+    _say(f"   the approval history:       http://127.0.0.1:{PORT}/approvals/signatures/  (as carla)")
+    _say(f"   lineage report (verified):  {told['report']}")
+    _say(f"   audit bundle (verified):    {told['bundle']}")
+
+
 def main() -> int:
     os.chdir(ROOT)
     _say("== migrate")
@@ -118,15 +143,19 @@ def main() -> int:
     try:
         _wait_for(f"http://127.0.0.1:{PORT}/healthz")
         _say(f"\nThe service is at http://127.0.0.1:{PORT}/  (API docs: /api/docs/, admin: /admin/)")
-        _say("Logins (also in var/demo-logins.json):")
+        _say(f"Logins (also in {VAR_DIR / 'demo-logins.json'}):")
         for username, role, _ in PERSONAS:
             _say(f"  {username:8} {role:20} {logins[username]}")
-        token = _manage(
-            "issuetoken", "pipe", "--name", "demo", "--expires-days", "1", capture=True
-        ).splitlines()[-1]
-        me = _smoke(token)
+        tokens = {
+            username: _manage(
+                "issuetoken", username, "--name", "demo", "--expires-days", "1", capture=True
+            ).splitlines()[-1]
+            for username in ("dana", "pipe", "carla", "colin", "audrey")
+        }
+        me = _smoke(tokens["pipe"])
         _say(f"\nSmoke request GET /api/v1/me with the pipeline's token: {me}")
         _say(f"A task through the worker: ping(41) = {_worker_ping()}")
+        _tell_story(tokens, logins)
         if os.environ.get("DEMO_EXIT") == "1":
             _say("DEMO_EXIT=1: done.")
             return 0
