@@ -66,3 +66,9 @@ class AuditAction(StrEnum):
     DEPLOYMENT_STOP = "deployment.stop"
     # Release approvals, continued.
     GRANT_CLAIM = "grant.claim"
+    # Monitoring deployed models (drift, labels, alarms, notifications).
+    MONITORING_PROFILE_CREATE = "monitoring.profile_create"
+    MONITORING_LABELS_RECORD = "monitoring.labels_record"
+    MONITORING_CHECK = "monitoring.check"
+    MONITORING_ALARM = "monitoring.alarm"
+    MONITORING_WEBHOOK_ATTEMPT = "monitoring.webhook_attempt"

@@ -272,25 +272,27 @@ def run_story(
     for key in ("dataset_versions", "runs", "model_versions", "deployments"):
         found = [item if isinstance(item, str) else item["node_id"] for item in impact.get(key) or []]
         say(f"   affected {key.replace('_', ' ')}: {', '.join(found) or 'none'}")
-    try:
-        api.call(
-            "dana",
-            "POST",
-            "/api/v1/releases",
-            {
-                "kind": "deploy",
-                "model": "churn",
-                "version": 1,
-                "environment": "staging",
-                "metric_thresholds": {"accuracy": 0.6},
-                "dpia_reference": "DPIA-2026-014",
-                "human_overseer": "colin",
-            },
-        )
-    except ApiError as refused:
-        say(f"   a new deploy of churn v1 is refused ({refused.status}): {refused.body.get('detail')}")
-    else:
-        raise RuntimeError("a deploy request of an erasure-affected model version was accepted")
+    redeploy = api.call(
+        "dana",
+        "POST",
+        "/api/v1/releases",
+        {
+            "kind": "deploy",
+            "model": "churn",
+            "version": 1,
+            "environment": "staging",
+            "metric_thresholds": {"accuracy": 0.6},
+            "dpia_reference": "DPIA-2026-014",
+            "human_overseer": "colin",
+        },
+    )
+    failed = [check["detail"] for check in redeploy["checks"] if check["status"] == "failed"]
+    if redeploy["status"] != "rejected" or not failed:
+        raise RuntimeError("a deploy request of an erasure-affected model version was not refused")
+    say(
+        f"   a new deploy of churn v1 is refused at once "
+        f"(release {redeploy['id']} {redeploy['status']}): {failed[0]}"
+    )
 
     say("\n== 7. The auditor's lineage report and the audit bundle, verified offline")
     report = api.call(

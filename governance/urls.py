@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("governance.consent.urls")),
     path("", include("governance.approvals.urls")),
     path("", include("governance.jobs.urls")),
+    path("", include("governance.monitoring.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("datasets/", registry_pages.dataset_list_page, name="dataset-pages"),
     path("", include("governance.consent.page_urls")),
     path("", include("governance.approvals.page_urls")),
+    path("", include("governance.monitoring.page_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -447,6 +447,14 @@ SERVICES: list[Callable[[Any, Path], str]] = [
     _signature_revoke,
     _grant_issue,
     _grant_claim,
+    _consent_notice_create,
+    _consent_record,
+    _consent_import,
+    _privacy_request_create,
+    _privacy_request_status_set,
+    _privacy_request_impact_compute,
+    _privacy_request_erase_rows,
+    _erasure_exemption_record,
 ]
 
 
@@ -468,6 +476,8 @@ def test_the_service_writes_exactly_one_entry_for_its_action(
         "model.create",
         "model_version.create",
         "dataset.create",
+        "dataset_version.create",  # also the new version an erasure of rows writes
+        "run.create",
         "deployment.create",
         "policy.create",
         "release.create",

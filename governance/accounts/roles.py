@@ -44,8 +44,8 @@ CONSENT_VIEW = {
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.DATA_SCIENTIST: set(),
     Role.PIPELINE: set(),
-    Role.COMPLIANCE_OFFICER: {"audit.view_auditentry", *REGISTRY_VIEW, *APPROVALS_VIEW},
-    Role.AUDITOR: {"audit.view_auditentry", *REGISTRY_VIEW, *APPROVALS_VIEW},
+    Role.COMPLIANCE_OFFICER: {"audit.view_auditentry", *REGISTRY_VIEW, *APPROVALS_VIEW, *CONSENT_VIEW},
+    Role.AUDITOR: {"audit.view_auditentry", *REGISTRY_VIEW, *APPROVALS_VIEW, *CONSENT_VIEW},
     Role.ADMIN: {
         "accounts.view_user",
         "accounts.add_user",

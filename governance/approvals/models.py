@@ -76,6 +76,7 @@ class PolicyVersion(models.Model):
     checks = models.JSONField(default=list)
     required_approvals = models.JSONField(default=list)
     approval_validity_seconds = models.PositiveIntegerField()
+    monitoring = models.JSONField(default=dict, blank=True)  # drift thresholds (rules.MONITORING_KEYS)
     active = models.BooleanField(default=True)
     change_note = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -106,6 +107,7 @@ class PolicyVersion(models.Model):
             "checks": list(self.checks),
             "required_approvals": list(self.required_approvals),
             "approval_validity_seconds": self.approval_validity_seconds,
+            "monitoring": dict(self.monitoring),
         }
 
 

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, TypedDict
+from typing import Any, Final, NotRequired, TypedDict
 
 KINDS: Final = ("train", "deploy")
 # The EU AI Act tiers (Regulation (EU) 2024/1689), spelled as registry.models.RiskLevel spells them.
@@ -34,6 +34,9 @@ PURPOSE: Final = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")  # a fideslang data use, e
 MIN_VALIDITY_SECONDS: Final = 60
 MAX_VALIDITY_SECONDS: Final = 366 * 86_400
 MAX_PER_ROLE: Final = 10
+# Drift thresholds a deploy policy may set for the deployments it approves (governance.monitoring.drift);
+# any left out take the monitoring defaults.
+MONITORING_KEYS: Final = ("psi", "ks", "prediction_psi", "accuracy_drop", "min_samples", "min_labels")
 
 
 class PolicyError(ValueError):
@@ -58,6 +61,7 @@ class PolicySpec(TypedDict):
     checks: list[CheckSpec]
     required_approvals: list[ApprovalRequirement]
     approval_validity_seconds: int
+    monitoring: NotRequired[dict[str, float]]
 
 
 Bounds = dict[str, dict[str, float]]  # metric -> {"min": x} and/or {"max": y}
@@ -148,6 +152,18 @@ def _approvals(value: Any) -> list[ApprovalRequirement]:
     return sorted(wanted, key=lambda requirement: requirement["role"])
 
 
+def _monitoring(value: Any) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise PolicyError('monitoring: an object of drift thresholds, e.g. {"psi": 0.2, "ks": 0.2}')
+    unknown = sorted(set(value) - set(MONITORING_KEYS))
+    if unknown:
+        raise PolicyError(f"monitoring: {', '.join(unknown)} unknown; use {', '.join(MONITORING_KEYS)}")
+    for key, number in value.items():
+        if not _number(number) or number < 0:
+            raise PolicyError(f"monitoring.{key}: a number of at least 0")
+    return {key: float(value[key]) for key in MONITORING_KEYS if key in value}
+
+
 def policy_spec_validate(raw: Mapping[str, Any]) -> PolicySpec:
     """Check and normalise a policy version's content; raise PolicyError naming the first bad field."""
     kind = raw.get("kind")
@@ -173,6 +189,7 @@ def policy_spec_validate(raw: Mapping[str, Any]) -> PolicySpec:
         "checks": _checks(raw.get("checks", [])),
         "required_approvals": _approvals(raw.get("required_approvals")),
         "approval_validity_seconds": validity,
+        "monitoring": _monitoring(raw.get("monitoring", {})),
     }
 
 

@@ -100,6 +100,12 @@ class PredictApi(APIView):
         environment = serializers.CharField()
         deployment = serializers.IntegerField()
         predictions = serializers.ListField(child=serializers.JSONField())
+        prediction_ids = serializers.ListField(
+            child=serializers.CharField(),
+            allow_null=True,
+            help_text="One id per prediction, to post its true label later; null when the request was not "
+            "sampled for monitoring.",
+        )
 
     @extend_schema(request=PredictInputSerializer, responses=PredictOutputSerializer)
     def post(self, request: Request, environment: str, model: str) -> Response:

@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from governance.errors import NotFound, ValidationFailed
 from governance.jobs import ml
+from governance.monitoring.capture import predictions_log
 from registry.models import Deployment
 
 MAX_ROWS = 1000
@@ -31,6 +32,7 @@ class Prediction(TypedDict):
     environment: str
     deployment: int
     predictions: list[Any]
+    prediction_ids: list[str] | None  # ids to post labels for; None when the request was not sampled
 
 
 def serving_deployment(*, environment: str, model_name: str) -> Deployment:
@@ -72,10 +74,12 @@ def predict(*, environment: str, model_name: str, rows: Sequence[Any]) -> Predic
         predictions = ml.predict(pipeline, version.input_schema, rows)
     except ml.ParameterError as exc:
         raise ValidationFailed(str(exc)) from exc
+    prediction_ids = predictions_log(deployment=deployment, rows=rows, predictions=predictions)
     return {
         "model": model_name,
         "model_version": version.version,
         "environment": environment,
         "deployment": deployment.pk,
         "predictions": predictions,
+        "prediction_ids": prediction_ids,
     }

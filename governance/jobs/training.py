@@ -29,7 +29,8 @@ from governance.approvals.hashing import utc_text
 from governance.consent.selectors import eligible_rows, erasure_affected_nodes
 from governance.jobs import ml
 from governance.jobs.services import job_complete_in_transaction, job_progress
-from registry.models import DatasetVersion, RegisteredModel
+from governance.monitoring.services import profile_create
+from registry.models import DatasetVersion, ModelVersion, RegisteredModel
 from registry.services.catalog import model_create, model_version_upload, run_create
 from registry.services.lineage import lineage_event_ingest
 
@@ -81,11 +82,23 @@ def train(context: Context) -> None:
             f"metrics below the thresholds declared in release {release.pk}: {'; '.join(misses)}"
         )
     artifact = ml.artifact_bytes(trained.pipeline)
+    # The drift monitor's reference: the labelled rows trained and evaluated on, and the model's answers.
+    labelled = frame[frame[spec.target].notna()]
+    answers = trained.pipeline.predict(labelled[[item["name"] for item in trained.input_schema]]).tolist()
     ended_at = timezone.now()
 
     job_progress(job=job, stage="registering", percent=90)
     with transaction.atomic():
-        _register(context, versions, trained, manifests, artifact, started_at=started_at, ended_at=ended_at)
+        registered = _register(
+            context, versions, trained, manifests, artifact, started_at=started_at, ended_at=ended_at
+        )
+        profile_create(
+            actor=context.actor,
+            model_version=registered,
+            frame=labelled,
+            predictions=answers,
+            classes=trained.classes,
+        )
 
 
 def _register(
@@ -97,7 +110,7 @@ def _register(
     *,
     started_at: Any,
     ended_at: Any,
-) -> None:
+) -> ModelVersion:
     job, release, actor = context.job, context.job.release, context.actor
     model = RegisteredModel.objects.filter(name=release.model_name).first()
     if model is None:
@@ -167,6 +180,7 @@ def _register(
             ],
         },
     )
+    return version
 
 
 def _openlineage_event(

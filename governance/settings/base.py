@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "governance.consent",
     "governance.approvals",
     "governance.jobs",
+    "governance.monitoring",
 ]
 
 MIDDLEWARE = [
@@ -257,7 +258,28 @@ JOB_STALE_AFTER_SECONDS = env.integer("JOB_STALE_AFTER_SECONDS", 120, minimum=2)
 # Deployed models kept loaded per process for predictions (least recently used evicted).
 SERVING_CACHE_MODELS = env.integer("SERVING_CACHE_MODELS", 8, minimum=1)
 
+# --- Monitoring -------------------------------------------------------------------------------------------
+# Share of predict requests whose predictions are logged (as reference bins, never raw values).
+MONITORING_SAMPLE_RATE = env.fraction("MONITORING_SAMPLE_RATE", 1.0)
+MONITORING_CHECK_EVERY_SECONDS = env.integer("MONITORING_CHECK_EVERY_SECONDS", 3600, minimum=60)
+# Drift alarms are POSTed to these URLs (comma-separated), signed with HMAC-SHA256 of the body.
+MONITORING_WEBHOOK_URLS = env.string_list("MONITORING_WEBHOOK_URLS", [])
+# The signing secret is needed only where webhooks are sent; then, as any secret, from env or *_FILE.
+MONITORING_WEBHOOK_SECRET = (
+    env.secret("MONITORING_WEBHOOK_SECRET", generate_into=_dev_file("monitoring_webhook_secret"))
+    if MONITORING_WEBHOOK_URLS
+    else ""
+)
+MONITORING_WEBHOOK_MAX_ATTEMPTS = env.integer("MONITORING_WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+MONITORING_WEBHOOK_BACKOFF_SECONDS = env.integer("MONITORING_WEBHOOK_BACKOFF_SECONDS", 30, minimum=1)
+MONITORING_WEBHOOK_TIMEOUT_SECONDS = env.integer("MONITORING_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+MONITORING_ALERT_EMAILS = env.string_list("MONITORING_ALERT_EMAILS", [])
+
 CELERY_BEAT_SCHEDULE = {
+    "monitoring-drift-checks": {
+        "task": "monitoring.drift_checks_schedule",
+        "schedule": timedelta(seconds=MONITORING_CHECK_EVERY_SECONDS),
+    },
     "jobs-reap": {
         "task": "jobs.reap_stale",
         "schedule": timedelta(seconds=30),

@@ -59,6 +59,20 @@ def integer(name: str, default: int, *, minimum: int | None = None) -> int:
     return number
 
 
+def fraction(name: str, default: float) -> float:
+    """A number from 0 to 1 (a rate)."""
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from exc
+    if not 0.0 <= number <= 1.0:
+        raise ImproperlyConfigured(f"{name}={number} must be from 0 to 1.")
+    return number
+
+
 def string_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
     if value is None:

@@ -31,6 +31,9 @@ _SAFETY_CHECKS: Final[list[dict[str, Any]]] = [
     {"name": "human_overseer", "risk_levels": ["high"]},
     {"name": "no_erasure_impact"},
 ]
+# Drift alarms for what these policies deploy (governance.monitoring): PSI above 0.2 is a shift worth a
+# look (Siddiqi 2006); KS 0.2 stays clear of sampling noise at a few hundred predictions per check.
+_MONITORING: Final[dict[str, float]] = {"psi": 0.2, "ks": 0.2, "prediction_psi": 0.2, "accuracy_drop": 0.05}
 DEFAULT_POLICIES: Final[list[dict[str, Any]]] = [
     {
         "name": "train-default",
@@ -74,6 +77,7 @@ DEFAULT_POLICIES: Final[list[dict[str, Any]]] = [
             "risk_levels": ["*"],
             "checks": [*_SAFETY_CHECKS, {"name": "metric_thresholds"}],
             "required_approvals": [{"role": "compliance_officer", "count": 1}],
+            "monitoring": _MONITORING,
             "approval_validity_seconds": 7 * DAY,
         },
     },
@@ -86,6 +90,7 @@ DEFAULT_POLICIES: Final[list[dict[str, Any]]] = [
             "risk_levels": ["*"],
             "checks": [*_SAFETY_CHECKS, {"name": "metric_thresholds"}],
             "required_approvals": [{"role": "compliance_officer", "count": 2}],
+            "monitoring": _MONITORING,
             "approval_validity_seconds": 3 * DAY,
         },
     },

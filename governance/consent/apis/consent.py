@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from audit.actors import actor_from_request
 from governance.accounts.permissions import roles_allowed
 from governance.accounts.roles import Role
+from governance.consent.apis.fields import JurisdictionField
 from governance.consent.eligibility import KINDS, OPT_OUT, effective_state, subject_reason
 from governance.consent.models import ConsentNotice, LawfulBasis, Method
 from governance.consent.selectors import eligibility_manifest
@@ -28,7 +29,6 @@ from governance.consent.services.ledger import EventInput, consent_notice_create
 from governance.consent.subjects import subject_hash_of
 from governance.errors import ValidationFailed
 from registry.apis import _paginated, _SharedPath, _valid
-from registry.models import Jurisdiction
 from registry.selectors import catalog
 
 CONSENT_WRITERS = roles_allowed(Role.PIPELINE, Role.COMPLIANCE_OFFICER)
@@ -40,7 +40,7 @@ GPC_DEFAULT_PURPOSE = "third_party_sharing"
 request_logger = logging.getLogger("django.request")
 
 
-class ConsentStateOutputSerializer(serializers.Serializer[Any]):
+class ConsentPurposeStateSerializer(serializers.Serializer[Any]):
     purpose = serializers.CharField()
     status = serializers.CharField(allow_null=True)
     lawful_basis = serializers.CharField(allow_blank=True)
@@ -73,12 +73,12 @@ class ConsentRecordApi(APIView):
 
     class ConsentRecordInputSerializer(serializers.Serializer[Any]):
         subject_id = serializers.CharField(max_length=500, trim_whitespace=False, write_only=True)
-        purpose = serializers.CharField(max_length=200, required=False, default="")
+        purpose = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         event = serializers.ChoiceField(choices=KINDS, required=False, allow_blank=True, default="")
         lawful_basis = serializers.ChoiceField(
             choices=LawfulBasis.choices, required=False, allow_blank=True, default=""
         )
-        jurisdiction = serializers.ChoiceField(choices=Jurisdiction.choices)
+        jurisdiction = JurisdictionField()
         method = serializers.ChoiceField(
             choices=[Method.API, Method.FORM, Method.IMPORT, Method.GPC], default=Method.API
         )
@@ -86,7 +86,7 @@ class ConsentRecordApi(APIView):
         source = serializers.CharField(  # type: ignore[assignment]
             max_length=200, required=False, allow_blank=True, default=""
         )
-        notice_key = serializers.SlugField(max_length=100, required=False, allow_blank=True, default="")
+        notice_key = serializers.SlugField(max_length=100, required=False, allow_null=True, default=None)
         notice_version = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
         occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
@@ -198,7 +198,7 @@ class ConsentStateApi(APIView):
         subject_hash = serializers.CharField()
         as_of = serializers.DateTimeField()
         erasure_requested = serializers.BooleanField()
-        purposes = ConsentStateOutputSerializer(many=True)
+        purposes = ConsentPurposeStateSerializer(many=True)
         purpose = serializers.CharField(allow_null=True)
         usable_for_purpose = serializers.BooleanField(allow_null=True)
 

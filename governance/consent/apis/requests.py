@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from audit.actors import actor_from_request
 from governance.accounts.permissions import roles_allowed
 from governance.accounts.roles import Role
+from governance.consent.apis.fields import JurisdictionField
 from governance.consent.models import ExemptionGround, PrivacyRequest, RequestStatus, RequestType
 from governance.consent.selectors.processing import records_as_csv, records_of_processing
 from governance.consent.selectors.requests import (
@@ -31,7 +32,6 @@ from governance.consent.services.requests import (
 )
 from governance.consent.subjects import subject_hash_of
 from registry.apis import _must_exist, _paginated, _SharedPath, _valid
-from registry.models import Jurisdiction
 from registry.selectors import catalog
 
 REQUEST_READERS = roles_allowed(Role.COMPLIANCE_OFFICER, Role.AUDITOR)
@@ -87,7 +87,7 @@ class PrivacyRequestCreateApi(APIView):
     class PrivacyRequestCreateInputSerializer(serializers.Serializer[Any]):
         subject_id = serializers.CharField(max_length=500, trim_whitespace=False, write_only=True)
         type = serializers.ChoiceField(choices=RequestType.choices)
-        jurisdiction = serializers.ChoiceField(choices=Jurisdiction.choices)
+        jurisdiction = JurisdictionField()
         received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
         purposes = serializers.ListField(
             child=serializers.CharField(max_length=200), required=False, default=list
