@@ -278,3 +278,24 @@ def test_the_lineage_report_of_a_deployment_shows_who_signed_off_training_and_de
         ("grant.claim", "release"),
         ("deployment.create", "deployment"),
     } <= actions
+
+
+def test_a_training_request_with_parameters_the_job_would_refuse_is_refused_before_signing(
+    story: Any,
+) -> None:
+    response = _client(story.requester).post(
+        "/api/v1/releases",
+        {
+            "kind": "train",
+            "model": "churn",
+            "risk_level": "limited",
+            "datasets": [
+                {"namespace": "crm", "name": "customers", "version": story.extra["version"].version}
+            ],
+            "parameters": {"target": "churned", "kernel": "rbf"},
+            "metric_thresholds": {"accuracy": 0.6},
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "parameters.kernel: unknown" in response.json()["detail"]

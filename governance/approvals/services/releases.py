@@ -29,6 +29,7 @@ from governance.approvals.models import (
 )
 from governance.approvals.services.grants import grants_revoke
 from governance.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
+from governance.jobs.ml import ParameterError, TrainingSpec
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel
 from registry.selectors import catalog
 from registry.services.catalog import DatasetVersionRef, acting_user_id
@@ -126,6 +127,10 @@ def release_create(
             raise ValidationFailed("version: a training request makes a new version; leave version out")
         if not datasets:
             raise ValidationFailed("datasets: name at least one dataset version to train on")
+        try:  # what the training job will accept, checked before anyone is asked to sign
+            TrainingSpec.from_parameters(parameters)
+        except ParameterError as exc:
+            raise ValidationFailed(str(exc)) from exc
         pinned_versions = _pinned_dataset_versions(datasets)
     else:
         if datasets or parameters or code_version:
