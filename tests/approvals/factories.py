@@ -90,7 +90,7 @@ def train_request(requester: Any, version: DatasetVersion, **fields: Any) -> Rel
         "datasets": [
             {"namespace": version.dataset.namespace, "name": version.dataset.name, "version": version.version}
         ],
-        "parameters": {"n_estimators": 50},
+        "parameters": {"target": "label", "n_estimators": 50},
         "code_version": "git:abc123",
         "metric_thresholds": {"accuracy": 0.8},
         **fields,

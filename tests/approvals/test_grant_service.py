@@ -59,7 +59,7 @@ def test_the_grant_verifies_offline_with_the_published_key_and_names_what_was_ap
     assert claims["request_hash"] == approved.request_hash
     assert claims["pinned"] == selectors.release_pins(approved)
     assert claims["policy"] == {"name": "two-officers", "version": 1}
-    assert claims["parameters"] == {"n_estimators": 50}
+    assert claims["parameters"] == {"target": "label", "n_estimators": 50}
     assert [signer["name"] for signer in claims["signers"]] == ["Olivia Officer", "Oscar Officer"]
     assert {signer["signed_hash"] for signer in claims["signers"]} == set(
         Signature.objects.values_list("signed_hash", flat=True)

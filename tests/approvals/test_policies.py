@@ -103,6 +103,7 @@ def test_a_retired_policy_covers_no_new_request(admin_user: Any, requester: Any)
             "model": "churn",
             "risk_level": "minimal",
             "datasets": [{"namespace": "warehouse", "name": "customers", "version": "v1"}],
+            "parameters": {"target": "label"},
         },
         format="json",
     )

@@ -29,7 +29,7 @@ def _train_body(**fields: Any) -> dict[str, Any]:
         "model": "churn",
         "risk_level": "minimal",
         "datasets": [{"namespace": "warehouse", "name": "customers", "version": "v1"}],
-        "parameters": {"n_estimators": 50, "max_depth": 6},
+        "parameters": {"target": "label", "n_estimators": 50, "max_depth": 6},
         "code_version": "git:abc123",
         "metric_thresholds": {"accuracy": 0.8},
         **fields,
