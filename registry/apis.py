@@ -43,7 +43,7 @@ from registry.services.datasets import (
     dataset_version_upload,
     special_category_keys,
 )
-from registry.services.deployments import deployment_create, deployment_end
+from registry.services.deployments import deployment_end
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission
@@ -666,7 +666,9 @@ class DeploymentListApi(APIView):
 
 
 class DeploymentCreateApi(APIView):
-    """Deploy a model version to an environment; the model's open deployment there is closed."""
+    """Record a deployment made outside this service, under the approved deploy ``release`` for this
+    version and environment (its grant is used up, as a deploy job would). Without one: 409 saying why.
+    Deploys made here go through ``POST /api/v1/releases/<id>/run``."""
 
     permission_classes = [WRITE_ROLES]
 
@@ -675,17 +677,25 @@ class DeploymentCreateApi(APIView):
         version = serializers.IntegerField(min_value=1)
         environment = serializers.CharField(max_length=100)
         endpoint = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+        release = serializers.IntegerField(
+            min_value=1,
+            help_text="the approved deploy request (POST /api/v1/releases) this deployment carries out",
+        )
 
     @extend_schema(
         request=DeploymentCreateInputSerializer, responses={201: CatalogDeploymentOutputSerializer}
     )
     def post(self, request: Request) -> Response:
+        from governance.approvals.selectors import release_get
+        from governance.jobs.external import deployment_record_approved
+
         data = _valid(self.DeploymentCreateInputSerializer, request.data)
         model_version = _must_exist(
             "model", lambda: selectors.model_version_get(model_name=data["model"], version=data["version"])
         )
-        deployment = deployment_create(
+        deployment = deployment_record_approved(
             actor=actor_from_request(request),
+            release=release_get(pk=data["release"]),
             model_version=model_version,
             environment=data["environment"],
             endpoint=data["endpoint"],

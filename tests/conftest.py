@@ -71,6 +71,13 @@ def _append_only_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Production hashes passwords with PBKDF2 at 1,000,000 rounds; tests sign and log in often, and what
+    they check is who may sign, not the cost of a guess."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_audit_store(tmp_path: Any, settings: Any) -> None:
     """Each test gets its own checkpoint store, so a test's signed checkpoints don't leak into another."""
     settings.AUDIT_STORE_DIR = tmp_path / "audit-store"

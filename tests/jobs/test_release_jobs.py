@@ -299,3 +299,33 @@ def test_a_training_request_with_parameters_the_job_would_refuse_is_refused_befo
     )
     assert response.status_code == 400
     assert "parameters.kernel: unknown" in response.json()["detail"]
+
+
+def test_a_deployment_made_elsewhere_is_recorded_only_under_its_approved_deploy_request(
+    story: Any, sent: list
+) -> None:
+    version = _trained(story, sent)
+    client = _client(story.requester)
+    body = {
+        "model": "churn",
+        "version": 1,
+        "environment": "staging",
+        "endpoint": "https://serving.example/churn",
+    }
+    pending = factories.deploy_request(story.requester, version.version, "staging")
+    refused = client.post("/api/v1/deployments", {**body, "release": pending.pk}, format="json")
+    assert refused.status_code == 409 and "pending" in refused.json()["detail"]
+    wrong_place = client.post(
+        "/api/v1/deployments", {**body, "environment": "production", "release": pending.pk}, format="json"
+    )
+    assert (
+        wrong_place.status_code == 409
+        and "not model:churn#1 for 'production'" in wrong_place.json()["detail"]
+    )
+    factories.sign(pending, story.approver)
+    recorded = client.post("/api/v1/deployments", {**body, "release": pending.pk}, format="json")
+    assert recorded.status_code == 201, recorded.json()
+    assert ModelAlias.objects.get(alias="staging").version == version
+    again = client.post("/api/v1/deployments", {**body, "release": pending.pk}, format="json")
+    assert again.status_code == 409 and "consumed" in again.json()["detail"]
+    assert Deployment.objects.count() == 1

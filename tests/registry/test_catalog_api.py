@@ -22,6 +22,7 @@ from registry.models import (
     RegisteredModel,
     TrainingRun,
 )
+from tests.registry.approved import approved_deploy
 
 pytestmark = pytest.mark.django_db
 
@@ -388,7 +389,9 @@ def test_a_generated_run_id_is_returned(scientist: APIClient) -> None:
 
 def test_deploying_an_unknown_model_is_refused_and_changes_nothing(scientist: APIClient) -> None:
     response = scientist.post(
-        "/api/v1/deployments", {"model": "ghost", "version": 1, "environment": "production"}, format="json"
+        "/api/v1/deployments",
+        {"model": "ghost", "version": 1, "environment": "production", "release": 1},
+        format="json",
     )
 
     assert response.status_code == 400
@@ -406,10 +409,24 @@ def test_a_deploy_closes_the_previous_one_and_links_the_version(scientist: APICl
         )
 
     first = scientist.post(
-        "/api/v1/deployments", {"model": "churn", "version": 1, "environment": "production"}, format="json"
+        "/api/v1/deployments",
+        {
+            "model": "churn",
+            "version": 1,
+            "environment": "production",
+            "release": approved_deploy("churn", 1, "production"),
+        },
+        format="json",
     ).json()
     second = scientist.post(
-        "/api/v1/deployments", {"model": "churn", "version": 2, "environment": "production"}, format="json"
+        "/api/v1/deployments",
+        {
+            "model": "churn",
+            "version": 2,
+            "environment": "production",
+            "release": approved_deploy("churn", 2, "production"),
+        },
+        format="json",
     ).json()
     ended = scientist.post(f"/api/v1/deployments/{second['id']}/end")
     again = scientist.post(f"/api/v1/deployments/{second['id']}/end")
@@ -442,9 +459,20 @@ def catalog(scientist: APIClient) -> dict[str, Any]:
     scientist.post("/api/v1/datasets/prices/versions", {"uri": "s3://d", "sha256": SHA}, format="json")
     run = scientist.post("/api/v1/runs", {}, format="json").json()
     deployment = scientist.post(
-        "/api/v1/deployments", {"model": "churn", "version": 1, "environment": "staging"}, format="json"
+        "/api/v1/deployments",
+        {
+            "model": "churn",
+            "version": 1,
+            "environment": "staging",
+            "release": approved_deploy("churn", 1, "staging"),
+        },
+        format="json",
     ).json()
-    return {"run": run["run_id"], "deployment": deployment["id"]}
+    return {
+        "run": run["run_id"],
+        "deployment": deployment["id"],
+        "release": str(approved_deploy("churn", 1, "production")),
+    }
 
 
 READS = [
@@ -473,7 +501,11 @@ WRITES = [
     ("post", "/api/v1/datasets", {"name": "new"}),
     ("post", "/api/v1/datasets/prices/versions", {"uri": "s3://x", "sha256": SHA}),
     ("post", "/api/v1/runs", {}),
-    ("post", "/api/v1/deployments", {"model": "churn", "version": 1, "environment": "production"}),
+    (
+        "post",
+        "/api/v1/deployments",
+        {"model": "churn", "version": 1, "environment": "production", "release": "{release}"},
+    ),
     ("post", "/api/v1/deployments/{deployment}/end", {}),
     ("post", "/api/v1/models/churn/archive", {}),
 ]
@@ -501,7 +533,10 @@ def test_the_pipeline_may_write(catalog: dict[str, Any], token_client: Any) -> N
     pipeline, _ = token_client("ci", "pipeline")
 
     for method, path, body in WRITES:
-        response = getattr(pipeline, method)(path.format(**catalog), body, format="json")
+        filled = {
+            key: value.format(**catalog) if isinstance(value, str) else value for key, value in body.items()
+        }
+        response = getattr(pipeline, method)(path.format(**catalog), filled, format="json")
         assert response.status_code in {200, 201}, (method, path, response.json())
 
 
@@ -548,7 +583,14 @@ def test_lists_take_the_same_number_of_queries_for_one_row_or_many(scientist: AP
         )
         scientist.post("/api/v1/runs", {"inputs": [{"name": "prices", "version": "1"}]}, format="json")
         scientist.post(
-            "/api/v1/deployments", {"model": "m0", "version": 1, "environment": f"env{n}"}, format="json"
+            "/api/v1/deployments",
+            {
+                "model": "m0",
+                "version": 1,
+                "environment": f"env{n}",
+                "release": approved_deploy("m0", 1, f"env{n}"),
+            },
+            format="json",
         )
 
     add(0)

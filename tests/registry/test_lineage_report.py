@@ -17,6 +17,7 @@ from django.core.management import call_command
 from audit.models import AuditEntry
 from tests.audit.factories import offline_verify, trusted_vkey
 from tests.conftest import need
+from tests.registry.approved import approved_deploy
 from tests.registry.factories import build_story
 
 pytestmark = pytest.mark.django_db
@@ -223,7 +224,14 @@ def test_a_story_registered_through_the_api_is_in_every_report_format_and_its_zi
     )
     assert version.status_code == 201, version.content
     deployed = scientist.post(
-        "/api/v1/deployments", {"model": "credit", "version": 1, "environment": "production"}, format="json"
+        "/api/v1/deployments",
+        {
+            "model": "credit",
+            "version": 1,
+            "environment": "production",
+            "release": approved_deploy("credit", 1, "production"),
+        },
+        format="json",
     )
     assert deployed.status_code == 201, deployed.content
 

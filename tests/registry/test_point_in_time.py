@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from registry.selectors.catalog import deployment_at
+from tests.registry.approved import approved_deploy
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,14 @@ def _versions(client: APIClient, model: str, count: int) -> None:
 
 def _deploy(client: APIClient, model: str, version: int, environment: str = "production") -> dict[str, Any]:
     response = client.post(
-        "/api/v1/deployments", {"model": model, "version": version, "environment": environment}, format="json"
+        "/api/v1/deployments",
+        {
+            "model": model,
+            "version": version,
+            "environment": environment,
+            "release": approved_deploy(model, version, environment),
+        },
+        format="json",
     )
     assert response.status_code == 201, response.json()
     return response.json()
