@@ -18,7 +18,7 @@ from audit.services import Target, audit_record
 from governance.consent.selectors import erasure_block_reason
 from governance.errors import Conflict, ValidationFailed
 from registry.edges import DEPLOYED_AS, edge_add
-from registry.models import Deployment, ModelVersion, RegisteredModel
+from registry.models import Deployment, ModelAlias, ModelVersion, RegisteredModel
 from registry.services.catalog import acting_user_id
 
 ENVIRONMENT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -89,10 +89,23 @@ def deployment_end(*, actor: Actor, deployment: Deployment) -> Deployment:
     if not Deployment.objects.filter(pk=deployment.pk, until__isnull=True).update(until=now):
         raise Conflict(f"deployment {deployment.pk} has ended already")
     deployment.until = now
+    # The environment's alias named this version because it served there; it serves no more.
+    alias_removed = (
+        ModelAlias.objects.filter(
+            model_id=deployment.model_version.model_id,
+            alias=deployment.environment,
+            version_id=deployment.model_version_id,
+        ).delete()[0]
+        > 0
+    )
     audit_record(
         actor=actor,
         action=AuditAction.DEPLOYMENT_END,
         target=Target.of("deployment", deployment.node_id),
-        data={"deployment": deployment.pk, "model_version": deployment.model_version.node_id},
+        data={
+            "deployment": deployment.pk,
+            "model_version": deployment.model_version.node_id,
+            "alias_removed": alias_removed,
+        },
     )
     return deployment
