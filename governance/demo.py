@@ -106,6 +106,8 @@ def _tell_story(tokens: dict[str, str], logins: dict[str, str]) -> None:
         f"   the model and its lineage:  http://127.0.0.1:{PORT}/lineage/?nodeId=deployment:production:churn"
     )
     _say(f"   the approval history:       http://127.0.0.1:{PORT}/approvals/signatures/  (as carla)")
+    _say(f"   drift charts:               http://127.0.0.1:{PORT}/deployments/production/churn/")
+    _say(f"   the open privacy requests:  http://127.0.0.1:{PORT}/privacy/requests/")
     _say(f"   lineage report (verified):  {told['report']}")
     _say(f"   audit bundle (verified):    {told['bundle']}")
 

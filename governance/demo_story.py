@@ -111,6 +111,17 @@ def consent_csv() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _customer(n: int, *, shift: float) -> dict[str, Any]:
+    """A prediction request drawn like ``customers_csv`` rows; ``shift`` moves the monthly spend."""
+    rng = np.random.default_rng(1000 + n)
+    return {
+        "tenure": int(rng.integers(1, 72)),
+        "plan": ("basic", "plus", "pro")[int(rng.integers(0, 3))],
+        "monthly_spend": round(float(rng.normal(45, 15)) + shift, 2),
+        "support_calls": int(rng.poisson(2)),
+    }
+
+
 def _wait_job(api: Api, who: str, job_id: int, say: Callable[[str], None]) -> dict[str, Any]:
     seen = ""
     deadline = time.monotonic() + 300
@@ -259,7 +270,34 @@ def run_story(
     predicted = api.call("pipe", "POST", "/api/v1/deployments/production/churn/predict", {"rows": rows})
     say(f"   predictions from churn v{predicted['model_version']}: {predicted['predictions']}")
 
-    say("\n== 6. An erasure request (GDPR Art. 17) from a customer in the training data")
+    say("\n== 6. Monitoring: traffic like the training data, then shifted traffic and a drift alarm")
+    calm = [_customer(n, shift=0.0) for n in range(300)]
+    for start in range(0, len(calm), 100):
+        api.call(
+            "pipe",
+            "POST",
+            "/api/v1/deployments/production/churn/predict",
+            {"rows": calm[start : start + 100]},
+        )
+    check = api.call("carla", "POST", "/api/v1/deployments/production/churn/monitoring/check")
+    say(f"   check on {check['samples']} predictions like the training data: alarm={check['alarm']}")
+    shifted = [_customer(n, shift=15.0) for n in range(300, 600)]  # monthly spend up one standard deviation
+    for start in range(0, len(shifted), 100):
+        api.call(
+            "pipe",
+            "POST",
+            "/api/v1/deployments/production/churn/predict",
+            {"rows": shifted[start : start + 100]},
+        )
+    check = api.call("carla", "POST", "/api/v1/deployments/production/churn/monitoring/check")
+    breaches = "; ".join(check["result"]["breaches"])
+    say(f"   check on {check['samples']} shifted predictions: alarm={check['alarm']}; {breaches}")
+    if not check["alarm"] or not check["retraining_release"]:
+        raise RuntimeError("shifted traffic raised no drift alarm")
+    retrain = api.call("dana", "GET", f"/api/v1/releases/{check['retraining_release']}")
+    say(f"   retraining request {retrain['id']} opened: {retrain['status']}, waiting for sign-off")
+
+    say("\n== 7. An erasure request (GDPR Art. 17) from a customer in the training data")
     erasure = api.call(
         "carla",
         "POST",
@@ -294,7 +332,7 @@ def run_story(
         f"(release {redeploy['id']} {redeploy['status']}): {failed[0]}"
     )
 
-    say("\n== 7. The auditor's lineage report and the audit bundle, verified offline")
+    say("\n== 8. The auditor's lineage report and the audit bundle, verified offline")
     report = api.call(
         "audrey", "GET", "/api/v1/reports/lineage?nodeId=deployment:production:churn&format=zip"
     )
