@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/audit_proof.py
 	$(PY) bench/audit_verify.py
 	$(PY) bench/consent.py
+	$(PY) bench/drift.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

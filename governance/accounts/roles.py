@@ -40,12 +40,21 @@ CONSENT_VIEW = {
     for model in ("consentnotice", "consentevent", "consentimport", "privacyrequest", "erasureexemption")
 }
 
+# ... and drift checks and their webhook deliveries (read-only: services write them).
+MONITORING_VIEW = {"monitoring.view_driftcheck", "monitoring.view_webhookdelivery"}
+
 # "app_label.codename" per role. The admin site is for administrators and, read-only, auditors.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.DATA_SCIENTIST: set(),
     Role.PIPELINE: set(),
-    Role.COMPLIANCE_OFFICER: {"audit.view_auditentry", *REGISTRY_VIEW, *APPROVALS_VIEW, *CONSENT_VIEW},
-    Role.AUDITOR: {"audit.view_auditentry", *REGISTRY_VIEW, *APPROVALS_VIEW, *CONSENT_VIEW},
+    Role.COMPLIANCE_OFFICER: {
+        "audit.view_auditentry",
+        *REGISTRY_VIEW,
+        *APPROVALS_VIEW,
+        *CONSENT_VIEW,
+        *MONITORING_VIEW,
+    },
+    Role.AUDITOR: {"audit.view_auditentry", *REGISTRY_VIEW, *APPROVALS_VIEW, *CONSENT_VIEW, *MONITORING_VIEW},
     Role.ADMIN: {
         "accounts.view_user",
         "accounts.add_user",
