@@ -72,3 +72,6 @@ class AuditAction(StrEnum):
     MONITORING_CHECK = "monitoring.check"
     MONITORING_ALARM = "monitoring.alarm"
     MONITORING_WEBHOOK_ATTEMPT = "monitoring.webhook_attempt"
+    # The MLflow-compatible registry API (its writes use the registry's codes above).
+    MLFLOW_READ = "mlflow.read"
+    MLFLOW_REFUSE = "mlflow.refuse"

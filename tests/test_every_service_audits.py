@@ -171,6 +171,7 @@ def _approvals_release(make_user: Any, policy_name: str = "svc-policy", officers
         model="svc-release-model",
         risk_level="minimal",
         datasets=[{"namespace": "default", "name": "svc-release-data", "version": "v1"}],
+        parameters={"target": "label"},
     )
 
 
@@ -422,6 +423,120 @@ def _erasure_exemption_record(make_user: Any, tmp_path: Path) -> str:
     return "privacy_request.exemption"
 
 
+def _monitored(make_user: Any) -> Any:
+    """A deployment of a version with a reference profile (its set-up writes profile_create)."""
+    import pandas as pd
+
+    from governance.monitoring.services import profile_create
+    from registry.services import catalog, deployments
+
+    actor = _actor_for(make_user, "svc-ds")
+    version = catalog.model_version_create(
+        actor=actor,
+        model=_model(make_user),
+        artifact_uri="s3://b/m.pkl",
+        artifact_sha256="a" * 64,
+        artifact_size=3,
+        input_schema=[{"name": "x", "type": "number"}, {"name": "kind", "type": "string"}],
+    )
+    frame = pd.DataFrame({"x": [float(n) for n in range(20)], "kind": ["a", "b"] * 10})
+    profile_create(actor=actor, model_version=version, frame=frame, predictions=[0, 1] * 10, classes=[0, 1])
+    return deployments.deployment_create(
+        actor=actor, model_version=version, environment="staging", endpoint="/p"
+    )
+
+
+def _monitoring_profile_create(make_user: Any, tmp_path: Path) -> str:
+    _monitored(make_user)
+    return "monitoring.profile_create"
+
+
+def _monitoring_labels_record(make_user: Any, tmp_path: Path) -> str:
+    from governance.monitoring.capture import predictions_log
+    from governance.monitoring.services import labels_record
+
+    deployment = _monitored(make_user)
+    ids = predictions_log(deployment=deployment, rows=[{"x": 3.0, "kind": "a"}], predictions=[1]) or []
+    labels_record(actor=ACTOR, deployment=deployment, labels=[{"prediction_id": ids[0], "label": 1}])
+    return "monitoring.labels_record"
+
+
+def _monitoring_check(make_user: Any, tmp_path: Path) -> str:
+    from governance.monitoring.services import drift_check_run
+
+    drift_check_run(deployment=_monitored(make_user), actor=ACTOR)
+    return "monitoring.check"
+
+
+def _monitoring_alarm(make_user: Any, tmp_path: Path) -> str:
+    from governance.monitoring.alarms import alarm_raise
+    from governance.monitoring.services import drift_check_run
+
+    alarm_raise(check=drift_check_run(deployment=_monitored(make_user), actor=ACTOR))
+    return "monitoring.alarm"
+
+
+def _monitoring_webhook_attempt(make_user: Any, tmp_path: Path) -> str:
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from governance.monitoring.alarms import webhook_attempt
+    from governance.monitoring.models import WebhookDelivery
+    from governance.monitoring.services import drift_check_run
+
+    check = drift_check_run(deployment=_monitored(make_user), actor=ACTOR)
+    delivery = WebhookDelivery.objects.create(
+        drift_check=check,
+        url="http://127.0.0.1:9/",
+        body="{}",
+        signature="sha256=0",
+        created_at=timezone.now(),
+    )
+    with override_settings(MONITORING_WEBHOOK_TIMEOUT_SECONDS=1):
+        webhook_attempt(delivery_id=delivery.pk)
+    return "monitoring.webhook_attempt"
+
+
+def _mlflow_version(make_user: Any, tmp_path: Path) -> Any:
+    from governance.mlflow_api.services import mlflow_version_create
+
+    source = tmp_path / "model.pkl"
+    source.write_bytes(b"model")
+    actor = _actor_for(make_user, "svc-mlflow")
+    return mlflow_version_create(actor=actor, model=_model(make_user), source=str(source), tags={"a": "1"})
+
+
+def _mlflow_version_create(make_user: Any, tmp_path: Path) -> str:
+    _mlflow_version(make_user, tmp_path)
+    return "model_version.create"
+
+
+def _mlflow_version_update(make_user: Any, tmp_path: Path) -> str:
+    from governance.mlflow_api.services import mlflow_version_update
+
+    version = _mlflow_version(make_user, tmp_path)
+    mlflow_version_update(
+        actor=ACTOR, version=version, set_tags={"b": "2"}, delete_tags=("a",), stage="Archived"
+    )
+    return "model_version.update"
+
+
+def _mlflow_read_record(make_user: Any, tmp_path: Path) -> str:
+    from governance.mlflow_api.services import mlflow_read_record
+
+    mlflow_read_record(actor=ACTOR, endpoint="registered-models/get", target="model:x", params={"name": "x"})
+    return "mlflow.read"
+
+
+def _mlflow_refusal_record(make_user: Any, tmp_path: Path) -> str:
+    from governance.mlflow_api.services import mlflow_refusal_record
+
+    mlflow_refusal_record(
+        actor=ACTOR, endpoint="registered-models/alias", target="model:x#1", reason="governed"
+    )
+    return "mlflow.refuse"
+
+
 SERVICES: list[Callable[[Any, Path], str]] = [
     _model_create,
     _model_update,
@@ -455,6 +570,15 @@ SERVICES: list[Callable[[Any, Path], str]] = [
     _privacy_request_impact_compute,
     _privacy_request_erase_rows,
     _erasure_exemption_record,
+    _monitoring_profile_create,
+    _monitoring_labels_record,
+    _monitoring_check,
+    _monitoring_alarm,
+    _monitoring_webhook_attempt,
+    _mlflow_version_create,
+    _mlflow_version_update,
+    _mlflow_read_record,
+    _mlflow_refusal_record,
 ]
 
 
@@ -483,5 +607,7 @@ def test_the_service_writes_exactly_one_entry_for_its_action(
         "release.create",
         "release.sign",
         "grant.issue",
+        "monitoring.profile_create",
+        "monitoring.check",
     }
     assert set(new) - setup <= {action}

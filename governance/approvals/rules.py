@@ -335,3 +335,19 @@ def quorum(
         if filled < requirement["count"]:
             missing.append({"role": requirement["role"], "count": requirement["count"] - filled})
     return Quorum(met=not missing, assigned=assigned, missing=missing)
+
+
+# --- Governed aliases ------------------------------------------------------------------------------------
+
+# Aliases that mean "released" whatever the policies say; each moves only with an approved deploy.
+DEFAULT_GOVERNED_ALIASES: Final = ("production", "champion")
+
+
+def governed_aliases(deploy_specs: Iterable[PolicySpec]) -> frozenset[str]:
+    """The alias names only an approved deploy may move: the defaults and every environment a deploy
+    policy names (the deploy job moves the alias named after its environment). Compared lowercased."""
+    names = {alias.lower() for alias in DEFAULT_GOVERNED_ALIASES}
+    for spec in deploy_specs:
+        if spec["kind"] == "deploy" and spec["environment"] != ANY:
+            names.add(spec["environment"].lower())
+    return frozenset(names)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "governance.consent",
     "governance.approvals",
     "governance.jobs",
+    "governance.mlflow_api",
     "governance.monitoring",
 ]
 

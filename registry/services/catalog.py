@@ -180,17 +180,23 @@ def model_version_create(
     metrics: Mapping[str, Any] | None = None,
     input_schema: Sequence[Any] | None = None,
     run: TrainingRun | None = None,
+    digest_unknown: bool = False,
 ) -> ModelVersion:
     """Add the next version of ``model``.
 
     1. The artifact is either ours (``storage_name``: stored and hashed by us, so verified) or a
-       reference (``artifact_uri`` with the caller's SHA-256 and size, unverified).
+       reference (``artifact_uri`` with the caller's SHA-256 and size, unverified). ``digest_unknown``
+       admits a reference with neither (the MLflow API's unreachable sources): recorded, unverified,
+       and never deployable, since a deploy pins the artifact's hash.
     2. Lock the model row, so concurrent registrations get 1, 2, 3... with no gap or duplicate.
     3. Link the producing run (edge run → model version, ``produced``) and record the action.
     """
-    check_sha256(artifact_sha256, field="artifact_sha256")
-    if artifact_size is None or artifact_size < 0:
-        raise ValidationFailed("artifact_size: give the artifact's size in bytes (0 or more)")
+    if digest_unknown and (storage_name or artifact_sha256 or not artifact_uri):
+        raise ValidationFailed("digest_unknown: only for an artifact_uri given without its SHA-256")
+    if not digest_unknown:
+        check_sha256(artifact_sha256, field="artifact_sha256")
+        if artifact_size is None or artifact_size < 0:
+            raise ValidationFailed("artifact_size: give the artifact's size in bytes (0 or more)")
     if not storage_name and not artifact_uri:
         raise ValidationFailed("send the artifact (multipart field 'artifact') or its artifact_uri")
     locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)

@@ -1,0 +1,216 @@
+"""Reads behind the MLflow-compatible API. Archived rows are what MLflow calls deleted: absent here.
+
+Search filters (``filters.filter_parse``) become database conditions, tags included (a JSON key
+lookup on PostgreSQL and SQLite alike), so paging is done by the database, not in Python.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import F, Prefetch, Q, QuerySet, TextField, prefetch_related_objects
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+
+from governance.approvals import rules
+from governance.approvals.selectors import policy_versions_in_force
+from governance.errors import NotFound
+from governance.mlflow_api.filters import Clause, FilterError, OrderBy, like_to_regex
+from registry.models import ModelAlias, ModelVersion, RegisteredModel
+
+STAGE_ALIAS_NAMES = frozenset({"production", "staging"})  # the aliases MLflow's stages stand for
+
+
+class MlflowNotFound(NotFound):
+    code = "RESOURCE_DOES_NOT_EXIST"
+
+
+def _versions() -> QuerySet[ModelVersion]:
+    return (
+        ModelVersion.objects.filter(archived_at__isnull=True, model__archived_at__isnull=True)
+        .select_related("model", "mlflow_info", "run")
+        .prefetch_related(Prefetch("aliases", queryset=ModelAlias.objects.order_by("alias")))
+    )
+
+
+def _models() -> QuerySet[RegisteredModel]:
+    live = _versions().order_by("version")
+    return RegisteredModel.objects.filter(archived_at__isnull=True).prefetch_related(
+        Prefetch("versions", queryset=live, to_attr="live_versions"),
+        _alias_prefetch(),
+    )
+
+
+def _alias_prefetch() -> Prefetch:
+    return Prefetch("aliases", queryset=ModelAlias.objects.select_related("version").order_by("alias"))
+
+
+def mlflow_model_row(*, name: str) -> RegisteredModel:
+    """The live model alone (for writes: no versions loaded)."""
+    model = RegisteredModel.objects.filter(name=name, archived_at__isnull=True).first()
+    if model is None:
+        raise MlflowNotFound(f"Registered Model with name={name} not found")
+    return model
+
+
+def mlflow_model_get(*, name: str) -> RegisteredModel:
+    """The live model with its aliases and, as ``live_versions``, only the versions that can be latest
+    in some stage: those the stage aliases point at and the newest of each stored stage. A constant
+    number of queries however many versions the model has (the client reads the model before most calls)."""
+    model = mlflow_model_row(name=name)
+    prefetch_related_objects([model], _alias_prefetch())
+    aliases = list(model.aliases.all())
+    staged = [row.version_id for row in aliases if row.alias.lower() in STAGE_ALIAS_NAMES]
+    live = _versions().filter(model=model)
+    candidates = list(live.filter(pk__in=staged))
+    unstaged = live.exclude(pk__in=staged).order_by("-version")
+    for stored in (
+        unstaged.filter(Q(mlflow_info__isnull=True) | Q(mlflow_info__stage="None")),
+        unstaged.filter(mlflow_info__stage="Archived"),
+    ):
+        newest = stored.first()
+        if newest is not None:
+            candidates.append(newest)
+    model.live_versions = sorted(candidates, key=lambda version: version.version)  # type: ignore[attr-defined]
+    return model
+
+
+def mlflow_version_get(*, name: str, version: str) -> ModelVersion:
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise MlflowNotFound(f"Model Version (name={name}, version={version}) not found") from None
+    found = _versions().filter(model__name=name, version=number).first()
+    if found is None:
+        raise MlflowNotFound(f"Model Version (name={name}, version={version}) not found")
+    return found
+
+
+def mlflow_version_by_alias(*, name: str, alias: str) -> ModelVersion:
+    row = ModelAlias.objects.filter(model__name=name, alias=alias).first()
+    if row is not None:
+        found = _versions().filter(pk=row.version_id).first()
+        if found is not None:
+            return found
+    raise MlflowNotFound(f"Registered model alias {alias} not found.")
+
+
+def version_aliases(version: ModelVersion) -> list[str]:
+    """Aliases pointing at a live version (an archived version's aliases read as gone, as in MLflow)."""
+    return [row.alias for row in version.aliases.all()]
+
+
+def governed_alias_names() -> frozenset[str]:
+    specs = [version.spec() for version in policy_versions_in_force(kind="deploy").values()]
+    return rules.governed_aliases(specs)
+
+
+def alias_governed(*, model: RegisteredModel, alias: str) -> bool:
+    """Governed: named by policy (``rules.governed_aliases``) or last moved by an approved deploy job."""
+    if alias.lower() in governed_alias_names():
+        return True
+    return ModelAlias.objects.filter(model=model, alias=alias).exclude(job_reference="").exists()
+
+
+# --- Search ------------------------------------------------------------------------------------------------
+
+
+def _text_condition(field: str, op: str, value: str) -> Q:
+    if op == "=":
+        return Q(**{field: value})
+    if op == "!=":
+        return ~Q(**{field: value}) | Q(**{f"{field}__isnull": True})
+    lookup = "regex" if op == "LIKE" else "iregex"
+    return Q(**{f"{field}__{lookup}": like_to_regex(value)})
+
+
+def _conditions(clauses: list[Clause], *, prefix: str) -> tuple[Q, dict[str, Any]]:
+    """``prefix`` is the path from the searched rows to RegisteredModel ("" or "model__")."""
+    condition = Q()
+    annotations: dict[str, Any] = {}
+    for index, clause in enumerate(clauses):
+        values = clause.value if isinstance(clause.value, tuple) else (clause.value,)
+        if clause.kind == "tag":
+            name = f"_tag{index}"
+            source = "tags" if not prefix else "mlflow_info__tags"
+            # Cast: compared as text, not with the JSON-value lookups a key transform would bring.
+            annotations[name] = Cast(KeyTextTransform(clause.key, source), output_field=TextField())
+            condition &= _text_condition(name, clause.op, values[0])
+        elif clause.key == "name":
+            field = f"{prefix}name"
+            if clause.op in ("IN", "NOT IN"):
+                part = Q(**{f"{field}__in": values})
+                condition &= part if clause.op == "IN" else ~part
+            else:
+                condition &= _text_condition(field, clause.op, values[0])
+        elif clause.key == "run_id":
+            uuids = []
+            for value in values:
+                try:
+                    uuids.append(uuid.UUID(value))
+                except ValueError:
+                    continue
+            part = Q(mlflow_info__run_id__in=values) | Q(run__run_id__in=uuids)
+            condition &= part if clause.op in ("=", "IN") else ~part
+        elif clause.key == "version_number":
+            try:
+                numbers = [int(value) for value in values]
+            except ValueError as exc:
+                raise FilterError(f"filter: version_number takes whole numbers, not {values}") from exc
+            part = Q(version__in=numbers)
+            condition &= part if clause.op in ("=", "IN") else ~part
+        elif clause.key == "source_path":
+            condition &= _text_condition("artifact_uri", clause.op, values[0])
+        else:
+            raise FilterError(f"filter: {clause.key} is not searchable here")
+    return condition, annotations
+
+
+_MODEL_ORDER = {"name": "name", "creation_timestamp": "created_at", "last_updated_timestamp": "created_at"}
+_VERSION_ORDER = {
+    "name": "model__name",
+    "version_number": "version",
+    "creation_timestamp": "created_at",
+    "last_updated_timestamp": "created_at",
+}
+
+
+def _ordering(order: list[OrderBy], fields: dict[str, str], tail: list[tuple[str, bool]]) -> list[Any]:
+    wanted = [(fields[item.field], item.ascending) for item in order]
+    seen = {field for field, _ in wanted}
+    wanted += [(field, ascending) for field, ascending in tail if field not in seen]
+    return [F(field).asc() if ascending else F(field).desc() for field, ascending in wanted]
+
+
+def mlflow_model_search(
+    *, clauses: list[Clause], order: list[OrderBy], offset: int, limit: int
+) -> tuple[list[RegisteredModel], bool]:
+    """A page of live registered models and whether more follow; MLflow's order: name ascending last."""
+    if any(clause.kind == "attribute" and clause.key != "name" for clause in clauses):
+        raise FilterError("filter: registered models are searched by name and tag.<key> only")
+    condition, annotations = _conditions(clauses, prefix="")
+    rows = (
+        _models()
+        .annotate(**annotations)
+        .filter(condition)
+        .order_by(*_ordering(order, _MODEL_ORDER, [("name", True)]))
+    )
+    page = list(rows[offset : offset + limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def mlflow_version_search(
+    *, clauses: list[Clause], order: list[OrderBy], offset: int, limit: int
+) -> tuple[list[ModelVersion], bool]:
+    """A page of live versions; MLflow's default order: last updated first, then name, newest version."""
+    condition, annotations = _conditions(clauses, prefix="model__")
+    tail = [("created_at", False), ("model__name", True), ("version", False)]
+    rows = (
+        _versions()
+        .annotate(**annotations)
+        .filter(condition)
+        .order_by(*_ordering(order, _VERSION_ORDER, tail if not order else tail[1:]))
+    )
+    page = list(rows[offset : offset + limit + 1])
+    return page[:limit], len(page) > limit
