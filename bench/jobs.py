@@ -88,6 +88,7 @@ def main() -> None:
         from governance.jobs.services import job_enqueue
         from registry.services.datasets import dataset_create, dataset_version_upload
         from tests.jobs.factories import customers_csv
+        from tests.support import celery_worker_command
 
         system = Actor.system("bench")
         policy_seed_defaults(actor=system)
@@ -116,22 +117,7 @@ def main() -> None:
             return release
 
         log = Path(var_dir) / "worker.log"
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "governance",
-            "worker",
-            "--queues",
-            "default,train,deploy",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-mingle",
-            "--without-gossip",
-        ]
+        command = celery_worker_command("--loglevel", "WARNING")
         with log.open("wb") as out:
             worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
             try:

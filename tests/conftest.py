@@ -84,6 +84,25 @@ def _isolated_audit_store(tmp_path: Any, settings: Any) -> None:
 
 
 @pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Job messages the API would have sent to the broker, captured instead (in-process job tests run
+    the worker's code on them; tests with a worker process use the real broker)."""
+    from governance.jobs import tasks
+
+    messages: list[dict[str, Any]] = []
+
+    class Result:
+        id = "captured"
+
+    def capture(*, kwargs: dict[str, Any], queue: str) -> Result:
+        messages.append({**kwargs, "queue": queue})
+        return Result()
+
+    monkeypatch.setattr(tasks.release_job_run, "apply_async", capture)
+    return messages
+
+
+@pytest.fixture
 def make_user(db: None) -> Callable[..., Any]:
     from audit.actors import Actor
     from governance.accounts import services

@@ -174,6 +174,10 @@ class ConsentState(models.Model):
         return f"{self.purpose} {self.subject_hash[:12]}: {self.choice or '-'}"
 
 
+# The state's columns in one order, for the raw upserts that write them and the reads that fold them.
+STATE_COLUMNS = tuple(field.attname for field in ConsentState._meta.concrete_fields if not field.primary_key)
+
+
 class RequestType(models.TextChoices):
     ERASURE = "erasure"  # GDPR Art. 17
     DELETION = "deletion"  # CCPA §1798.105

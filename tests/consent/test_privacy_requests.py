@@ -24,6 +24,7 @@ from tests.consent.factories import (
     trained_and_deployed,
     upload,
 )
+from tests.registry.approved import approved_deploy
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +72,7 @@ def test_an_erasure_marks_the_model_and_its_deployment_affected_and_a_new_deploy
     scientist: tuple[APIClient, Actor], officer: APIClient, deployed: tuple[DatasetVersion, Any]
 ) -> None:
     client, _ = scientist
+    release = approved_deploy("churn", 1, "staging")  # signed off before the erasure arrived
     before = AuditEntry.objects.count()
 
     report = _erasure(officer)
@@ -91,7 +93,9 @@ def test_an_erasure_marks_the_model_and_its_deployment_affected_and_a_new_deploy
     assert document["found"]["deployments"] == ["deployment:production:churn"]
 
     refused = client.post(
-        "/api/v1/deployments", {"model": "churn", "version": 1, "environment": "staging"}, format="json"
+        "/api/v1/deployments",
+        {"model": "churn", "version": 1, "environment": "staging", "release": release},
+        format="json",
     )
 
     assert refused.status_code == 409
@@ -144,7 +148,14 @@ def test_erasing_the_rows_writes_a_version_without_the_subject_and_a_model_retra
     assert f"3 row(s) erased from dataset:default:customers#v1, replaced by {new.node_id}" in steps
     assert document["status"] == "completed"
     still = client.post(
-        "/api/v1/deployments", {"model": "churn", "version": 1, "environment": "production"}, format="json"
+        "/api/v1/deployments",
+        {
+            "model": "churn",
+            "version": 1,
+            "environment": "production",
+            "release": approved_deploy("churn", 1, "production"),
+        },
+        format="json",
     )
     assert still.status_code == 409  # the version trained on the erased rows stays blocked
 
@@ -167,7 +178,12 @@ def test_an_exemption_with_a_legal_ground_lifts_the_block_for_that_model_version
         entry["action"] == "privacy_request.exemption" and entry["data"]["model_version"] == "model:churn#1"
     )
     assert "kept for the regulator" not in str(entry)  # free text goes in as its SHA-256
-    deploy = {"model": "churn", "version": 1, "environment": "staging"}
+    deploy = {
+        "model": "churn",
+        "version": 1,
+        "environment": "staging",
+        "release": approved_deploy("churn", 1, "staging"),
+    }
     assert client.post("/api/v1/deployments", deploy, format="json").status_code == 201
     twice = officer.post(f"/api/v1/privacy-requests/{request_id}/exemptions", body, format="json")
     assert twice.status_code == 409

@@ -26,24 +26,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Task messages the API would have sent to the broker."""
-    from governance.jobs import tasks
-
-    messages: list[dict[str, Any]] = []
-
-    class Result:
-        id = "captured"
-
-    def capture(*, kwargs: dict[str, Any], queue: str) -> Result:
-        messages.append({**kwargs, "queue": queue})
-        return Result()
-
-    monkeypatch.setattr(tasks.release_job_run, "apply_async", capture)
-    return messages
-
-
-@pytest.fixture
 def story(db: None) -> Any:
     people = factories.people()
     people.extra["version"] = factories.customers_dataset(people.requester)

@@ -119,23 +119,6 @@ def test_the_stock_client_gets_the_answers_mlflow_server_gives_and_each_call_is_
     assert "model_version.create" in {row["action"] for row in second["audit"]["entries"]}
 
 
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    from governance.jobs import tasks
-
-    messages: list[dict[str, Any]] = []
-
-    class Result:
-        id = "captured"
-
-    def capture(*, kwargs: dict[str, Any], queue: str) -> Result:
-        messages.append({**kwargs, "queue": queue})
-        return Result()
-
-    monkeypatch.setattr(tasks.release_job_run, "apply_async", capture)
-    return messages
-
-
 def _run_released(requester: Any, release_id: int, sent: list[dict[str, Any]]) -> None:
     client = APIClient()
     client.force_authenticate(requester)

@@ -23,24 +23,6 @@ def _own_media_root(tmp_path: Path, settings: Any) -> None:
 
 
 @pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Job messages the API would have sent to the broker."""
-    from governance.jobs import tasks
-
-    messages: list[dict[str, Any]] = []
-
-    class Result:
-        id = "captured"
-
-    def capture(*, kwargs: dict[str, Any], queue: str) -> Result:
-        messages.append({**kwargs, "queue": queue})
-        return Result()
-
-    monkeypatch.setattr(tasks.release_job_run, "apply_async", capture)
-    return messages
-
-
-@pytest.fixture
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """Monitoring task messages (webhooks, e-mails), captured instead of sent."""
     from governance.monitoring import tasks

@@ -46,7 +46,12 @@ def approved_deploy(model: str, version: int, environment: str) -> int:
     requester = _person("deploy-requester", "data_scientist")
     officer = _person("deploy-officer", "compliance_officer")
     release = release_create(
-        actor=Actor.for_user(requester), kind="deploy", model=model, version=version, environment=environment
+        actor=Actor.for_user(requester),
+        kind="deploy",
+        model=model,
+        version=version,
+        environment=environment,
+        policy="registry-tests-deploy",
     )
     release_sign(
         actor=Actor.for_user(officer), release=release, signer=officer, meaning="approved", password=_PASSWORD

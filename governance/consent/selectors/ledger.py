@@ -15,6 +15,7 @@ from governance.consent.eligibility import PurposeState
 from governance.consent.models import (
     BINDING_STATUSES,
     ERASING_TYPES,
+    STATE_COLUMNS,
     ConsentEvent,
     ConsentNotice,
     ConsentState,
@@ -46,19 +47,6 @@ def _from_row(
     )
 
 
-_STATE_FIELDS = (
-    "subject_hash",
-    "purpose",
-    "choice",
-    "lawful_basis",
-    "jurisdiction",
-    "choice_at",
-    "choice_event",
-    "grant_at",
-    "grant_event",
-    "limit_at",
-    "limit_event",
-)
 _EVENT_FIELDS = ("subject_hash", "purpose", "kind", "lawful_basis", "jurisdiction", "occurred_at", "id")
 
 
@@ -85,7 +73,7 @@ def _states(
         rows = ConsentState.objects.filter(subject_hash__in=subject_hashes)
         if purposes is not None:
             rows = rows.filter(purpose__in=list(purposes))
-        for subject, purpose, *stored in _fetch(rows.values_list(*_STATE_FIELDS)):
+        for subject, purpose, *stored in _fetch(rows.values_list(*STATE_COLUMNS)):
             found[subject][purpose] = _from_row(*stored)
         return found
     events = ConsentEvent.objects.filter(subject_hash__in=subject_hashes, occurred_at__lte=at)

@@ -21,7 +21,14 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.consent.eligibility import GRANT, KINDS, OPT_OUT, WITHDRAW, PurposeState
-from governance.consent.models import ConsentEvent, ConsentNotice, ConsentState, LawfulBasis, Method
+from governance.consent.models import (
+    STATE_COLUMNS,
+    ConsentEvent,
+    ConsentNotice,
+    ConsentState,
+    LawfulBasis,
+    Method,
+)
 from governance.errors import Conflict, ValidationFailed
 from registry.models import Jurisdiction
 from registry.services.catalog import acting_user_id
@@ -90,19 +97,6 @@ def time_problem(moment: datetime | None, now: datetime) -> str | None:
 # --- The materialised state ---------------------------------------------------------------------
 
 STATE_TABLE: Final = ConsentState._meta.db_table
-STATE_COLUMNS: Final = (
-    "subject_hash",
-    "purpose",
-    "choice",
-    "lawful_basis",
-    "jurisdiction",
-    "choice_at",
-    "choice_event",
-    "grant_at",
-    "grant_event",
-    "limit_at",
-    "limit_event",
-)
 
 
 # PostgreSQL types of STATE_COLUMNS, for binary COPY (varchar columns take text).
