@@ -210,7 +210,7 @@ def _integrate(cursor: Any, size: int, prev: str, compact_range: bytes, batch: l
         ]
     head = [size + len(batch), prev, b"".join(tree.hashes), timezone.now()]
     # Three statements, not one data-modifying WITH: batch sizes vary under load, and a statement whose
-    # text changes with two sizes at once is parsed and planned anew far more often (measured slower).
+    # text changes with two sizes at once is parsed and planned anew far more often.
     _insert_rows(cursor, _ENTRY_TABLE, _ENTRY_COLUMNS, 9, entry_rows)
     _insert_rows(cursor, "audit_auditnode", "key, hash", 2, node_rows)
     cursor.execute(_HEAD_UPDATE, head)
