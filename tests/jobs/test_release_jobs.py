@@ -311,3 +311,32 @@ def test_a_deployment_made_elsewhere_is_recorded_only_under_its_approved_deploy_
     again = client.post("/api/v1/deployments", {**body, "release": pending.pk}, format="json")
     assert again.status_code == 409 and "consumed" in again.json()["detail"]
     assert Deployment.objects.count() == 1
+
+
+@pytest.mark.parametrize("ending", ["rejected", "revoked", "expired", "withdrawn"])
+def test_a_rejected_revoked_expired_or_withdrawn_request_cannot_run(
+    story: Any, sent: list, ending: str
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance.approvals.models import ReleaseRequest, Signature
+    from governance.approvals.services.releases import release_withdraw
+    from governance.approvals.services.signatures import signature_revoke
+
+    release = factories.train_request(story.requester, story.extra["version"])
+    factories.sign(release, story.approver, meaning="rejected" if ending == "rejected" else "approved")
+    if ending == "revoked":
+        signature = Signature.objects.get(release=release)
+        signature_revoke(
+            actor=Actor.for_user(story.approver), signature=signature, by=story.approver, reason="wrong data"
+        )
+    elif ending == "expired":
+        ReleaseRequest.objects.filter(pk=release.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif ending == "withdrawn":
+        release_withdraw(actor=Actor.for_user(story.requester), release=release, by=story.requester)
+    response = _client(story.requester).post(f"/api/v1/releases/{release.pk}/run")
+    assert response.status_code == 409, response.json()
+    assert response.json()["error"] == "no_valid_grant"
+    assert sent == [] and not ReleaseJob.objects.exists()
