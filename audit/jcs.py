@@ -7,6 +7,7 @@ always escaped), so canonical entries can be stored one per line.
 
 from __future__ import annotations
 
+import json
 import math
 
 # RFC 8785 §3.2.2.3 carries I-JSON's limit (RFC 7493 §2.2): integers beyond this lose precision in
@@ -31,12 +32,25 @@ _ESCAPES.update(
 _MAX_DEPTH = 500
 
 
+# For values without floats and with ASCII member names, RFC 8785 and the standard library's compact,
+# sorted, non-ASCII-preserving output are the same bytes: ASCII names sort alike by code point and by
+# UTF-16 code unit, both escape exactly '"', '\\' and the C0 controls (the same short forms, lowercase
+# \u00XX otherwise), and integers print alike. Floats print differently (1.0, 1e+21), so they take the
+# long way, as does anything else the scan is not sure of.
+_STANDARD = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def canonical_json(value: object) -> bytes:
     """Serialize ``value`` per RFC 8785 and return its UTF-8 bytes.
 
     Supports dict (str keys), list and tuple, str, int (within ±(2**53 - 1)), float (finite), bool and
     None. Raises TypeError for other types and ValueError for values JSON cannot represent exactly.
     """
+    if _plain(value, 0):
+        try:
+            return _STANDARD.encode(value).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("strings must be valid Unicode (lone surrogate found)") from exc
     parts: list[str] = []
     _write(value, parts, 0)
     text = "".join(parts)
@@ -44,6 +58,25 @@ def canonical_json(value: object) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError("strings must be valid Unicode (lone surrogate found)") from exc
+
+
+def _plain(value: object, depth: int) -> bool:
+    """Whether the standard encoder's output for ``value`` is already canonical (see ``_STANDARD``)."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER  # type: ignore[operator]
+    if depth >= _MAX_DEPTH:
+        return False
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str or not key.isascii() or not _plain(item, depth + 1):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain(item, depth + 1) for item in value)  # type: ignore[attr-defined]
+    return False
 
 
 def _write(value: object, parts: list[str], depth: int) -> None:

@@ -51,6 +51,31 @@ def split_hashes(blob: bytes) -> list[bytes]:
     return [blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE)]
 
 
+def audit_fields(
+    *,
+    actor: Actor,
+    action: AuditAction,
+    target: Target,
+    data: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The fields of one audit entry before it has an index: what ``audit_record`` queues.
+
+    ``data`` must hold no raw personal data: pseudonymous ids or keyed hashes only (the log is never
+    rewritten, so an erasure must never need to touch it).
+    """
+    if not isinstance(action, AuditAction):
+        raise TypeError(f"action must be an AuditAction, not {action!r}")
+    return {
+        "timestamp": format_timestamp(now or timezone.now()),
+        "actor": actor.as_dict(),
+        "action": action.value,
+        "target": {"type": target.type, "id": target.id},
+        "data": dict(data or {}),
+        "request_id": current_request_id(),
+    }
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -60,20 +85,10 @@ def audit_record(
 ) -> None:
     """Record one action in the caller's transaction; it enters the log when that transaction commits.
 
-    ``data`` must hold no raw personal data: pseudonymous ids or keyed hashes only (the log is never
-    rewritten, so an erasure must never need to touch it).
+    ``data`` must hold no raw personal data (see ``audit_fields``).
     """
-    if not isinstance(action, AuditAction):
-        raise TypeError(f"action must be an AuditAction, not {action!r}")
     now = timezone.now()
-    fields = {
-        "timestamp": format_timestamp(now),
-        "actor": actor.as_dict(),
-        "action": action.value,
-        "target": {"type": target.type, "id": target.id},
-        "data": dict(data or {}),
-        "request_id": current_request_id(),
-    }
+    fields = audit_fields(actor=actor, action=action, target=target, data=data, now=now)
     # Serialise now: a value that is not canonical-JSON-able fails the caller's transaction, not the
     # sequencer's.
     text = canonical_json(fields).decode("utf-8")

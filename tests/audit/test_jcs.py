@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from audit import jcs
 from audit.jcs import canonical_json, number_to_string
 
 # RFC 8785 Appendix B: IEEE 754 bit patterns and their canonical text.
@@ -168,3 +169,40 @@ def test_number_text_round_trips_to_the_same_double(value: float) -> None:
     text = number_to_string(value)
     assert float(text) == value or (value == 0 and float(text) == 0)
     assert not math.isnan(float(text))
+
+
+ascii_names = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=5)
+plain_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
+    | st.text(alphabet=st.characters(codec="utf-8")),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(ascii_names, children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _long_way(value: object) -> bytes:
+    parts: list[str] = []
+    jcs._write(value, parts, 0)
+    return "".join(parts).encode("utf-8")
+
+
+@given(plain_values)
+def test_the_fast_path_gives_the_same_bytes_as_the_rfc_8785_writer(value: object) -> None:
+    # Values without floats and with ASCII member names go through the standard library's encoder.
+    assert jcs._plain(value, 0)
+    assert canonical_json(value) == _long_way(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1.0, {"a": 0.5}, {"é": 1}, {"\U0001f600": 1, "\ufb33": 2}, {1: "x"}, 2**53, [1, (2, 3.5)]],
+)
+def test_floats_non_ascii_names_and_odd_keys_take_the_rfc_8785_writer(value: object) -> None:
+    assert not jcs._plain(value, 0)
+
+
+def test_control_characters_and_quotes_are_escaped_alike_on_both_paths() -> None:
+    text = "".join(chr(code) for code in range(0x20)) + '"\\/\x7f\u2028é'
+    assert canonical_json({"k": text}) == _long_way({"k": text})
