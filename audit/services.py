@@ -100,11 +100,12 @@ def audit_record(
 def audit_sequence(*, max_batches: int = 100) -> int:
     """Integrate queued actions into the log, in batches; returns how many entries were appended.
 
-    1. Try to lock the head row (the single sequencer) without waiting; if another process holds it,
-       return at once: that process integrates our row (step 3 guarantees it).
+    1. Try to lock the sequencer without waiting; if another process holds it, return at once: that
+       process integrates our row (step 3 guarantees it).
     2. Holding it: take the queue in id order, build each entry (RFC 8785 canonical JSON) with the next
        index and the previous entry's SHA-256, add the perfect subtrees it completes (RFC 9162
-       §2.1.1), delete the integrated queue rows and move the head; commit once for the whole batch.
+       §2.1.1), then in one transaction write the entries and nodes, move the head and delete the
+       integrated queue rows.
     3. After releasing the lock, look at the queue again and go round while it has rows. A writer that
        failed to get the lock had committed its row before trying, hence before we released, so we
        see it here: no row is left behind. (Should a loop be cut at ``max_batches``, the periodic
@@ -116,47 +117,80 @@ def audit_sequence(*, max_batches: int = 100) -> int:
         with _sequencer_lock() as lock:
             if not lock.held:
                 return appended
-            with transaction.atomic(), connection.cursor() as cursor:
-                # Raw SQL on this hot path: the ORM's query compilation cost more CPU than the database.
-                (size, last_hash, compact_range), batch = _take_batch(cursor)
-                if batch:
-                    _integrate(cursor, int(size), str(last_hash), bytes(compact_range), batch)
+            if connection.vendor == "postgresql" and not connection.in_atomic_block:
+                batch = _sequence_postgres()
+            elif connection.vendor == "postgresql":
+                # Inside a caller's transaction: a savepoint, so a failure leaves it usable and the
+                # lock can still be released.
+                with transaction.atomic():
+                    batch = _sequence_postgres()
+            else:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    # Raw SQL on this hot path: the ORM's query compilation cost more CPU than the database.
+                    (size, last_hash, compact_range), batch = _take_batch(cursor)
+                    if batch:
+                        _write_batch(cursor, _built(int(size), str(last_hash), bytes(compact_range), batch))
         appended += len(batch)
         if not lock.queue_left:
             break
     return appended
 
 
+# PostgreSQL: the sequencer lock (held) keeps every other sequencer out, so reading the head and the
+# queue needs no transaction, and ``audit_integrate`` (migration 0006) writes the batch as one
+# statement, its own transaction, refusing it if the head moved or a queued row is gone meanwhile.
+# Four round trips a batch: lock, read, integrate, release.
+_PEEK_PG = (
+    "SELECT size, last_hash, compact_range, NULL::bigint, NULL::timestamptz, NULL::text"
+    " FROM audit_audithead WHERE id = 1"
+    " UNION ALL (SELECT NULL, NULL, NULL, id, created_at, fields FROM audit_auditpending"
+    " ORDER BY id LIMIT %s)"
+)
+_INTEGRATE_PG = (
+    "SELECT audit_integrate(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bytea[], %s::bigint, %s::bigint, %s::text,"
+    " %s::bytea, %s::timestamptz, %s::bigint[])"
+)
+
+
+def _sequence_postgres() -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_PEEK_PG, [SEQUENCE_BATCH])
+        rows = cursor.fetchall()
+        size, last_hash, compact_range = next(row[:3] for row in rows if row[3] is None)
+        batch = sorted((row[3:] for row in rows if row[3] is not None), key=lambda row: row[0])
+        if batch:
+            built = _built(int(size), str(last_hash), bytes(compact_range), batch)
+            columns = [list(column) for column in zip(*built.entries, strict=True)]
+            cursor.execute(
+                _INTEGRATE_PG,
+                [
+                    *columns,
+                    [key for key, _ in built.nodes],
+                    [digest for _, digest in built.nodes],
+                    int(size),
+                    *built.head,
+                    [row[0] for row in batch],
+                ],
+            )
+    return batch
+
+
+# SQLite (its IMMEDIATE transaction serialises every writer): read the head, then take and remove the
+# oldest queued rows in one statement (RETURNING, SQLite 3.35+).
 _HEAD_QUERY = "SELECT size, last_hash, compact_range FROM audit_audithead WHERE id = 1"
-# Take and remove the oldest queued rows in one statement (RETURNING: PostgreSQL, and SQLite since
-# 3.35). A row with a smaller id that commits later is not in this snapshot and stays queued for the
-# next round.
 _TAKE_QUEUE = (
     "DELETE FROM audit_auditpending WHERE id IN (SELECT id FROM audit_auditpending ORDER BY id LIMIT %s)"
     " RETURNING id, created_at, fields"
-)
-# PostgreSQL reads the head and takes the queue in one round trip (a data-modifying WITH): the head row
-# comes back with NULL queue columns, each queued row with a NULL head.
-_TAKE_BATCH_PG = (
-    "WITH head AS (" + _HEAD_QUERY + " FOR UPDATE), taken AS (" + _TAKE_QUEUE + ")"  # noqa: S608 (fixed text)
-    " SELECT size, last_hash, compact_range, NULL::bigint, NULL::timestamptz, NULL::text FROM head"
-    " UNION ALL SELECT NULL, NULL, NULL, id, created_at, fields FROM taken"
 )
 
 
 def _take_batch(cursor: Any) -> tuple[tuple[Any, Any, Any], list[tuple[Any, ...]]]:
     """The head (size, last hash, compact range) and the queued rows taken off the queue, by id."""
-    if connection.vendor == "postgresql":
-        cursor.execute(_TAKE_BATCH_PG, [SEQUENCE_BATCH])
-        rows = cursor.fetchall()
-        head = next(row[:3] for row in rows if row[3] is None)
-        batch = [row[3:] for row in rows if row[3] is not None]
-    else:
-        cursor.execute(_HEAD_QUERY + _lock_clause())
-        head = cursor.fetchone()
-        cursor.execute(_TAKE_QUEUE, [SEQUENCE_BATCH])
-        batch = cursor.fetchall()
-    return head, sorted(batch, key=lambda row: row[0])
+    cursor.execute(_HEAD_QUERY + _lock_clause())
+    head = cursor.fetchone()
+    cursor.execute(_TAKE_QUEUE, [SEQUENCE_BATCH])
+    return head, sorted(cursor.fetchall(), key=lambda row: row[0])
 
 
 # Any fixed 64-bit number naming "the audit sequencer" among the database's advisory locks.
@@ -201,34 +235,47 @@ def _sequencer_lock() -> Iterator[_SequencerLock]:
                 lock.queue_left = bool(cursor.fetchone()[0])
 
 
-def _integrate(cursor: Any, size: int, prev: str, compact_range: bytes, batch: list[tuple[Any, ...]]) -> None:
+@dataclass(frozen=True)
+class _Batch:
+    entries: list[tuple[Any, ...]]  # the audit_auditentry columns, in _ENTRY_COLUMNS order
+    nodes: list[tuple[int, bytes]]  # (key, hash) of the perfect subtrees completed
+    head: tuple[int, str, bytes, datetime]  # size, last hash, compact range, updated at
+
+
+def _built(size: int, prev: str, compact_range: bytes, batch: list[tuple[Any, ...]]) -> _Batch:
+    """The entries for queued rows ``(id, created_at, fields)`` appended after a log of ``size`` entries."""
     tree = CompactRange(size, split_hashes(compact_range))
-    entry_rows: list[Any] = []
-    node_rows: list[Any] = []
+    entries: list[tuple[Any, ...]] = []
+    nodes: list[tuple[int, bytes]] = []
     for offset, (_pending_id, created_at, fields_text) in enumerate(batch):
         index = size + offset
         fields = json.loads(fields_text)
         raw = canonical_json({"v": 1, "index": index, "prev": prev, **fields})
         prev = hashlib.sha256(raw).hexdigest()
         for (level, node_index), digest in tree.append(leaf_hash(raw)):
-            node_rows += [AuditNode.key_for(level, node_index), digest]
-        entry_rows += [
-            index,
-            created_at,
-            fields["actor"]["type"],
-            fields["actor"]["id"][:64],
-            fields["action"],
-            fields["target"]["type"][:64],
-            fields["target"]["id"][:700],
-            fields["request_id"] or "",
-            raw.decode("utf-8"),
-        ]
-    head = [size + len(batch), prev, b"".join(tree.hashes), timezone.now()]
+            nodes.append((AuditNode.key_for(level, node_index), digest))
+        entries.append(
+            (
+                index,
+                created_at,
+                fields["actor"]["type"],
+                fields["actor"]["id"][:64],
+                fields["action"],
+                fields["target"]["type"][:64],
+                fields["target"]["id"][:700],
+                fields["request_id"] or "",
+                raw.decode("utf-8"),
+            )
+        )
+    return _Batch(entries, nodes, (size + len(batch), prev, b"".join(tree.hashes), timezone.now()))
+
+
+def _write_batch(cursor: Any, built: _Batch) -> None:
     # Three statements, not one data-modifying WITH: batch sizes vary under load, and a statement whose
     # text changes with two sizes at once is parsed and planned anew far more often.
-    _insert_rows(cursor, _ENTRY_TABLE, _ENTRY_COLUMNS, 9, entry_rows)
-    _insert_rows(cursor, "audit_auditnode", "key, hash", 2, node_rows)
-    cursor.execute(_HEAD_UPDATE, head)
+    _insert_rows(cursor, _ENTRY_TABLE, _ENTRY_COLUMNS, 9, [value for row in built.entries for value in row])
+    _insert_rows(cursor, "audit_auditnode", "key, hash", 2, [value for node in built.nodes for value in node])
+    cursor.execute(_HEAD_UPDATE, list(built.head))
 
 
 _ENTRY_TABLE = "audit_auditentry"

@@ -14,7 +14,9 @@
 5. the audit queue row, its target id set to the new event's id; the caller sequences it after commit.
 
 A VOLATILE PL/pgSQL function takes a fresh snapshot per statement, so each step sees the rows the
-steps before it wrote.
+steps before it wrote. Rows are looked up by their keys through LATERAL subqueries with LIMIT 1
+(which the planner cannot flatten into a join): a join with the event's few rows, which the planner
+guesses at 100, could otherwise be planned as a hash join over the whole table.
 """
 
 from django.db import migrations
@@ -113,7 +115,9 @@ BEGIN
          created_at)
     SELECT d.id, v.version, '', '', '', '', '[]', v.facets, v_user, v_now
     FROM jsonb_to_recordset(p->'versions') AS v(namespace text, name text, version text, facets jsonb)
-    JOIN registry_dataset d ON d.namespace = v.namespace AND d.name = v.name
+    CROSS JOIN LATERAL (
+        SELECT x.id FROM registry_dataset x WHERE x.namespace = v.namespace AND x.name = v.name LIMIT 1
+    ) d
     ORDER BY v.namespace COLLATE "C", v.name COLLATE "C", v.version COLLATE "C"
     ON CONFLICT (dataset_id, version) DO UPDATE SET facets = t.facets || EXCLUDED.facets
         WHERE t.facets || EXCLUDED.facets IS DISTINCT FROM t.facets;
@@ -128,14 +132,20 @@ BEGIN
         INSERT INTO registry_trainingrun_inputs (trainingrun_id, datasetversion_id)
         SELECT v_run, dv.id
         FROM jsonb_to_recordset(p->'inputs') AS i(namespace text, name text, version text)
-        JOIN registry_dataset d ON d.namespace = i.namespace AND d.name = i.name
-        JOIN registry_datasetversion dv ON dv.dataset_id = d.id AND dv.version = i.version
+        CROSS JOIN LATERAL (
+            SELECT y.id FROM registry_datasetversion y JOIN registry_dataset x ON x.id = y.dataset_id
+            WHERE x.namespace = i.namespace AND x.name = i.name AND y.version = i.version
+            LIMIT 1
+        ) dv
         ON CONFLICT (trainingrun_id, datasetversion_id) DO NOTHING;
         INSERT INTO registry_trainingrun_outputs (trainingrun_id, datasetversion_id)
         SELECT v_run, dv.id
         FROM jsonb_to_recordset(p->'outputs') AS o(namespace text, name text, version text)
-        JOIN registry_dataset d ON d.namespace = o.namespace AND d.name = o.name
-        JOIN registry_datasetversion dv ON dv.dataset_id = d.id AND dv.version = o.version
+        CROSS JOIN LATERAL (
+            SELECT y.id FROM registry_datasetversion y JOIN registry_dataset x ON x.id = y.dataset_id
+            WHERE x.namespace = o.namespace AND x.name = o.name AND y.version = o.version
+            LIMIT 1
+        ) dv
         ON CONFLICT (trainingrun_id, datasetversion_id) DO NOTHING;
     END IF;
 
@@ -149,7 +159,7 @@ DROP = "DROP FUNCTION IF EXISTS registry_lineage_ingest(jsonb)"
 
 def create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+        schema_editor.execute(CREATE, params=None)
 
 
 def drop(apps, schema_editor):
