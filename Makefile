@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(PY) bench/audit_verify.py
 	$(PY) bench/consent.py
 	$(PY) bench/drift.py
+	$(PY) bench/lineage.py
+	$(PY) bench/jobs.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

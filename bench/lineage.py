@@ -14,7 +14,8 @@ median of 20; ``full_json_report_ms``: ``lineage_report_build`` for that deploym
 ``json.dumps``, median of 10 (target 1,000 ms).
 Ingestion: ``--events`` START/COMPLETE RunEvents (one input with a ``datasetVersion`` facet, one
 output) through the service function ``lineage_event_ingest`` directly (not over HTTP), each in its
-own committed transaction with its audit entry sequenced after the commit, as the API does: first
+own committed transaction (on PostgreSQL one ``registry_lineage_ingest`` call) with its audit entry
+sequenced after the commit, as the API does: first
 from this one process, then ``--events`` more split over ``--processes`` processes (each its own
 Django set-up and connection, started together once all are ready), as gunicorn's workers would send
 them. The 500 events/s target is judged on the concurrent figure, how the service runs. Also
