@@ -11,7 +11,8 @@ off one of ``--stages`` shared datasets (``version_of``). With the defaults: 45,
 edges, inserted with ``bulk_create``. Timed: ``lineage_walk`` (the one recursive CTE) and
 ``lineage_graph`` (the CTE plus one query per node type) for the prod deployment at the end of a chain,
 median of 20; ``full_json_report_ms``: ``lineage_report_build`` for that deployment then
-``json.dumps``, median of 10 (target 1,000 ms).
+``json.dumps``, median of 10 (target 1,000 ms); the walk and the report again for the deepest model
+version (the one that deployment serves; targets 100 ms and 1,000 ms).
 Ingestion: ``--events`` START/COMPLETE RunEvents (one input with a ``datasetVersion`` facet, one
 output) through the service function ``lineage_event_ingest`` directly (not over HTTP), each in its
 own committed transaction (on PostgreSQL one ``registry_lineage_ingest`` call) with its audit entry
@@ -141,7 +142,13 @@ def build_graph(chains: int, stages: int) -> dict[str, Any]:
         "deployments": len(deployments),
     }
     # The deepest node: the prod deployment at the end of a chain, 20 nodes from its first dataset.
-    return {"nodes": nodes, "edges": len(edges), "deepest": f"deployment:prod:model-{chains - 1}", **counts}
+    return {
+        "nodes": nodes,
+        "edges": len(edges),
+        "deepest": f"deployment:prod:model-{chains - 1}",
+        "deepest_model_version": f"model:model-{chains - 1}#1",
+        **counts,
+    }
 
 
 def median_ms(call: Any, repeat: int) -> tuple[float, Any]:
@@ -273,6 +280,13 @@ def main() -> None:
         report_ms, report_text = median_ms(
             lambda: json.dumps(lineage_report_build(subject=node)), args.report_repeat
         )
+        model_node = built["deepest_model_version"]
+        model_walk_ms, model_edges = median_ms(
+            lambda: lineage_walk(node_id=model_node, depth=20), args.repeat
+        )
+        model_report_ms, model_report = median_ms(
+            lambda: json.dumps(lineage_report_build(subject=model_node)), args.report_repeat
+        )
         queries = queries_per_event()
         rate = ingest(_bodies(args.events, "single"))
         signals = Path(var_dir) / "signals"
@@ -303,6 +317,11 @@ def main() -> None:
                 "walk_edges": len(edges),
                 "full_json_report_ms_median": round(report_ms, 1),
                 "full_json_report_bytes": len(report_text),
+                "model_version_node": model_node,
+                "model_version_upstream_walk_ms_median": round(model_walk_ms, 2),
+                "model_version_walk_edges": len(model_edges),
+                "model_version_full_json_report_ms_median": round(model_report_ms, 1),
+                "model_version_full_json_report_bytes": len(model_report),
                 "ingest_path": "registry.services.lineage.lineage_event_ingest, one transaction per event",
                 **queries,
                 "events": ingested,
