@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
@@ -109,9 +110,15 @@ class LineageEventIngestApi(APIView):
     201 ``{"id", "kind"}`` for a new event; 200 with the stored event's id for an identical event sent
     before (nothing changes, no second audit entry). A malformed event gets 400 naming the path and
     stores nothing, so the client (which retries 5xx) does not retry it.
+
+    Throttled on its own scope (``THROTTLE_LINEAGE_INGEST``, default 60,000/minute per user), not the
+    general per-user rate: a pipeline reports every run's START and COMPLETE, and a busy one sends
+    hundreds of events a second.
     """
 
     permission_classes = [INGEST_ROLES]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "lineage_ingest"
 
     class LineageEventIngestOutputSerializer(serializers.Serializer[Any]):
         id = serializers.IntegerField()

@@ -168,6 +168,7 @@ REST_FRAMEWORK = {
         "anon": env.string("THROTTLE_ANON", "120/minute"),
         "user": env.string("THROTTLE_USER", "6000/minute"),
         "signing": env.string("THROTTLE_SIGNING", "30/minute"),
+        "lineage_ingest": env.string("THROTTLE_LINEAGE_INGEST", "60000/minute"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "governance.api.exceptions.exception_handler",

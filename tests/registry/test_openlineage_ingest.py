@@ -465,3 +465,23 @@ def test_anonymous_callers_get_401() -> None:
 
     assert _post(client, run_event()).status_code == 401
     assert client.get(URL, {"nodeId": "job:a:b"}).status_code == 401
+
+
+@pytest.mark.django_db
+def test_ingestion_has_its_own_throttle_not_the_general_per_user_rate(
+    pipeline: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+
+    cache.clear()
+    monkeypatch.setitem(UserRateThrottle.THROTTLE_RATES, "user", "1/minute")
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "lineage_ingest", "3/minute")
+    runs = [str(uuid.uuid4()) for _ in range(4)]
+
+    codes = [_post(pipeline, run_event(run_id=run)).status_code for run in runs]
+
+    # Three events pass although the general rate allows one request a minute; the fourth is told to wait.
+    assert codes == [201, 201, 201, 429]
+    assert LineageEvent.objects.count() == 3
+    cache.clear()
