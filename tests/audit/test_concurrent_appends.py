@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,30 +11,19 @@ from django.db import connection
 from audit.checkpoints import checkpoint_create, log_verify
 from audit.models import AuditEntry
 from audit.store import CheckpointStore
-from tests.support import ROOT, child_env
+from tests.support import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _run_writers(processes: int, each: int, tmp_path: Path) -> None:
-    env = child_env()
-    logs = [(tmp_path / f"writer-{n}.log").open("wb") for n in range(processes)]
-    writers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.audit.append_worker", str(each), f"writer-{n}"],
-            cwd=ROOT,
-            env=env,
-            stdout=logs[n],
-            stderr=subprocess.STDOUT,
-        )
-        for n in range(processes)
-    ]
-    codes = [writer.wait(timeout=900) for writer in writers]
-    for log in logs:
-        log.close()
-    assert codes == [0] * processes, [
-        (tmp_path / f"writer-{n}.log").read_text()[-2000:] for n in range(processes)
-    ]
+    run_together(
+        [
+            [sys.executable, "-m", "tests.audit.append_worker", str(each), f"writer-{n}"]
+            for n in range(processes)
+        ],
+        tmp_path,
+    )
 
 
 def _assert_gapless_and_verified(expected_new: int, before: int) -> None:

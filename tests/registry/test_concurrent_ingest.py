@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from audit.models import AuditEntry, AuditPending
 from audit.store import CheckpointStore
 from registry.models import Dataset, LineageEdge, LineageEvent, TrainingRun
 from tests.registry.ingest_worker import run_id
-from tests.support import ROOT, child_env
+from tests.support import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,22 +24,11 @@ def test_overlapping_events_from_four_processes_are_each_stored_once_and_merged(
 ) -> None:
     workers, count = 4, (40 if connection.vendor == "postgresql" else 10)
     make_user("ingest-pipeline", "pipeline")
-    logs = [(tmp_path / f"ingest-{n}.log").open("wb") for n in range(workers)]
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.registry.ingest_worker", str(n), str(count)],
-            cwd=ROOT,
-            env=child_env(),
-            stdout=logs[n],
-            stderr=subprocess.STDOUT,
-        )
-        for n in range(workers)
-    ]
-    codes = [child.wait(timeout=600) for child in children]
-    for log in logs:
-        log.close()
-    outputs = [(tmp_path / f"ingest-{n}.log").read_text()[-2000:] for n in range(workers)]
-    assert codes == [0] * workers, outputs
+    run_together(
+        [[sys.executable, "-m", "tests.registry.ingest_worker", str(n), str(count)] for n in range(workers)],
+        tmp_path,
+        timeout=600,
+    )
 
     # Every worker sent the same START per run (stored once) and its own COMPLETE (stored each).
     assert LineageEvent.objects.filter(event_type="START").count() == count
