@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +72,41 @@ def start_together(commands: list[list[str]], env: dict[str, str], signals: Path
     started = time.perf_counter()
     (signals / "go").touch()
     return children, started
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Wait until ``url`` answers (any status) or fail, naming why."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server at {url} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 (a local server we started)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the server at {url} did not come up")
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
+    """Our service under gunicorn (``workers`` sync workers) on a free local port; yields its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "governance.wsgi:application"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(f"{url}/healthz", server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

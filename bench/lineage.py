@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import fresh_postgres, setup_django, start_together, wait_for_go
+from bench.common import fresh_postgres, gunicorn, setup_django, start_together, wait_for_go
 
 
 def build_graph(chains: int, stages: int) -> dict[str, Any]:
@@ -240,10 +240,7 @@ def ingester(events: int, name: str, go: Path) -> None:
     ingest(bodies)
 
 
-HTTP_PORT = 8765
-
-
-def http_client(events: int, name: str, token: str, go: Path) -> None:
+def http_client(url: str, events: int, name: str, token: str, go: Path) -> None:
     """A pipeline posting events one request each, as the OpenLineage client's HTTP transport does."""
     import requests
 
@@ -252,7 +249,7 @@ def http_client(events: int, name: str, token: str, go: Path) -> None:
     bodies = [json.dumps(body) for body in _bodies(events, name)]
     wait_for_go(go, name)
     for body in bodies:
-        response = session.post(f"http://127.0.0.1:{HTTP_PORT}/api/v1/lineage", data=body, timeout=30)
+        response = session.post(f"{url}/api/v1/lineage", data=body, timeout=30)
         if response.status_code != 201:
             raise SystemExit(f"{response.status_code}: {response.text[:200]}")
 
@@ -260,43 +257,21 @@ def http_client(events: int, name: str, token: str, go: Path) -> None:
 def ingest_over_http(processes: int, each: int, env: dict[str, str], signals: Path) -> float:
     """Events per second through gunicorn (``processes`` sync workers) from ``processes`` client
     processes, all on this machine's cores."""
-    import subprocess
-    import urllib.request
-
     from audit.actors import Actor
     from governance.accounts.models import User
     from governance.accounts.services import token_issue
 
     _, token = token_issue(actor=Actor.system("bench"), user=User.objects.get(username="bench"), name="http")
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "governance.wsgi:application",
-            *("--bind", f"127.0.0.1:{HTTP_PORT}", "--workers", str(processes)),
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(env, processes) as url:
         go = signals / "go"
         commands = [
-            [sys.executable, __file__, "--http-client", str(each), f"h{n}", token, str(go)]
+            [sys.executable, __file__, "--http-client", url, str(each), f"h{n}", token, str(go)]
             for n in range(processes)
         ]
         children, started = start_together(commands, env, signals)
         if any(child.wait() != 0 for child in children):
             raise SystemExit("an HTTP client failed")
         return processes * each / (time.perf_counter() - started)
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def ingest_concurrently(processes: int, each: int, env: dict[str, str], signals: Path) -> float:
@@ -320,12 +295,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--report-repeat", type=int, default=10)
     parser.add_argument("--ingester", nargs=3)
-    parser.add_argument("--http-client", nargs=4)
+    parser.add_argument("--http-client", nargs=5)
     args = parser.parse_args()
     if args.http_client:
-        http_client(
-            int(args.http_client[0]), args.http_client[1], args.http_client[2], Path(args.http_client[3])
-        )
+        url, count, name, token, go = args.http_client
+        http_client(url, int(count), name, token, Path(go))
         return
     if args.ingester:
         ingester(int(args.ingester[0]), args.ingester[1], Path(args.ingester[2]))

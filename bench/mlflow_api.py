@@ -15,7 +15,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,28 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, fresh_postgres
+from bench.common import ROOT, free_port, fresh_postgres, gunicorn
 
 MODEL = "bench-model"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server at {url} exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)  # noqa: S310 (a local server we started)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the server at {url} did not come up")
 
 
 def client_process(url: str, token: str, name: str, count: int, barrier: Any, results: Any) -> None:
@@ -131,27 +111,8 @@ def ours(args: argparse.Namespace, var_dir: Path) -> dict[str, Any]:
         text=True,
     )
     token = issued.stdout.strip().splitlines()[-1]
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "governance.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-    ]
-    server = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_up(url, server)
+    with gunicorn(env, args.workers) as url:
         result = measure(url, token, args.clients, args.per_client)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return {"server": f"gunicorn, {args.workers} workers, PostgreSQL", **result}
 
 
@@ -168,7 +129,7 @@ def theirs(args: argparse.Namespace, var_dir: Path) -> dict[str, Any]:
     version = subprocess.run(
         [binary, "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    port = _free_port()
+    port = free_port()
     command = [
         binary,
         "server",
