@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -117,12 +117,10 @@ def audit_sequence(*, max_batches: int = 100) -> int:
         with _sequencer_lock() as lock:
             if not lock.held:
                 return appended
-            if connection.vendor == "postgresql" and not connection.in_atomic_block:
-                batch = _sequence_postgres()
-            elif connection.vendor == "postgresql":
-                # Inside a caller's transaction: a savepoint, so a failure leaves it usable and the
-                # lock can still be released.
-                with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Inside a caller's transaction, a savepoint: a failure leaves that transaction usable,
+                # so the lock can still be released.
+                with transaction.atomic() if connection.in_atomic_block else nullcontext():
                     batch = _sequence_postgres()
             else:
                 with transaction.atomic(), connection.cursor() as cursor:

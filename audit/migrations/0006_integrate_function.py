@@ -1,13 +1,16 @@
 """``audit_integrate``: write one sequenced batch on PostgreSQL in a single statement.
 
 The sequencer (``audit.services.audit_sequence``), holding its advisory lock, reads the head and the
-queue, builds the entries and Merkle nodes, then calls this once with them as one JSON document: the head moves, the entries and
-nodes are inserted and the integrated queue rows deleted, all in the statement's one transaction.
+queue, builds the entries and Merkle nodes, then calls this once with them as one JSON document: the
+head moves, the entries and nodes are inserted and the integrated queue rows deleted, all in the
+statement's one transaction.
 Two guards make a mistake fail rather than fork the log: the head must still have the size the batch
 was built on, and every queue row of the batch must still be there to delete.
 """
 
 from django.db import migrations
+
+from governance.postgres_functions import postgres_only
 
 CREATE = r"""
 CREATE OR REPLACE FUNCTION audit_integrate(p jsonb) RETURNS void LANGUAGE plpgsql VOLATILE AS $$
@@ -39,17 +42,7 @@ $$
 DROP = "DROP FUNCTION IF EXISTS audit_integrate(jsonb)"
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)  # no placeholders: the % are PL/pgSQL's
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("audit", "0005_sequencer_release")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [postgres_only(CREATE, DROP)]

@@ -21,6 +21,8 @@ guesses at 100, could otherwise be planned as a hash join over the whole table.
 
 from django.db import migrations
 
+from governance.postgres_functions import postgres_only
+
 CREATE = r"""
 CREATE OR REPLACE FUNCTION registry_lineage_ingest(p jsonb, OUT o_event_id bigint, OUT o_created boolean)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -129,23 +131,21 @@ BEGIN
     ON CONFLICT (source, target, relation) DO NOTHING;
 
     IF v_run IS NOT NULL THEN
-        INSERT INTO registry_trainingrun_inputs (trainingrun_id, datasetversion_id)
-        SELECT v_run, dv.id
-        FROM jsonb_to_recordset(p->'inputs') AS i(namespace text, name text, version text)
-        CROSS JOIN LATERAL (
-            SELECT y.id FROM registry_datasetversion y JOIN registry_dataset x ON x.id = y.dataset_id
-            WHERE x.namespace = i.namespace AND x.name = i.name AND y.version = i.version
-            LIMIT 1
-        ) dv
-        ON CONFLICT (trainingrun_id, datasetversion_id) DO NOTHING;
+        WITH linked AS (
+            SELECT l.side, dv.id
+            FROM jsonb_to_recordset(p->'links') AS l(side text, namespace text, name text, version text)
+            CROSS JOIN LATERAL (
+                SELECT y.id FROM registry_datasetversion y JOIN registry_dataset x ON x.id = y.dataset_id
+                WHERE x.namespace = l.namespace AND x.name = l.name AND y.version = l.version
+                LIMIT 1
+            ) dv
+        ), read AS (
+            INSERT INTO registry_trainingrun_inputs (trainingrun_id, datasetversion_id)
+            SELECT v_run, linked.id FROM linked WHERE linked.side = 'input'
+            ON CONFLICT (trainingrun_id, datasetversion_id) DO NOTHING
+        )
         INSERT INTO registry_trainingrun_outputs (trainingrun_id, datasetversion_id)
-        SELECT v_run, dv.id
-        FROM jsonb_to_recordset(p->'outputs') AS o(namespace text, name text, version text)
-        CROSS JOIN LATERAL (
-            SELECT y.id FROM registry_datasetversion y JOIN registry_dataset x ON x.id = y.dataset_id
-            WHERE x.namespace = o.namespace AND x.name = o.name AND y.version = o.version
-            LIMIT 1
-        ) dv
+        SELECT v_run, linked.id FROM linked WHERE linked.side = 'output'
         ON CONFLICT (trainingrun_id, datasetversion_id) DO NOTHING;
     END IF;
 
@@ -157,17 +157,7 @@ $$
 DROP = "DROP FUNCTION IF EXISTS registry_lineage_ingest(jsonb)"
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("registry", "0002_model_alias"), ("audit", "0005_sequencer_release")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [postgres_only(CREATE, DROP)]

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from governance.errors import ApplicationError
+from registry.openlineage.plan import version_node
 from registry.openlineage.spec import EventKind
 
 INVALID_EVENT = "invalid_openlineage_event"
@@ -51,8 +52,7 @@ def check_limits(kind: EventKind, event: dict[str, Any]) -> None:
             version = str(value)
             if len(version) > MAX_VERSION:
                 raise InvalidLineageEvent(where, f"longer than {MAX_VERSION} characters")
-            node_id = f"dataset:{dataset['namespace']}:{dataset['name']}#{version}"
-            if len(node_id) > MAX_NODE_ID:
+            if len(version_node((dataset["namespace"], dataset["name"], version))) > MAX_NODE_ID:
                 raise InvalidLineageEvent(
                     where, f"namespace, name and version together exceed {MAX_NODE_ID} characters"
                 )

@@ -54,8 +54,8 @@ class LineagePlan:
     touched_datasets: list[str] = field(default_factory=list)
 
     @property
-    def job_node(self) -> str | None:
-        return f"job:{self.job[0]}:{self.job[1]}" if self.job else None
+    def job_node_id(self) -> str | None:
+        return job_node(self.job) if self.job else None
 
     def add_dataset(self, item: Mapping[str, Any]) -> NameKey:
         key = (item["namespace"], item["name"])
@@ -66,6 +66,10 @@ class LineagePlan:
         self.versions[key] = {**self.versions.get(key, {}), **facets}
         self.edges.append((dataset_node(key[:2]), version_node(key), VERSION_OF))
         return version_node(key)
+
+
+def job_node(key: NameKey) -> str:
+    return f"job:{key[0]}:{key[1]}"
 
 
 def dataset_node(key: NameKey) -> str:
@@ -88,7 +92,7 @@ def plan_event(kind: EventKind, event: Mapping[str, Any], *, event_time: datetim
             facets = dict(item.get("facets") or {})
             plan.touched_datasets.append(plan.add_version((namespace, name, version), facets))
         return plan
-    plan.job = (event["job"]["namespace"], event["job"]["name"])
+    job = plan.job = (event["job"]["namespace"], event["job"]["name"])
     plan.job_facets = dict(event["job"].get("facets") or {})
     if kind == "JobEvent":
         for item in [*event.get("inputs", []), *event.get("outputs", [])]:
@@ -101,7 +105,7 @@ def plan_event(kind: EventKind, event: Mapping[str, Any], *, event_time: datetim
         facets=dict(event["run"].get("facets") or {}),
     )
     plan.run = run
-    plan.edges.append((f"job:{plan.job[0]}:{plan.job[1]}", run.node_id, RUN_OF))
+    plan.edges.append((job_node(job), run.node_id, RUN_OF))
     inputs: dict[VersionKey, None] = {}
     outputs: dict[VersionKey, None] = {}
     for side_facets, items, linked in (

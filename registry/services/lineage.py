@@ -21,7 +21,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.jcs import canonical_json
-from audit.services import Target, audit_fields, audit_record
+from audit.services import Target, audit_record
 from governance.accounts.models import User
 from registry.edges import edges_add
 from registry.models import Dataset, DatasetVersion, Job, LineageEvent, TrainingRun
@@ -72,26 +72,20 @@ def lineage_event_ingest(*, actor: Actor, user: User, event: object) -> IngestRe
         received_by=user,
         received_at=timezone.now(),
     )
-    audit = audit_fields(
-        actor=actor,
-        action=AuditAction.LINEAGE_EVENT_INGEST,
-        target=Target.of("lineage_event", "?"),  # the event's id, once it has one
-        data={
-            "kind": kind,
-            "eventType": stored.event_type or None,
-            "runId": str(plan.run.run_id) if plan.run else None,
-            "job": plan.job_node,
-            "datasets": sorted(set(plan.touched_datasets)),
-            "bodySha256": digest,
-        },
-        now=stored.received_at,
-    )
+    audit_data = {  # node ids only: facets stay out of the log
+        "kind": kind,
+        "eventType": stored.event_type or None,
+        "runId": str(plan.run.run_id) if plan.run else None,
+        "job": plan.job_node_id,
+        "datasets": sorted(set(plan.touched_datasets)),
+        "bodySha256": digest,
+    }
     if connection.vendor == "postgresql":
         from registry.services.lineage_postgres import lineage_plan_apply
 
-        created = lineage_plan_apply(stored, plan, audit=audit)
+        created = lineage_plan_apply(stored, plan, actor=actor, audit_data=audit_data)
     else:
-        created = _ingest_rows(stored, plan, actor=actor, audit=audit)
+        created = _ingest_rows(stored, plan, actor=actor, audit_data=audit_data)
     if not created:
         return IngestResult(LineageEvent.objects.get(pk=stored.pk), created=False)
     return IngestResult(stored, created=True)
@@ -107,7 +101,9 @@ def _validated_kind(event: object) -> EventKind:
 
 
 @transaction.atomic
-def _ingest_rows(stored: LineageEvent, plan: LineagePlan, *, actor: Actor, audit: dict[str, Any]) -> bool:
+def _ingest_rows(
+    stored: LineageEvent, plan: LineagePlan, *, actor: Actor, audit_data: dict[str, Any]
+) -> bool:
     """Apply the plan statement by statement; False (and nothing written) for an event stored before,
     whose id ``stored.pk`` is then set to."""
     # ON CONFLICT DO NOTHING waits for a concurrent identical event to commit, then skips our row.
@@ -142,7 +138,7 @@ def _ingest_rows(stored: LineageEvent, plan: LineagePlan, *, actor: Actor, audit
         actor=actor,
         action=AuditAction.LINEAGE_EVENT_INGEST,
         target=Target.of("lineage_event", stored.pk),
-        data=audit["data"],
+        data=audit_data,
     )
     return True
 
@@ -163,8 +159,8 @@ def _link(run: TrainingRun, *, inputs: Iterable[int], outputs: Iterable[int]) ->
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for through, version_ids in (
-            (TrainingRun.inputs.through, list(dict.fromkeys(inputs))),
-            (TrainingRun.outputs.through, list(dict.fromkeys(outputs))),
+            (TrainingRun.inputs.through, list(inputs)),
+            (TrainingRun.outputs.through, list(outputs)),
         ):
             if version_ids:
                 cursor.execute(

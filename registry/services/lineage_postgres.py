@@ -16,17 +16,29 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from audit.services import audit_sequence
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.services import Target, audit_fields, audit_sequence
 from registry.models import LineageEvent
 from registry.openlineage.plan import LineagePlan
 
 _CALL = "SELECT o_event_id, o_created FROM registry_lineage_ingest(%s::jsonb)"
 
 
-def lineage_plan_apply(stored: LineageEvent, plan: LineagePlan, *, audit: dict[str, Any]) -> bool:
+def lineage_plan_apply(
+    stored: LineageEvent, plan: LineagePlan, *, actor: Actor, audit_data: dict[str, Any]
+) -> bool:
     """Write the event and its plan; False (nothing written, ``stored.pk`` set to the earlier row's id)
-    when an identical event was stored before. The audit entry's target id is the new event's id."""
+    when an identical event was stored before. The function sets the audit entry's target id to the
+    new event's id."""
     run = plan.run
+    audit = audit_fields(
+        actor=actor,
+        action=AuditAction.LINEAGE_EVENT_INGEST,
+        target=Target.of("lineage_event", "?"),
+        data=audit_data,
+        now=stored.received_at,
+    )
     document = {
         "now": stored.received_at.isoformat(),
         "user": stored.received_by_id,
@@ -61,8 +73,11 @@ def lineage_plan_apply(stored: LineageEvent, plan: LineagePlan, *, audit: dict[s
             for key, facets in sorted(plan.versions.items())
         ],
         "edges": sorted(plan.edges),
-        "inputs": [{"namespace": n, "name": m, "version": v} for n, m, v in plan.inputs],
-        "outputs": [{"namespace": n, "name": m, "version": v} for n, m, v in plan.outputs],
+        "links": [
+            {"side": side, "namespace": namespace, "name": name, "version": version}
+            for side, keys in (("input", plan.inputs), ("output", plan.outputs))
+            for namespace, name, version in keys
+        ],
         "audit": audit,
     }
     with connection.cursor() as cursor:
