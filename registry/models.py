@@ -170,6 +170,22 @@ class TrainingRun(models.Model):
         return f"run:{self.run_id}"
 
 
+class ArtifactFormat(models.TextChoices):
+    """The forms a stored model artifact may take. None of them runs code when loaded: skops is loaded
+    with an allow-list of types, ONNX by onnxruntime. Pickle and joblib are refused at the door."""
+
+    SKOPS = "skops"
+    ONNX = "onnx"
+    REFERENCE = "reference"  # only a URI (``s3://``, ``runs:/``): lineage, never deployable
+
+
+class MetricsSource(models.TextChoices):
+    """Who produced a model version's metrics. Only the service's own evaluation satisfies a policy."""
+
+    SERVICE = "service"  # the training job's held-out evaluation, or a governed evaluation job
+    DECLARED = "declared"  # typed in by the uploader: shown as "declared by", never trusted
+
+
 class ModelVersion(models.Model):
     model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
     version = models.PositiveIntegerField()
@@ -178,6 +194,16 @@ class ModelVersion(models.Model):
     artifact_uri = models.CharField(max_length=1000, blank=True)
     storage_name = models.CharField(max_length=300, blank=True)
     artifact_verified = models.BooleanField(default=False)
+    artifact_format = models.CharField(max_length=16, choices=ArtifactFormat.choices, blank=True)
+    # The serving form (ONNX), pinned like the artifact; the same file when the artifact is ONNX.
+    onnx_sha256 = models.CharField(max_length=64, blank=True)
+    onnx_storage_name = models.CharField(max_length=300, blank=True)
+    # The OpenSSF model-signing bundle over the artifact files, and the id of the key that signed it.
+    signature_storage_name = models.CharField(max_length=300, blank=True)
+    signing_key_id = models.CharField(max_length=64, blank=True)
+    metrics_source = models.CharField(
+        max_length=16, choices=MetricsSource.choices, default=MetricsSource.DECLARED
+    )
     framework = models.CharField(max_length=100, blank=True)
     parameters = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
