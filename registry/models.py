@@ -233,6 +233,24 @@ class ModelVersion(models.Model):
     def node_id(self) -> str:
         return f"model:{self.model.name}#{self.version}"
 
+    @property
+    def undeployable_reason(self) -> str:
+        """Why this version can never be deployed ("" when it can): only an artifact the service holds,
+        in a form that runs no code when loaded, and signed by the service, is ever served."""
+        if not self.storage_name or self.artifact_format == ArtifactFormat.REFERENCE:
+            return (
+                f"{self.node_id} is only a reference ({self.artifact_uri or 'no artifact'}): it is recorded "
+                "for lineage, but only an artifact uploaded to the service (ONNX or skops) can be deployed"
+            )
+        if self.artifact_format not in (ArtifactFormat.SKOPS, ArtifactFormat.ONNX):
+            return (
+                f"{self.node_id} has an artifact in no safe format (stored before pickle was refused); "
+                "upload it again as ONNX or skops, or retrain it through an approved training request"
+            )
+        if not self.signature_storage_name:
+            return f"{self.node_id} has no signature bundle from the service, so its bytes cannot be trusted"
+        return ""
+
 
 class ModelAlias(models.Model):
     """A named pointer to one version of a model (``production``, ``staging``...). Moved only by the
