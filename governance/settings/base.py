@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from governance.settings import env
@@ -141,6 +142,15 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Where the MLflow API's `source` may be fetched from (an allow-list; comma-separated). Local directories
+# (absolute; none by default, so no local path is read) and artifact-server URL prefixes; a loopback or
+# private address is fetched only when a listed URL names that address. Anything else is recorded
+# unverified and is never deployable.
+ARTIFACT_SOURCE_ROOTS = env.string_list("ARTIFACT_SOURCE_ROOTS", [])
+if not all(Path(root).is_absolute() for root in ARTIFACT_SOURCE_ROOTS):
+    raise ImproperlyConfigured(f"ARTIFACT_SOURCE_ROOTS={ARTIFACT_SOURCE_ROOTS}: give absolute directories.")
+ARTIFACT_SOURCE_URLS = env.string_list("ARTIFACT_SOURCE_URLS", [])
+ARTIFACT_SOURCE_MAX_BYTES = env.integer("ARTIFACT_SOURCE_MAX_BYTES", 2 * 1024**3, minimum=1)
 
 # --- Security (values tightened by production.py) --------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -241,6 +251,15 @@ AUDIT_CHECKPOINT_EVERY_ENTRIES = env.integer("AUDIT_CHECKPOINT_EVERY_ENTRIES", 1
 AUDIT_VERIFY_EVERY_SECONDS = env.integer("AUDIT_VERIFY_EVERY_SECONDS", 3600, minimum=60)
 # Keyed hashes (HMAC-SHA256) for personal identifiers, so no raw personal data reaches the log.
 PSEUDONYM_KEY = env.secret("PSEUDONYM_KEY", generate_into=_dev_file("pseudonym_key"))
+
+# --- Model artifacts -------------------------------------------------------------------------------------
+# The EC P-256 private key (PEM) that signs every stored model artifact (OpenSSF model signing); the
+# embedded default makes one under var/. Rotation (`manage.py model_signing_key rotate`) keeps the old
+# public keys in MODEL_SIGNING_KEYRING_DIR, so artifacts signed before still verify.
+MODEL_SIGNING_KEY_FILE = Path(
+    env.string("MODEL_SIGNING_KEY_FILE", _dev_default(str(VAR_DIR / "model-signing" / "signing-key.pem")))
+)
+MODEL_SIGNING_KEYRING_DIR = Path(env.string("MODEL_SIGNING_KEYRING_DIR", str(VAR_DIR / "model-signing" / "keys")))
 
 # --- Release approvals -----------------------------------------------------------------------------------
 # Ed25519 key that signs grants: a PEM, or a random secret of 32+ characters the key is derived from.

@@ -67,7 +67,10 @@ def test_errors_have_mlflow_shape_and_status(pipeline: APIClient) -> None:
     assert (bad_name.status_code, bad_name.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
 
 
-def test_a_reachable_source_is_fetched_hashed_and_stored(pipeline: APIClient, tmp_path: Path) -> None:
+def test_a_source_under_a_listed_root_is_fetched_hashed_and_stored(
+    pipeline: APIClient, tmp_path: Path, settings: Any
+) -> None:
+    settings.ARTIFACT_SOURCE_ROOTS = [str(tmp_path)]
     artifact = tmp_path / "model.pkl"
     artifact.write_bytes(b"model bytes" * 100)
     _model(pipeline)
