@@ -11,6 +11,7 @@ from registry.models import (
     Deployment,
     Job,
     LineageEdge,
+    ModelAlias,
     ModelVersion,
     RegisteredModel,
     TrainingRun,
@@ -31,6 +32,15 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
     list_filter = ["artifact_verified", "framework"]
     search_fields = ["model__name", "=artifact_sha256"]
     list_select_related = ["model", "created_by"]
+
+
+@admin.register(ModelAlias)
+class ModelAliasAdmin(ReadOnlyModelAdmin):
+    # Aliases such as production and staging move only with an approved release's deploy job
+    # (registry.services.aliases); the admin shows where each points and which job moved it.
+    list_display = ["model", "alias", "version", "moved_by", "moved_at", "job_reference"]
+    search_fields = ["model__name", "alias", "=job_reference"]
+    list_select_related = ["model", "version", "moved_by"]
 
 
 @admin.register(Dataset)

@@ -7,3 +7,11 @@ class MlflowApiConfig(AppConfig):
     name = "governance.mlflow_api"
     label = "mlflow_api"
     verbose_name = "MLflow-compatible registry API"
+
+    def ready(self) -> None:
+        # The registry decides which alias names are governed but sits below the approvals app whose
+        # deploy policies add names; this app sees both floors and hands the policies' names down.
+        from governance.mlflow_api.selectors import policy_governed_names
+        from registry.selectors.aliases import governed_names_source
+
+        governed_names_source(policy_governed_names)

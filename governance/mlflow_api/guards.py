@@ -1,10 +1,11 @@
 """What the MLflow API may not do by itself: move a governed alias or give a release stage.
 
-A governed alias (``production``, ``champion``, every environment a deploy policy names, and any alias
-an approved deploy job last moved) moves only with the deploy job of an approved release; the refusal
-is a 403 ``PERMISSION_DENIED`` naming the release request that would do it, and an audit entry.
-MLflow's Staging and Production stages are those governed aliases seen through the deprecated stage
-API, so a transition to them is refused the same way.
+Which names are governed is the registry's one answer (``registry.selectors.aliases.name_governed``:
+``production``, ``staging``, ``champion``, every environment a deploy policy names, any alias an
+approved deploy job last moved; case-insensitive). A governed alias moves only with the deploy job of
+an approved release; the refusal is a 403 ``PERMISSION_DENIED`` naming the release request that would
+do it, and an audit entry. MLflow's stages are the same names seen through the deprecated stage API
+(``Production`` is the alias ``production``), so a transition to a governed one is refused the same way.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from governance.mlflow_api import selectors, services
 from governance.mlflow_api.errors import MlflowError
 from governance.mlflow_api.models import Stage
 from registry.models import ModelVersion, RegisteredModel
+from registry.selectors.aliases import name_governed
 
 STAGES = {stage.lower(): stage for stage in Stage.values}
-RELEASE_STAGES = {Stage.PRODUCTION: "production", Stage.STAGING: "staging"}
 
 
 def _release_needed(*, model: str, version: int, environment: str) -> str:
@@ -44,7 +45,7 @@ def alias_check(
     version: ModelVersion,
     deleting: bool = False,
 ) -> None:
-    if not selectors.alias_governed(model=model, alias=alias):
+    if not name_governed(model=model, name=alias):
         return
     if deleting:
         message = (
@@ -65,8 +66,8 @@ def stage_check(request: Request, endpoint: str, *, version: ModelVersion, stage
             "INVALID_PARAMETER_VALUE",
             f"Invalid Model Version stage: {stage}. Value must be one of {', '.join(Stage.values)}.",
         )
-    if canonical in RELEASE_STAGES:
-        environment = RELEASE_STAGES[Stage(canonical)]
+    environment = canonical.lower()  # the alias this stage stands for
+    if name_governed(model=version.model, name=environment):
         needed = _release_needed(model=version.model.name, version=version.version, environment=environment)
         message = f"stage '{canonical}' is governed (alias '{environment}'): {needed}"
         raise _refuse(request, endpoint, version, message)

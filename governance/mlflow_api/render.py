@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
 from governance.mlflow_api.models import Stage
-from governance.mlflow_api.selectors import version_aliases
+from governance.mlflow_api.selectors import stage_alias, version_aliases
 from registry.models import ModelVersion, RegisteredModel
 
 # The governed aliases that stand for MLflow's (deprecated) stages.
@@ -66,10 +66,11 @@ def _info(version: ModelVersion) -> Any:
 
 
 def current_stage(version: ModelVersion) -> str:
-    """Production or Staging when that governed alias points here; else the stored stage (or None)."""
-    for alias in version_aliases(version):
-        if alias.lower() in STAGE_ALIASES:
-            return str(STAGE_ALIASES[alias.lower()])
+    """Production or Staging when that governed alias, moved under a release, points here; else the
+    stored stage (None or Archived): a stage is never read from an alias set without the release."""
+    for row in version.aliases.all():
+        if stage_alias(row):
+            return str(STAGE_ALIASES[row.alias.lower()])
     info = _info(version)
     return str(info.stage) if info is not None else str(Stage.NONE)
 

@@ -61,7 +61,7 @@ def mlflow_model_get(*, name: str) -> RegisteredModel:
     model = mlflow_model_row(name=name)
     prefetch_related_objects([model], _alias_prefetch())
     aliases = list(model.aliases.all())
-    staged = [row.version_id for row in aliases if row.alias.lower() in STAGE_ALIAS_NAMES]
+    staged = [row.version_id for row in aliases if stage_alias(row)]
     live = _versions().filter(model=model)
     candidates = list(live.filter(pk__in=staged))
     unstaged = live.exclude(pk__in=staged).order_by("-version")
@@ -101,16 +101,17 @@ def version_aliases(version: ModelVersion) -> list[str]:
     return [row.alias for row in version.aliases.all()]
 
 
-def governed_alias_names() -> frozenset[str]:
+def policy_governed_names() -> frozenset[str]:
+    """The alias names the deploy policies in force govern (``rules.governed_aliases``); handed to the
+    registry's ``governed_names_source`` hook when this app starts (``apps.py``)."""
     specs = [version.spec() for version in policy_versions_in_force(kind="deploy").values()]
     return rules.governed_aliases(specs)
 
 
-def alias_governed(*, model: RegisteredModel, alias: str) -> bool:
-    """Governed: named by policy (``rules.governed_aliases``) or last moved by an approved deploy job."""
-    if alias.lower() in governed_alias_names():
-        return True
-    return ModelAlias.objects.filter(model=model, alias=alias).exclude(job_reference="").exists()
+def stage_alias(row: ModelAlias) -> bool:
+    """An alias that gives its version a release stage: ``production`` or ``staging``, moved under a
+    release (an alias of that name set any other way, before these names were governed, gives none)."""
+    return row.alias.lower() in STAGE_ALIAS_NAMES and bool(row.job_reference)
 
 
 # --- Search ------------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Moving a model's aliases (``production``, ``staging``...): the pointer a deploy moves.
 
-Who may move which alias is decided by the caller (the deploy job after an approved release, or the
-MLflow-compatible API for aliases no policy governs); this service records the move, its previous
-target and the job behind it, in one audited action.
+A governed name (``registry.selectors.aliases.name_governed``) moves or goes only with the reference of
+the approved release's job that moves it; without one this service refuses (403 ``governed_alias``)
+whoever calls it, so no new way in can skip the release. Callers that answer in their own error shape
+(the MLflow API) ask ``name_governed`` first and record their refusal. Each move is recorded with its
+previous target and the job behind it, in one audited action.
 """
 
 from __future__ import annotations
@@ -16,11 +18,22 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.errors import Conflict, ValidationFailed
+from governance.errors import Conflict, PermissionRefused, ValidationFailed
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
+from registry.selectors.aliases import name_governed
 from registry.services.catalog import acting_user_id
 
 ALIAS: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+
+
+def _release_required(*, model: RegisteredModel, alias: str, job_reference: str) -> None:
+    if not job_reference and name_governed(model=model, name=alias):
+        raise PermissionRefused(
+            f"alias {alias!r} of model {model.name!r} is governed: it moves only with the deploy job of an "
+            "approved release (POST /api/v1/releases with kind=deploy), and goes only when that deployment "
+            "ends",
+            code="governed_alias",
+        )
 
 
 @transaction.atomic
@@ -38,6 +51,7 @@ def alias_move(
             "'_', '.' or '-'"
         )
     model = RegisteredModel.objects.select_for_update().get(pk=model_version.model_id)
+    _release_required(model=model, alias=alias, job_reference=job_reference)
     if model_version.archived_at is not None:
         raise Conflict(f"{model_version.node_id} is archived; no alias may point at it")
     current = ModelAlias.objects.filter(model=model, alias=alias).select_related("version").first()
@@ -78,6 +92,7 @@ def alias_move(
 def alias_remove(*, actor: Actor, model: RegisteredModel, alias: str, job_reference: str = "") -> bool:
     """Remove an alias (a stopped deployment no longer names a serving version); False if it was absent."""
     locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    _release_required(model=locked, alias=alias, job_reference=job_reference)
     current = ModelAlias.objects.filter(model=locked, alias=alias).select_related("version").first()
     if current is None:
         return False
