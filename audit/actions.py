@@ -75,3 +75,6 @@ class AuditAction(StrEnum):
     # The MLflow-compatible registry API (its writes use the registry's codes above).
     MLFLOW_READ = "mlflow.read"
     MLFLOW_REFUSE = "mlflow.refuse"
+    # Model artifacts: a file refused at the door or at load, the key that signs artifacts rotated.
+    MODEL_ARTIFACT_REFUSE = "model_artifact.refuse"
+    MODEL_SIGNING_KEY_ROTATE = "model_signing.key_rotate"

@@ -200,6 +200,8 @@ class ModelVersion(models.Model):
     onnx_storage_name = models.CharField(max_length=300, blank=True)
     # The OpenSSF model-signing bundle over the artifact files, and the id of the key that signed it.
     signature_storage_name = models.CharField(max_length=300, blank=True)
+    # The signed provenance.json (model version, training run or uploader, file hashes) beside the bundle.
+    provenance_storage_name = models.CharField(max_length=300, blank=True)
     signing_key_id = models.CharField(max_length=64, blank=True)
     metrics_source = models.CharField(
         max_length=16, choices=MetricsSource.choices, default=MetricsSource.DECLARED

@@ -112,7 +112,10 @@ class PredictApi(APIView):
         incoming = self.PredictInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         result = serving.predict(
-            environment=environment, model_name=model, rows=incoming.validated_data["rows"]
+            environment=environment,
+            model_name=model,
+            rows=incoming.validated_data["rows"],
+            actor=actor_from_request(request),
         )
         return Response(result)
 

@@ -1,8 +1,12 @@
 """The deploy job: the approved artifact bytes, no erasure in the way, then deployment and alias together.
 
 Steps (the runner has verified and claimed the grant):
-1. Copy the model version's artifact out of storage, hashing it: the bytes must be the approved ones,
-   and they must load as a scikit-learn pipeline.
+1. The version must be deployable (stored, in a safe format, signed; ``undeployable_reason``). Copy its
+   artifact out of storage, hashing it: the bytes must be the approved ones. Copy its signed directory
+   into the job's private directory and verify it: pinned hashes, a key the service trusts, the
+   OpenSSF signature bundle, provenance naming this version. Then check each file's format (the skops
+   allow-list, no ONNX custom ops) and, for the ONNX form, that onnxruntime builds a session from it.
+   Nothing is ever unpickled.
 2. No erasure or deletion may block this version (it was trained on a subject who asked to be erased,
    with no approved retrain and no recorded exemption).
 3. In one transaction: close the environment's open deployment of this model and open the new one, move
@@ -17,8 +21,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from governance.consent.selectors import erasure_block_reason
-from governance.jobs import ml
 from governance.jobs.services import job_complete_in_transaction, job_progress
+from registry import artifacts, signing
 from registry.services.aliases import alias_move
 from registry.services.deployments import deployment_create
 
@@ -35,11 +39,23 @@ def deploy(context: Context) -> None:
         raise Refused("release", f"release {release.pk} names no model version")
     job_progress(job=job, stage="verifying artifact", percent=10)
     node = version.node_id
-    path = fetch_verified(context, storage_name=version.storage_name, node_id=node)
+    undeployable = version.undeployable_reason
+    if undeployable:
+        raise Refused("artifact", undeployable)
+    fetch_verified(context, storage_name=version.storage_name, node_id=node)
+    if version.artifact_sha256 != pinned_hash(context, node):
+        raise Refused("hash_mismatch", f"{node} pins {version.artifact_sha256}, not the approved hash")
     try:
-        ml.artifact_load(path.read_bytes(), sha256=pinned_hash(context, node))
-    except ml.ArtifactMismatch as exc:
-        raise Refused("artifact", f"{node}: {exc}") from exc
+        model_dir = signing.version_verify(version, context.workdir / "signed")
+    except signing.SignatureInvalid as exc:
+        raise Refused("signature", f"{node}: {exc}") from exc
+    try:
+        for name in signing.version_files(version):
+            artifacts.artifact_check(model_dir / name)
+        if version.onnx_sha256:
+            artifacts.onnx_session(model_dir / "model.onnx", version.onnx_sha256)
+    except artifacts.ArtifactRefused as exc:
+        raise Refused("artifact_format", f"{node}: {exc.detail}") from exc
     blocked = erasure_block_reason(model_version=version)
     if blocked:
         raise Refused("erasure", blocked)

@@ -5,21 +5,21 @@ one-hot encoded, unknown categories ignored at prediction time) followed by the 
 ``RandomForestClassifier`` by default. Parameters are checked against an allow-list, so a release
 request names exactly what is trained and nothing arbitrary reaches the estimator.
 
-Artifacts are joblib pickles. Unpickling runs code, so :func:`artifact_load` refuses bytes whose
-SHA-256 differs from the one the registry pinned: only an artifact this service wrote, and whose
-hash a signed grant or a model version names, is ever loaded.
+Artifacts never run code when loaded: the fitted pipeline is written with skops (loaded back only
+with an allow-list of types, ``registry.artifacts.skops_load``) and converted to ONNX with skl2onnx
+for serving by onnxruntime. Before a version is registered, :func:`onnx_disagreement` checks on the
+held-out rows that the ONNX model answers as scikit-learn does. Missing categories are the empty
+string (:func:`prepare`), in training and in prediction alike, because skl2onnx converts a string
+imputer only when its ``missing_values`` is a string.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypedDict
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -29,6 +29,8 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
+
+from registry.artifacts import RowsInvalid, rows_columns
 
 ESTIMATOR: Final = "RandomForestClassifier"
 # Parameter name -> the JSON types it may take (checked before anything is trained).
@@ -118,6 +120,7 @@ class TrainedModel:
     classes: list[Any]
     rows_train: int
     rows_test: int
+    held_out: pd.DataFrame  # the evaluation rows' features (prepared), for the ONNX agreement check
 
 
 def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = ()) -> TrainedModel:
@@ -143,13 +146,16 @@ def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = (
         raise ParameterError(
             f"the dataset has {len(labelled)} labelled rows after filtering; at least 10 are needed"
         )
-    x, y = labelled[features], labelled[spec.target]
+    numeric = [column for column in features if pd.api.types.is_numeric_dtype(frame[column])]
+    categorical = [column for column in features if column not in numeric]
+    schema: list[InputSchemaField] = [
+        {"name": column, "type": "number" if column in numeric else "string"} for column in features
+    ]
+    x, y = prepare(labelled, schema), labelled[spec.target]
     stratify = y if y.value_counts().min() >= 2 else None
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=spec.test_size, random_state=spec.random_state, stratify=stratify
     )
-    numeric = [column for column in features if pd.api.types.is_numeric_dtype(frame[column])]
-    categorical = [column for column in features if column not in numeric]
     transformers: list[tuple[str, Any, list[str]]] = []
     if numeric:
         transformers.append(("numbers", SimpleImputer(strategy="median"), numeric))
@@ -159,7 +165,7 @@ def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = (
                 "categories",
                 Pipeline(
                     [
-                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("impute", SimpleImputer(missing_values="", strategy="most_frequent")),
                         ("encode", OneHotEncoder(handle_unknown="ignore")),
                     ]
                 ),
@@ -177,9 +183,6 @@ def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = (
     classes = list(pipeline.classes_)
     if len(classes) == 2 and len(set(y_test)) == 2:
         metrics["roc_auc"] = float(roc_auc_score(y_test, pipeline.predict_proba(x_test)[:, 1]))
-    schema: list[InputSchemaField] = [
-        {"name": column, "type": "number" if column in numeric else "string"} for column in features
-    ]
     return TrainedModel(
         pipeline=pipeline,
         metrics={key: round(value, 6) for key, value in metrics.items()},
@@ -187,6 +190,7 @@ def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = (
         classes=[_plain(value) for value in classes],
         rows_train=len(x_train),
         rows_test=len(x_test),
+        held_out=x_test,
     )
 
 
@@ -207,50 +211,76 @@ def metrics_below(metrics: Mapping[str, float], thresholds: Mapping[str, Any]) -
     return misses
 
 
-def artifact_bytes(pipeline: Pipeline) -> bytes:
-    buffer = io.BytesIO()
-    joblib.dump(pipeline, buffer, compress=3)
-    return buffer.getvalue()
-
-
-class ArtifactMismatch(ValueError):
-    """The bytes are not the ones the registry pinned; they are never unpickled."""
-
-
-def artifact_load(data: bytes, *, sha256: str) -> Pipeline:
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256:
-        raise ArtifactMismatch(f"artifact SHA-256 is {actual}, but {sha256} was pinned")
-    # Unpickling runs code: only hash-verified bytes this service wrote get here.
-    pipeline = joblib.load(io.BytesIO(data))
-    if not isinstance(pipeline, Pipeline):
-        raise ArtifactMismatch("artifact is not a scikit-learn pipeline")
-    return pipeline
-
-
-def predict(
-    pipeline: Pipeline, schema: Sequence[Mapping[str, str]], rows: Sequence[Mapping[str, Any]]
-) -> list[Any]:
-    """Predictions for JSON rows; raises ParameterError naming a missing or mistyped feature."""
-    names = [item["name"] for item in schema]
-    for number, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise ParameterError(f"rows[{number}]: must be an object of feature values")
-        missing = [name for name in names if name not in row]
-        if missing:
-            raise ParameterError(f"rows[{number}]: missing feature(s) {', '.join(missing)}")
-        for item in schema:
-            value = row[item["name"]]
-            if (
-                item["type"] == "number"
-                and value is not None
-                and (isinstance(value, bool) or not isinstance(value, int | float))
-            ):
-                raise ParameterError(f"rows[{number}].{item['name']}: must be a number")
-    frame = pd.DataFrame([{name: row[name] for name in names} for row in rows], columns=names)
+def prepare(frame: pd.DataFrame, schema: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The schema's columns as the pipeline takes them: numbers as floats, categories as text ("" missing)."""
+    prepared = {}
     for item in schema:
+        column = frame[item["name"]]
         if item["type"] == "number":
-            frame[item["name"]] = pd.to_numeric(frame[item["name"]])
+            prepared[item["name"]] = pd.to_numeric(column).astype("float64")
+        else:
+            prepared[item["name"]] = column.where(column.notna(), "").astype(str)
+    return pd.DataFrame(prepared, index=frame.index)
+
+
+def skops_bytes(pipeline: Pipeline) -> bytes:
+    """The fitted pipeline as a skops file (loaded back only with ``registry.artifacts.skops_load``)."""
+    import skops.io
+
+    return bytes(skops.io.dumps(pipeline))
+
+
+def onnx_bytes(pipeline: Pipeline, schema: Sequence[Mapping[str, Any]]) -> bytes:
+    """The fitted pipeline as ONNX: one ``[n, 1]`` input per feature (float or string), labels and a
+    probability tensor out (no ZipMap, so onnxruntime returns plain arrays)."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    initial_types = [
+        (
+            item["name"],
+            FloatTensorType([None, 1]) if item["type"] == "number" else StringTensorType([None, 1]),
+        )
+        for item in schema
+    ]
+    estimator = pipeline.steps[-1][1]
+    model = convert_sklearn(pipeline, initial_types=initial_types, options={id(estimator): {"zipmap": False}})
+    return bytes(model.SerializeToString())
+
+
+def onnx_disagreement(
+    pipeline: Pipeline, data: bytes, schema: Sequence[Mapping[str, Any]], held_out: pd.DataFrame
+) -> str:
+    """How the ONNX model's answers differ from scikit-learn's on ``held_out`` ("" when labels are equal
+    and probabilities within 1e-5)."""
+    import onnxruntime
+
+    if held_out.empty:
+        return ""
+    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    inputs = {
+        item["name"]: held_out[[item["name"]]].to_numpy(np.float32 if item["type"] == "number" else object)
+        for item in schema
+    }
+    labels, probabilities = session.run(None, inputs)
+    expected = pipeline.predict(held_out)
+    differing = int(np.sum(np.asarray(labels).ravel() != expected))
+    if differing:
+        return f"ONNX and scikit-learn disagree on {differing} of {len(held_out)} held-out labels"
+    gap = float(np.max(np.abs(np.asarray(probabilities) - pipeline.predict_proba(held_out))))
+    if gap > 1e-5:
+        return f"ONNX and scikit-learn probabilities differ by up to {gap:.2e} (more than 1e-5)"
+    return ""
+
+
+def predict(pipeline: Any, schema: Sequence[Mapping[str, Any]], rows: Sequence[Any]) -> list[Any]:
+    """Predictions of a scikit-learn pipeline for JSON rows; raises ParameterError naming a missing or
+    mistyped feature."""
+    try:
+        columns = rows_columns(schema, rows)
+    except RowsInvalid as exc:
+        raise ParameterError(str(exc)) from exc
+    frame = pd.DataFrame(columns, columns=[item["name"] for item in schema])
     return [_plain(value) for value in pipeline.predict(frame)]
 
 

@@ -1,28 +1,40 @@
-"""Serving predictions from the version deployed in an environment, loaded once per process.
+"""Serving predictions from the version deployed in an environment, from its ONNX form.
 
-The artifact is loaded only if its bytes hash to the version's pinned SHA-256 (``ml.artifact_load``);
-loaded pipelines are kept per SHA-256 (least recently used evicted), so a redeploy or a stop takes
-effect on the next request: the deployment row, not the cache, says what serves.
+1. The deployment row says which version serves (a redeploy or a stop takes effect on the next request).
+2. On the first request for a version in this process, its signed files are copied out of storage
+   into a private temporary directory, checked against the pinned SHA-256s and the service's signature
+   (``registry.signing.version_verify``); only then does onnxruntime get the ONNX bytes. The session
+   is kept per SHA-256 (least recently used evicted), so later requests only look it up.
+3. A skops-only upload (no ONNX form) is loaded with the skops allow-list instead; nothing is unpickled.
+4. A version whose bytes or signature do not verify is refused (409) and the refusal audited.
+
+Per request, JSON rows become numpy input tensors directly (no data frame).
 """
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.core.files.storage import default_storage
-from sklearn.pipeline import Pipeline
+from django.db import transaction
 
-from governance.errors import NotFound, ValidationFailed
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.services import Target, audit_record
+from governance.errors import Conflict, NotFound, ValidationFailed
 from governance.jobs import ml
 from governance.monitoring.capture import predictions_log
-from registry.models import Deployment
+from registry import artifacts, signing
+from registry.models import Deployment, ModelVersion
 
 MAX_ROWS = 1000
-_cache: OrderedDict[str, Pipeline] = OrderedDict()
+# skops-only uploads, loaded pipelines per SHA-256 (ONNX sessions are cached in registry.artifacts).
+_pipelines: OrderedDict[str, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -46,21 +58,50 @@ def serving_deployment(*, environment: str, model_name: str) -> Deployment:
     return deployment
 
 
-def _pipeline(storage_name: str, sha256: str) -> Pipeline:
-    with _lock:
-        if sha256 in _cache:
-            _cache.move_to_end(sha256)
-            return _cache[sha256]
-    with default_storage.open(storage_name, "rb") as handle:
-        pipeline = ml.artifact_load(handle.read(), sha256=sha256)
-    with _lock:
-        _cache[sha256] = pipeline
-        while len(_cache) > settings.SERVING_CACHE_MODELS:
-            _cache.popitem(last=False)
-    return pipeline
+@transaction.atomic
+def serving_refusal_record(*, actor: Actor, version: ModelVersion, reason: str) -> None:
+    """One audit entry for a deployed version that failed its checks at load (bytes, signature)."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.MODEL_ARTIFACT_REFUSE,
+        target=Target.of("model_version", version.node_id),
+        data={"where": "serving", "reason": reason},
+    )
 
 
-def predict(*, environment: str, model_name: str, rows: Sequence[Any]) -> Prediction:
+def _load(version: ModelVersion) -> tuple[str, Any]:
+    """``("onnx", session)`` or ``("skops", pipeline)`` for a version, verified on first use per process."""
+    key = version.onnx_sha256 or version.artifact_sha256
+    if version.onnx_sha256:
+        session = artifacts.onnx_session_cached(key)
+        if session is not None:
+            return "onnx", session
+    else:
+        with _lock:
+            if key in _pipelines:
+                _pipelines.move_to_end(key)
+                return "skops", _pipelines[key]
+    reason = version.undeployable_reason
+    if reason:
+        raise signing.SignatureInvalid(reason)
+    with tempfile.TemporaryDirectory(prefix="governance-serve-") as work:
+        model_dir = signing.version_verify(version, Path(work))
+        if version.onnx_sha256:
+            session = artifacts.onnx_session(
+                model_dir / "model.onnx", version.onnx_sha256, keep=settings.SERVING_CACHE_MODELS
+            )
+            return "onnx", session
+        pipeline = artifacts.skops_load(model_dir / "model.skops")
+    with _lock:
+        _pipelines[key] = pipeline
+        while len(_pipelines) > settings.SERVING_CACHE_MODELS:
+            _pipelines.popitem(last=False)
+    return "skops", pipeline
+
+
+def predict(
+    *, environment: str, model_name: str, rows: Sequence[Any], actor: Actor | None = None
+) -> Prediction:
     if not isinstance(rows, list) or not rows:
         raise ValidationFailed("rows: send a non-empty list of objects, one per prediction")
     if len(rows) > MAX_ROWS:
@@ -69,10 +110,21 @@ def predict(*, environment: str, model_name: str, rows: Sequence[Any]) -> Predic
     version = deployment.model_version
     if not version.storage_name:
         raise NotFound(f"{version.node_id} has no stored artifact to serve")
-    pipeline = _pipeline(version.storage_name, version.artifact_sha256)
     try:
-        predictions = ml.predict(pipeline, version.input_schema, rows)
-    except ml.ParameterError as exc:
+        kind, model = _load(version)
+    except (signing.SignatureInvalid, artifacts.ArtifactRefused) as exc:
+        reason = str(getattr(exc, "detail", exc))
+        serving_refusal_record(actor=actor or Actor.system("serving"), version=version, reason=reason)
+        raise Conflict(
+            f"{version.node_id} is not served: {reason}; redeploy a verified version",
+            code="artifact_unverified",
+        ) from exc
+    try:
+        if kind == "onnx":
+            predictions = artifacts.onnx_predict(model, version.input_schema, rows)
+        else:
+            predictions = ml.predict(model, version.input_schema, rows)
+    except (artifacts.RowsInvalid, ml.ParameterError) as exc:
         raise ValidationFailed(str(exc)) from exc
     prediction_ids = predictions_log(deployment=deployment, rows=rows, predictions=predictions)
     return {

@@ -6,9 +6,12 @@ Steps (the runner has verified and claimed the grant):
 3. Apply the consent filter for ``train_ai_system`` as of now, to exactly those bytes; keep the manifest.
 4. Train and evaluate on a held-out split; metrics must meet the thresholds declared in the request
    (declared before evaluation, pinned in the request hash).
-5. In one transaction: the model (if new), the run (inputs, parameters, code version, environment,
-   metrics, consent manifests), the model version with its artifact, an OpenLineage record of the run,
-   and the job's ending. Killed before this commits, the worker leaves no model version behind.
+5. Write the pipeline as skops and as ONNX; the ONNX model must answer the held-out rows as
+   scikit-learn does (labels equal, probabilities within 1e-5), or the job is refused.
+6. In one transaction: the model (if new), the run (inputs, parameters, code version, environment,
+   metrics, consent manifests), the model version with both artifacts pinned by SHA-256 and signed
+   (provenance naming the version and this run), an OpenLineage record of the run, and the job's
+   ending. Killed before this commits, the worker leaves no model version behind.
 """
 
 from __future__ import annotations
@@ -81,16 +84,26 @@ def train(context: Context) -> None:
         raise ValueError(
             f"metrics below the thresholds declared in release {release.pk}: {'; '.join(misses)}"
         )
-    artifact = ml.artifact_bytes(trained.pipeline)
+    artifact = ml.skops_bytes(trained.pipeline)
+    serving = ml.onnx_bytes(trained.pipeline, trained.input_schema)
+    disagreement = ml.onnx_disagreement(trained.pipeline, serving, trained.input_schema, trained.held_out)
+    if disagreement:
+        raise Refused("onnx_agreement", f"{disagreement}; the model is not registered")
     # The drift monitor's reference: the labelled rows trained and evaluated on, and the model's answers.
     labelled = frame[frame[spec.target].notna()]
-    answers = trained.pipeline.predict(labelled[[item["name"] for item in trained.input_schema]]).tolist()
+    answers = trained.pipeline.predict(ml.prepare(labelled, trained.input_schema)).tolist()
     ended_at = timezone.now()
 
     job_progress(job=job, stage="registering", percent=90)
     with transaction.atomic():
         registered = _register(
-            context, versions, trained, manifests, artifact, started_at=started_at, ended_at=ended_at
+            context,
+            versions,
+            trained,
+            manifests,
+            (artifact, serving),
+            started_at=started_at,
+            ended_at=ended_at,
         )
         profile_create(
             actor=context.actor,
@@ -106,7 +119,7 @@ def _register(
     versions: list[DatasetVersion],
     trained: ml.TrainedModel,
     manifests: list[Any],
-    artifact: bytes,
+    artifacts: tuple[bytes, bytes],
     *,
     started_at: Any,
     ended_at: Any,
@@ -152,7 +165,9 @@ def _register(
     version = model_version_upload(
         actor=actor,
         model=model,
-        artifact=File(io.BytesIO(artifact), name="model.joblib"),
+        artifact=File(io.BytesIO(artifacts[0]), name="model.skops"),
+        serving_onnx=File(io.BytesIO(artifacts[1]), name="model.onnx"),
+        trained_here=True,
         framework=f"scikit-learn {sklearn.__version__} {ml.ESTIMATOR}",
         parameters=dict(release.parameters),
         metrics=trained.metrics,
@@ -169,6 +184,8 @@ def _register(
         result={
             "model_version": version.node_id,
             "artifact_sha256": version.artifact_sha256,
+            "onnx_sha256": version.onnx_sha256,
+            "signing_key_id": version.signing_key_id,
             "run": run.node_id,
             "metrics": trained.metrics,
             "consent": [

@@ -23,10 +23,11 @@ from registry.models import (
     TrainingRun,
 )
 from tests.registry.approved import approved_deploy
+from tests.registry.model_files import malicious_pickle, onnx_bytes
 
 pytestmark = pytest.mark.django_db
 
-ARTIFACT = b"\x80\x04 pickled model bytes " * 1000
+ARTIFACT = onnx_bytes()
 SHA = hashlib.sha256(b"elsewhere").hexdigest()
 
 
@@ -60,7 +61,7 @@ def _model(client: APIClient, name: str = "churn", **fields: Any) -> dict[str, A
 
 
 def _upload(client: APIClient, name: str, content: bytes, **fields: Any) -> Any:
-    artifact = _named_file(content, "model.pkl")
+    artifact = _named_file(content, "model.onnx")
     return client.post(
         f"/api/v1/models/{name}/versions", {"artifact": artifact, **fields}, format="multipart"
     )
@@ -224,7 +225,26 @@ def test_an_upload_whose_bytes_do_not_match_the_sent_sha256_is_refused_and_not_s
 
     assert response.status_code == 400 and "incomplete" in response.json()["detail"]
     assert matching.status_code == 201 and matching.json()["version"] == 1
-    assert len([path for path in _media.rglob("*") if path.is_file()]) == 1
+    # The artifact, its signed provenance and the signature bundle; nothing of the refused upload.
+    assert len([path for path in _media.rglob("*") if path.is_file()]) == 3
+
+
+def test_a_pickle_upload_is_refused_naming_the_formats_to_send_stored_nowhere_and_audited(
+    scientist: APIClient, _media: Path, tmp_path: Path
+) -> None:
+    _model(scientist)
+    marker = tmp_path / "marker"
+
+    response = _upload(scientist, "churn", malicious_pickle(marker))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "artifact_refused"
+    assert "pickle" in response.json()["detail"] and "send ONNX (skl2onnx) or skops" in response.json()["detail"]
+    assert not ModelVersion.objects.exists()
+    assert not [path for path in _media.rglob("*") if path.is_file()]
+    assert not marker.exists()
+    (refusal,) = _entries("model_artifact.refuse")
+    assert refusal.target_id == "model:churn" and refusal.data["where"] == "upload"
 
 
 @pytest.mark.parametrize("sha", ["abc", SHA.upper(), SHA[:-1] + "g", ""])
