@@ -28,6 +28,7 @@ import sys
 import tempfile
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -87,6 +88,13 @@ class VerifyResult:
     reason: str
     checkpoints_verified: int
     verified_root: bytes = field(default=b"", repr=False)
+    complete: bool = True  # the whole log from index 0, so entries past the verified size are uncovered
+    attested: str = ""  # what the bundle's attested files came to, for the summary line
+
+    @property
+    def uncovered(self) -> int:
+        """Entries no trusted checkpoint covers (they rest on the hash chain alone)."""
+        return max(self.entries - self.verified_tree_size, 0) if self.complete else 0
 
 
 @dataclass
@@ -576,6 +584,7 @@ def verify_log(
         reason=reason,
         checkpoints_verified=state.verified_count,
         verified_root=state.verified_root,
+        complete=complete,
     )
 
 
@@ -658,23 +667,37 @@ def _check_local_headers(path: Path, members: Sequence[zipfile.ZipInfo]) -> None
                 raise BundleError(f"the local header of {info.filename} disagrees with the zip directory")
 
 
+AUDIT_FILES = frozenset({MANIFEST, ENTRIES, CHECKPOINTS, KEYS, LEAF_HASHES, PROOFS})
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file of a bundle that is not one of its own ``audit/`` files (a report's renderings)."""
+
+    shown: str  # its path inside the zip or below the folder given, as the auditor sees it
+    name: str | None  # its path below the report root, the name an entry attests; None outside the root
+
+
 class Bundle:
-    """An opened audit bundle (zip or directory). Entries are streamed, the rest is read eagerly."""
+    """An opened audit bundle, a zip or the same tree unzipped into a folder; both read alike.
+
+    The audit files sit in ``audit/`` at the report root: the top of the zip or folder, or one folder
+    down (a report zipped or unzipped inside its own folder). A folder may also be the ``audit/``
+    folder itself. Entries are streamed, the rest of the audit files is read eagerly; every other file
+    becomes an :class:`Attachment` for :func:`check_attachments`.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
-        self._prefix = ""
+        self._audit_dir: Path | None = None
+        self._audit_prefix = ""  # of the audit files' names inside the zip
+        self.root = ""  # the report root, as a prefix of shown names ("" or "report/")
         self.unterminated = False
+        self.layout_problems: list[str] = []
         try:
-            if self.path.is_dir():
-                root = self.path / "audit" if (self.path / "audit" / MANIFEST).is_file() else self.path
-                self._dir: Path | None = root
-            else:
-                self._dir = None
-                self._zip = zipfile.ZipFile(self.path)
-                self._prefix = self._find_prefix(self._zip)
-                _check_local_headers(self.path, self._zip.infolist())
+            audit_rel, names = self._open_folder() if self.path.is_dir() else self._open_zip()
+            self.attachments = self._attachments(names, audit_rel)
             self.manifest = self._json(MANIFEST)
             if not isinstance(self.manifest, dict) or self.manifest.get("format") != BUNDLE_FORMAT:
                 raise BundleError(f"{MANIFEST} is not an {BUNDLE_FORMAT} manifest")
@@ -697,6 +720,50 @@ class Bundle:
             self.close()
             raise BundleError(f"unreadable bundle {self.path}: {exc}") from exc
 
+    def _open_zip(self) -> tuple[str, list[str]]:
+        self._zip = zipfile.ZipFile(self.path)
+        self._audit_prefix = self._find_prefix(self._zip)
+        self.root = self._audit_prefix[: -len(BUNDLE_DIR)]
+        members = self._zip.infolist()
+        _check_local_headers(self.path, members)
+        names = [info.filename for info in members if not info.is_dir()]
+        # zipfile reads the last of two members of one name, another tool may show the first.
+        for name, count in sorted(Counter(names).items()):
+            if count > 1:
+                self.layout_problems.append(f"{name} appears {count} times in the zip")
+        return BUNDLE_DIR, names
+
+    def _open_folder(self) -> tuple[str, list[str]]:
+        audit_rel = BUNDLE_DIR
+        if (self.path / BUNDLE_DIR / MANIFEST).is_file():
+            self._audit_dir = self.path / BUNDLE_DIR
+        elif (self.path / MANIFEST).is_file():
+            self._audit_dir, audit_rel = self.path, ""  # the audit/ folder itself was given
+        else:
+            found = sorted(self.path.glob(f"*/{BUNDLE_DIR}{MANIFEST}"))
+            if not found:
+                raise BundleError(f"no {BUNDLE_DIR}{MANIFEST} in {self.path}")
+            self._audit_dir = found[0].parent
+            self.root = self._audit_dir.parent.name + "/"
+        names: list[str] = []
+        for folder, subfolders, files in os.walk(self.path):
+            subfolders.sort()
+            here = Path(folder)
+            base = here.relative_to(self.path)
+            # A link to a folder is not walked into; it is listed, so that it is reported.
+            linked = [name for name in subfolders if (here / name).is_symlink()]
+            names.extend((base / name).as_posix() for name in sorted([*files, *linked]))
+        return audit_rel, names
+
+    def _attachments(self, names: Iterable[str], audit_rel: str) -> list[Attachment]:
+        attachments = []
+        for shown in names:
+            name = shown[len(self.root) :] if shown.startswith(self.root) else None
+            if name is not None and name.startswith(audit_rel) and name[len(audit_rel) :] in AUDIT_FILES:
+                continue
+            attachments.append(Attachment(shown, name))
+        return attachments
+
     @staticmethod
     def _find_prefix(archive: zipfile.ZipFile) -> str:
         # A lineage report carries the same audit/ folder among other files, possibly one level down.
@@ -712,12 +779,12 @@ class Bundle:
     def _open(self, name: str) -> IO[bytes] | None:
         if self._zip is not None:
             try:
-                return self._zip.open(self._prefix + name)
+                return self._zip.open(self._audit_prefix + name)
             except KeyError:
                 return None
-        if self._dir is None:
+        if self._audit_dir is None:
             return None
-        path = self._dir / name
+        path = self._audit_dir / name
         return path.open("rb") if path.is_file() else None
 
     def _read(self, name: str, *, required: bool = True) -> bytes | None:
@@ -737,6 +804,18 @@ class Bundle:
             return json.loads(data)
         except ValueError as exc:
             raise BundleError(f"{name} is not valid JSON: {exc}") from None
+
+    def sha256(self, attachment: Attachment) -> str:
+        """The SHA-256 of an attachment's content, streamed; raises OSError or a zip error."""
+        digest = hashlib.sha256()
+        if self._zip is not None:
+            handle: IO[bytes] = self._zip.open(attachment.shown)
+        else:
+            handle = (self.path / attachment.shown).open("rb")
+        with handle:
+            while block := handle.read(_READ_SIZE):
+                digest.update(block)
+        return digest.hexdigest()
 
     @property
     def origin(self) -> str | None:
@@ -770,17 +849,6 @@ class Bundle:
                     yield pending
         except (OSError, zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
             raise BundleError(f"cannot read {ENTRIES}: {exc}") from exc
-
-    def attached_files(self) -> dict[str, bytes]:
-        """Files of a zip bundle outside its ``audit/`` folder (a lineage report's renderings)."""
-        if self._zip is None:
-            return {}
-        audit_dir = self._prefix
-        return {
-            info.filename: self._zip.read(info)
-            for info in self._zip.infolist()
-            if not info.is_dir() and not info.filename.startswith(audit_dir)
-        }
 
     def close(self) -> None:
         if self._zip is not None:
@@ -889,7 +957,8 @@ def load_verifiers(specs: Sequence[str]) -> list[Verifier]:
 def verify_bundle(
     path: str | os.PathLike[str], verifiers: Sequence[Verifier], *, origin: str | None = None
 ) -> VerifyResult:
-    """Verify a bundle file or directory; raise BundleError when it cannot be read."""
+    """Verify a bundle zip or folder: its log, then every file beside it; raise BundleError when it
+    cannot be read."""
     with Bundle(path) as bundle:
         result = verify_log(
             bundle.entries(),
@@ -915,63 +984,162 @@ def verify_bundle(
                 result.ok = False
                 result.reason = "; ".join(reasons)
         if result.ok:
-            _check_attached_files(bundle, result)
+            check_attachments(bundle, result)
     return result
 
 
-def _check_attached_files(bundle: Bundle, result: VerifyResult) -> None:
-    """Every file beside ``audit/`` must be attested: an entry whose ``data.files`` maps its name to
-    its SHA-256 (a lineage export records the hashes of what it wrote), so a changed report fails."""
-    attached = bundle.attached_files()
-    if not attached:
-        return
-    attested: dict[str, tuple[str, int]] = {}
+_SHA256_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass
+class _Attestation:
+    index: int
+    target: str
+    files: dict[str, str]
+
+
+def _attestation(bundle: Bundle) -> _Attestation | None:
+    """The export entry of a partial bundle: the last of its entries whose ``data.files`` maps file
+    names to SHA-256s. The exporter records the export after everything its report shows, so an
+    earlier export among the entries never speaks for this bundle's files. Raises ValueError when
+    that map is malformed."""
+    found: tuple[int, dict[str, Any], object] | None = None
     for raw in bundle.entries():
         entry = json.loads(raw)
-        files = entry.get("data", {}).get("files") if isinstance(entry.get("data"), dict) else None
-        if isinstance(files, dict):
-            for name, digest in files.items():
-                attested[str(name)] = (str(digest), int(entry["index"]))
-    for name, content in sorted(attached.items()):
-        if name not in attested:
-            result.ok = False
-            result.reason = f"{name} is in the bundle but no entry attests its hash"
-            return
-        digest, index = attested[name]
-        if hashlib.sha256(content).hexdigest() != digest:
-            result.ok = False
-            result.first_bad_index = index
-            result.reason = f"{name} does not match the SHA-256 recorded in entry {index}"
-            return
+        data = entry.get("data")
+        files = data.get("files") if isinstance(data, dict) else None
+        if files is not None and (found is None or entry["index"] > found[0]):
+            found = (entry["index"], entry, files)
+    if found is None:
+        return None
+    index, entry, files = found
+    if not isinstance(files, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) and len(digest) == 64 and set(digest) <= _SHA256_HEX
+        for name, digest in files.items()
+    ):
+        raise ValueError(f"entry {index} attests files, but not as a map of names to SHA-256 hex digests")
+    target = entry.get("target")
+    shown = f"{target.get('type')}:{target.get('id')}" if isinstance(target, dict) else "?"
+    return _Attestation(index, shown, dict(files))
 
 
-def _describe(result: VerifyResult) -> str:
+def _attested_problems(bundle: Bundle, attestation: _Attestation) -> list[str]:
+    problems = []
+    present = {item.name: item for item in bundle.attachments if item.name is not None}
+    for name, digest in sorted(attestation.files.items()):
+        item = present.get(name)
+        if item is None:
+            problems.append(
+                f"{bundle.root}{name} is attested by entry {attestation.index} but is not in the bundle"
+            )
+            continue
+        try:
+            matches = bundle.sha256(item) == digest
+        except (OSError, zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+            problems.append(f"{item.shown} cannot be read: {exc}")
+            continue
+        if not matches:
+            problems.append(f"{item.shown} does not match the SHA-256 recorded in entry {attestation.index}")
+    return problems
+
+
+def check_attachments(bundle: Bundle, result: VerifyResult) -> None:
+    """Every file beside ``audit/`` must be one the export entry attests, and each file it attests
+    must be there with that SHA-256. A full bundle (the whole log) attests no file: its export entry
+    records none. Failures name each file; the entries themselves are not blamed.
+    """
+    problems = list(bundle.layout_problems)
+    attestation: _Attestation | None = None
+    if not bundle.complete:
+        try:
+            attestation = _attestation(bundle)
+        except ValueError as exc:
+            problems.append(str(exc))
+    files = attestation.files if attestation is not None else {}
+    if attestation is not None:
+        problems.extend(_attested_problems(bundle, attestation))
+    problems.extend(
+        f"{item.shown} is in the bundle but no entry attests its hash"
+        for item in bundle.attachments
+        if item.name not in files
+    )
+    if problems:
+        result.ok = False
+        result.reason = "; ".join(problems)
+    elif attestation is not None:
+        result.attested = (
+            f"{len(files)} file(s) match their SHA-256 in entry {attestation.index} ({attestation.target})"
+        )
+    elif not bundle.complete:
+        result.attested = "no entry attests a file"
+
+
+# Exit statuses of both verifiers, ``python -m audit.verify`` and ``manage.py audit verify``.
+EXIT_OK = 0  # every entry verified, and each is covered by a trusted checkpoint
+EXIT_FAILED = 1  # something is wrong (named), or the bundle cannot be read
+EXIT_USAGE = 2  # bad command line
+EXIT_NOTHING_COVERED = 3  # nothing covered yet: no trusted checkpoint covers any entry
+EXIT_UNCOVERED = 4  # verified up to N, but later entries rest on the hash chain alone (live: too long)
+
+EXIT_STATUSES = """exit status:
+  0  OK: verified; every entry is covered by a trusted checkpoint
+  1  FAIL: an entry, checkpoint or file is wrong (named), or the bundle cannot be read
+  2  usage error
+  3  UNCOVERED: nothing covered yet (no trusted checkpoint covers any entry)
+  4  UNCOVERED: verified up to N; entries from N are in no trusted checkpoint (hash chain only)"""
+
+
+def summary(result: VerifyResult) -> str:
+    """What a verified result covers: "verified up to N: M entries, ..." (after 'OK:' or 'UNCOVERED:')."""
+    size = result.verified_tree_size
     root = base64.b64encode(result.verified_root).decode("ascii") if result.verified_root else "-"
+    head = (
+        f"verified up to {size}: {result.entries} entries"
+        if result.complete
+        else f"{result.entries} entries proven in the trusted tree of size {size}"
+    )
+    text = (
+        f"{head}, {result.checkpoints_verified} trusted checkpoint(s) verified, "
+        f"verified tree size {size}, root {root}"
+    )
+    return f"{text}; {result.attested}" if result.attested else text
+
+
+def verdict(result: VerifyResult) -> tuple[int, str]:
+    """The exit status and the one line ``python -m audit.verify`` prints for a result."""
     if not result.ok:
         if result.first_bad_index is not None:
-            return f"FAIL: first bad index {result.first_bad_index}: {result.reason}"
-        return f"FAIL: {result.reason}"
-    tail = ""
-    if result.entries > result.verified_tree_size:
-        tail = f"; entries from {result.verified_tree_size} are not yet in a checkpoint (hash chain only)"
-    return (
-        f"OK: {result.entries} entries, {result.checkpoints_verified} trusted checkpoint(s) verified, "
-        f"verified tree size {result.verified_tree_size}, root {root}{tail}"
-    )
+            return EXIT_FAILED, f"FAIL: first bad index {result.first_bad_index}: {result.reason}"
+        return EXIT_FAILED, f"FAIL: {result.reason}"
+    if result.verified_tree_size == 0:
+        return EXIT_NOTHING_COVERED, (
+            f"UNCOVERED: nothing covered yet: {result.entries} entries, "
+            "no trusted checkpoint covers any of them (hash chain only)"
+        )
+    if result.uncovered:
+        return EXIT_UNCOVERED, (
+            f"UNCOVERED: {summary(result)}; entries {result.verified_tree_size}..{result.entries - 1} "
+            "are in no trusted checkpoint (hash chain only)"
+        )
+    return EXIT_OK, f"OK: {summary(result)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``python -m audit.verify`` command line: exit 0 verified, 1 failed, 2 usage error."""
+    """The ``python -m audit.verify`` command line; exit statuses in :data:`EXIT_STATUSES`."""
     parser = argparse.ArgumentParser(
         prog="python -m audit.verify",
         description=(
-            "Verify an audit bundle (zip or directory) offline: checkpoint signatures, the RFC 9162 "
-            "Merkle tree, the leaf-hash record and the entries' hash chain. Prints one line starting "
-            "'OK:' or 'FAIL:'. Only the keys given with --key are trusted; the bundle's own keys.txt "
-            "is informational and never used."
+            "Verify an audit bundle (zip, or the same unzipped into a folder) offline: checkpoint "
+            "signatures, the RFC 9162 Merkle tree, the leaf-hash record, the entries' hash chain, and "
+            "every other file against the SHA-256 its export entry attests (a file missing, changed "
+            "or not attested fails). Prints one line starting 'OK:', 'UNCOVERED:' or 'FAIL:'. Only "
+            "the keys given with --key are trusted; the bundle's own keys.txt is informational and "
+            "never used."
         ),
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("bundle", metavar="BUNDLE", help="bundle zip, lineage-report zip or directory")
+    parser.add_argument("bundle", metavar="BUNDLE", help="bundle zip, lineage-report zip or folder")
     parser.add_argument(
         "--key",
         dest="keys",
@@ -987,17 +1155,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         verifiers = load_verifiers(args.keys)
     except (OSError, ValueError) as exc:
         print(f"FAIL: {exc}")
-        return 1
+        return EXIT_FAILED
     if not verifiers:
         print("FAIL: no trusted verifier key in --key")
-        return 1
+        return EXIT_FAILED
     try:
         result = verify_bundle(args.bundle, verifiers, origin=args.origin)
     except BundleError as exc:
         print(f"FAIL: {exc}")
-        return 1
-    print(_describe(result))
-    return 0 if result.ok else 1
+        return EXIT_FAILED
+    status, line = verdict(result)
+    print(line)
+    return status
 
 
 if __name__ == "__main__":
