@@ -78,3 +78,6 @@ class AuditAction(StrEnum):
     # Model artifacts: a file refused at the door or at load, the key that signs artifacts rotated.
     MODEL_ARTIFACT_REFUSE = "model_artifact.refuse"
     MODEL_SIGNING_KEY_ROTATE = "model_signing.key_rotate"
+    # Sign-in lock-out (django-axes) and an administrator lifting a person's sign-in and signing locks.
+    AUTH_LOGIN_LOCKED_OUT = "auth.login_locked_out"
+    USER_UNLOCK = "user.unlock"

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from rest_framework_api_key.models import APIKey
 
+from audit.actors import Actor
+from governance.accounts import lockouts
 from governance.accounts.models import ApiToken, User
 from governance.admin_audit import AuditedModelAdmin, ReadOnlyModelAdmin
+from governance.errors import ApplicationError
 
 # The library's own key model is unused: our tokens belong to users.
 if admin.site.is_registered(APIKey):
@@ -19,6 +24,21 @@ class UserAdmin(AuditedModelAdmin):
     search_fields = ["username", "full_name"]
     fields = ["username", "full_name", "is_active", "groups", "last_login", "date_joined"]
     readonly_fields = ["username", "groups", "last_login", "date_joined"]
+    actions = ["unlock"]
+
+    @admin.action(description="Unlock sign-in and signing for the selected people", permissions=["change"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        by = request.user
+        if not isinstance(by, User):
+            return
+        for user in queryset:
+            try:
+                # One action and one audit entry per person, each in its own transaction.
+                lockouts.user_unlock(actor=Actor.for_user(by), user=user, by=by)
+            except ApplicationError as exc:
+                self.message_user(request, f"{user.username}: {exc.detail}", messages.WARNING)
+            else:
+                self.message_user(request, f"{user.username}: sign-in and signing unlocked", messages.SUCCESS)
 
     def has_add_permission(self, request: object, obj: object = None) -> bool:
         return False

@@ -47,3 +47,41 @@ class ApiToken(AbstractAPIKey):
                 name="apitoken_revoked_has_time",
             )
         ]
+
+
+class SigningLockout(models.Model):
+    """A person's e-signature lock-out state (21 CFR 11.300(d)): wrong passwords counted, and the lock.
+
+    The row is the unit of serialisation: every signing attempt of one person locks it (SELECT ... FOR
+    UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers anyway) while it is decided,
+    so N concurrent guesses are judged one after another and at most SIGNING_MAX_FAILURES are heard.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    failures = models.PositiveIntegerField(default=0)
+    counting_since = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"signing lock-out state of user {self.user_id}"
+
+
+class LoginFailureTally(models.Model):
+    """Failed sign-ins of one subject in the current window, counted here and audited in aggregate.
+
+    ``subject`` is ``username:<keyed hash of the attempted name>`` or ``address:<keyed hash of the
+    client address>`` (attempts refused while an address is locked out count against the address).
+    The audit log gets an entry at the first failure of a window and at each power of ten, and one per
+    lock-out, so a thousand guesses append a handful of entries, not a thousand.
+    """
+
+    subject = models.CharField(max_length=80, primary_key=True)
+    window_started_at = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+    audited_failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(db_index=True)
+    locked_out_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        since = f"{self.window_started_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.failures} failed sign-ins of {self.subject} since {since}"

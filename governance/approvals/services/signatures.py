@@ -10,17 +10,17 @@ rejection ends the request.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
+from governance.accounts import lockouts
 from governance.accounts.models import User
 from governance.accounts.permissions import user_roles
 from governance.accounts.roles import Role
@@ -67,15 +67,12 @@ def release_sign(
             "ask an administrator to set it",
             code="no_printed_name",
         )
-    locked_until = selectors.signing_locked_until(signer)
-    if locked_until is not None:
-        raise SigningLocked(
-            f"signing is locked for you until {locked_until:%Y-%m-%d %H:%M:%S} UTC "
-            "after repeated wrong passwords"
-        )
+    # A read without the row lock first: a locked signer is refused without the cost of a hash.
+    _refuse_if_locked(lockouts.signing_locked_until(signer))
     if not signer.check_password(password):
         signing_failure_record(actor=actor, user=signer, release=release)
         raise PasswordRefused("the password is not correct; the signature was not made")
+    _signing_admit(signer)
     return _signature_add(actor=actor, release=release, signer=signer, meaning=meaning, comment=comment)
 
 
@@ -178,26 +175,43 @@ def _signature_add(
     return signature
 
 
+def _refuse_if_locked(locked_until: datetime | None) -> None:
+    if locked_until is not None:
+        raise SigningLocked(
+            f"signing is locked for you until {locked_until:%Y-%m-%d %H:%M:%S} UTC "
+            "after repeated wrong passwords"
+        )
+
+
+@transaction.atomic
+def _signing_admit(signer: User) -> None:
+    """A right password: admitted unless a concurrent wrong one locked signing meanwhile (decided under
+    the signer's lock-out row, which the right password also resets the count on)."""
+    attempt = lockouts.signing_attempt_decide(user=signer, password_ok=True)
+    _refuse_if_locked(attempt.locked_until)
+
+
 @transaction.atomic
 def signing_failure_record(*, actor: Actor, user: User, release: ReleaseRequest | None) -> int:
     """Record a signing attempt with a wrong password; lock signing at the limit. Returns the number of
-    failures that count (within the window, since the last lock and the last good signature)."""
-    # One person's attempts queue on their user row, so the count that triggers a lock is exact.
-    User.objects.select_for_update().filter(pk=user.pk).first()
-    now = timezone.now()
-    SigningFailure.objects.create(user=user, release=release, at=now)
-    since = now - timedelta(seconds=settings.SIGNING_FAILURE_WINDOW_SECONDS)
-    last_lock = SigningLock.objects.filter(user=user).aggregate(at=Max("locked_at"))["at"]
-    last_success = Signature.objects.filter(signer=user).aggregate(at=Max("signed_at"))["at"]
-    since = max(moment for moment in (since, last_lock, last_success) if moment is not None)
-    failures = SigningFailure.objects.filter(user=user, at__gt=since).count()
+    failures that count (within the window, since the last lock and the last right password).
+
+    Decided under the person's lock-out row (``lockouts.signing_attempt_decide``): of N concurrent wrong
+    passwords at most SIGNING_MAX_FAILURES are heard; the rest find signing locked and are refused with
+    SigningLocked (423), recording nothing.
+    """
+    attempt = lockouts.signing_attempt_decide(user=user, password_ok=False)
+    if not attempt.locks_now:
+        _refuse_if_locked(attempt.locked_until)
+    failures = attempt.failures
+    SigningFailure.objects.create(user=user, release=release, at=timezone.now())
     audit_record(
         actor=actor,
         action=AuditAction.RELEASE_SIGN_FAILED,
         target=Target.of("release", release.pk if release is not None else "-"),
         data={"user": str(user.pk), "failures": failures, "limit": settings.SIGNING_MAX_FAILURES},
     )
-    if failures >= settings.SIGNING_MAX_FAILURES:
+    if attempt.locks_now:
         signing_lock(actor=actor, user=user, failures=failures)
     return failures
 
@@ -210,7 +224,7 @@ def signing_lock(*, actor: Actor, user: User, failures: int) -> SigningLock:
     lock = SigningLock.objects.create(
         user=user,
         locked_at=now,
-        locked_until=now + timedelta(seconds=settings.SIGNING_LOCKOUT_SECONDS),
+        locked_until=lockouts.signing_lock_impose(user=user, now=now),
         failures=failures,
     )
     until = hashing.utc_text(lock.locked_until)
