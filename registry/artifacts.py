@@ -193,6 +193,9 @@ def artifact_check(path: Path) -> ArtifactFormat:
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     kind = recognise(head)
+    if kind == "unknown" and head.startswith(b"PK\x03\x04") and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:  # schema.json may sit past the head of a large skops zip
+            kind = "skops" if "schema.json" in archive.namelist() else kind
     if kind == "pickle":
         raise ArtifactRefused(
             "artifact: recognised as a Python pickle (joblib or pickle file); loading one runs code, so "

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from governance.jobs import ml
+from registry import artifacts
 
 
 def _frame(rows: int = 400, seed: int = 1) -> pd.DataFrame:
@@ -63,18 +64,45 @@ def test_the_same_parameters_and_data_give_the_same_metrics() -> None:
     assert ml.train(_frame(), spec).metrics == ml.train(_frame(), spec).metrics
 
 
-def test_an_artifact_loads_only_with_its_pinned_hash_and_predicts_json_rows() -> None:
+def test_the_pipeline_is_written_as_skops_and_onnx_that_answer_like_scikit_learn(tmp_path) -> None:
+    frame = _frame()
+    frame.loc[::9, "region"] = None  # missing categories are "" for the pipeline, ONNX and scikit-learn alike
     trained = ml.train(
-        _frame(),
+        frame,
         ml.TrainingSpec.from_parameters({"target": "label", "n_estimators": 20}),
         exclude=["customer_id"],
     )
-    data = ml.artifact_bytes(trained.pipeline)
-    pipeline = ml.artifact_load(data, sha256=hashlib.sha256(data).hexdigest())
-    rows = [{"income": 70.0, "region": "north"}, {"income": 30, "region": "north"}]
-    assert ml.predict(pipeline, trained.input_schema, rows) == [1, 0]
-    with pytest.raises(ml.ArtifactMismatch, match="was pinned"):
-        ml.artifact_load(data + b"x", sha256=hashlib.sha256(data).hexdigest())
+    skops_file, onnx_file = tmp_path / "model.skops", tmp_path / "model.onnx"
+    skops_file.write_bytes(ml.skops_bytes(trained.pipeline))
+    onnx_file.write_bytes(ml.onnx_bytes(trained.pipeline, trained.input_schema))
+
+    assert artifacts.artifact_check(skops_file) == "skops" and artifacts.artifact_check(onnx_file) == "onnx"
+    data = onnx_file.read_bytes()
+    assert ml.onnx_disagreement(trained.pipeline, data, trained.input_schema, trained.held_out) == ""
+    rows = [{"income": 70.0, "region": "north"}, {"income": 30, "region": None}]
+    session = artifacts.onnx_session(data, hashlib.sha256(data).hexdigest())
+    loaded = artifacts.skops_load(skops_file)
+    expected = ml.predict(trained.pipeline, trained.input_schema, rows)
+    assert artifacts.onnx_predict(session, trained.input_schema, rows) == expected
+    assert ml.predict(loaded, trained.input_schema, rows) == expected
+    with pytest.raises(artifacts.ArtifactRefused, match="was pinned"):
+        artifacts.onnx_session(data + b"x", "0" * 64)
+
+
+def test_a_model_whose_onnx_form_answers_differently_is_reported() -> None:
+    trained = ml.train(
+        _frame(),
+        ml.TrainingSpec.from_parameters({"target": "label", "n_estimators": 5}),
+        exclude=["customer_id"],
+    )
+    other = ml.train(
+        _frame(seed=2).assign(label=lambda f: 1 - f["label"]),
+        ml.TrainingSpec.from_parameters({"target": "label", "n_estimators": 5}),
+        exclude=["customer_id"],
+    )
+    data = ml.onnx_bytes(other.pipeline, other.input_schema)
+
+    assert "disagree" in ml.onnx_disagreement(trained.pipeline, data, trained.input_schema, trained.held_out)
 
 
 def test_prediction_rows_must_carry_every_feature_with_its_type() -> None:

@@ -63,7 +63,7 @@ class Marker:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def __reduce__(self):  # noqa: ANN204 - pickle's protocol
+    def __reduce__(self):  # pickle calls this: a callable and its arguments
         return (Path.write_text, (self.path, "pickle ran"))
 
 
@@ -83,9 +83,20 @@ def skops_naming(type_name: str) -> bytes:
         "__module__": module,
         "__loader__": "ObjectNode",
         "__id__": 1,
-        "content": {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode", "__id__": 2,
-                    "content": {}, "key_types": {"__class__": "list", "__module__": "builtins",
-                                                 "__loader__": "ListNode", "__id__": 3, "content": []}},
+        "content": {
+            "__class__": "dict",
+            "__module__": "builtins",
+            "__loader__": "DictNode",
+            "__id__": 2,
+            "content": {},
+            "key_types": {
+                "__class__": "list",
+                "__module__": "builtins",
+                "__loader__": "ListNode",
+                "__id__": 3,
+                "content": [],
+            },
+        },
         "protocol": 2,
         "_skops_version": "0.16.0",
     }

@@ -239,12 +239,14 @@ def test_a_pickle_upload_is_refused_naming_the_formats_to_send_stored_nowhere_an
 
     assert response.status_code == 400
     assert response.json()["error"] == "artifact_refused"
-    assert "pickle" in response.json()["detail"] and "send ONNX (skl2onnx) or skops" in response.json()["detail"]
+    assert (
+        "pickle" in response.json()["detail"] and "send ONNX (skl2onnx) or skops" in response.json()["detail"]
+    )
     assert not ModelVersion.objects.exists()
     assert not [path for path in _media.rglob("*") if path.is_file()]
     assert not marker.exists()
     (refusal,) = _entries("model_artifact.refuse")
-    assert refusal.target_id == "model:churn" and refusal.data["where"] == "upload"
+    assert refusal.target_id == "model:churn" and json.loads(refusal.entry)["data"]["where"] == "upload"
 
 
 @pytest.mark.parametrize("sha", ["abc", SHA.upper(), SHA[:-1] + "g", ""])
