@@ -203,6 +203,21 @@ def test_the_folder_may_hold_the_report_one_level_down_and_names_files_from_the_
     assert "lineage-credit/report.json is attested by entry 39 but is not in the bundle" in line
 
 
+def test_a_report_nested_in_folders_reads_alike_as_a_zip_and_as_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outer = tmp_path / "outer"
+    unzip(report_zip(tmp_path / "report.zip"), outer / "exports" / "lineage-credit")
+    add_an_unattested_file(outer / "exports")  # beside the report root, not in it
+    nested = rezip(outer, tmp_path / "nested.zip")
+
+    from_zip = verify(nested, capsys)
+    from_folder = verify(outer, capsys)
+
+    assert from_zip == (EXIT_FAILED, "FAIL: exports/extra.pdf is in the bundle but no entry attests its hash")
+    assert from_folder == from_zip
+
+
 def test_the_audit_folder_alone_is_refused_for_a_report_because_its_files_are_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
