@@ -50,4 +50,5 @@ compose-secrets: $(STAMP)
 	test -f secrets/postgres_password || $(PY) -c "import secrets; print(secrets.token_urlsafe(24))" > secrets/postgres_password
 	test -f secrets/database_url || echo "postgres://governance:$$(cat secrets/postgres_password)@postgres:5432/governance" > secrets/database_url
 	test -f secrets/audit_signing_key.pem || AUDIT_LOG_ORIGIN=$${AUDIT_LOG_ORIGIN:-governance.example/audit} $(PY) manage.py audit keygen --out secrets/audit_signing_key.pem
+	test -f secrets/model_signing_key.pem || $(PY) manage.py model_signing_key generate --out secrets/model_signing_key.pem
 	chmod 600 secrets/*

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -29,7 +30,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import default_storage
+from django.db import transaction
 
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.services import Target, audit_record
 from governance.settings.env import write_private_file_once
 from registry import storage
 from registry.models import ArtifactFormat, ModelVersion
@@ -137,6 +142,38 @@ def keyring_add(key: ec.EllipticCurvePublicKey) -> Path:
     if not path.exists():
         path.write_bytes(public_pem(key))
     return path
+
+
+@transaction.atomic
+def signing_key_rotate(*, actor: Actor, out: Path | None = None) -> tuple[str, str]:
+    """Make a new signing key; returns ``(previous key id, new key id)``.
+
+    1. The current public key is kept in the keyring, so every bundle it signed still verifies.
+    2. The new private key replaces ``MODEL_SIGNING_KEY_FILE`` atomically, or, with ``out`` (a key held
+       as a deployment secret), is written there for the operator to point ``MODEL_SIGNING_KEY_FILE`` at.
+    3. One audit entry names both key ids.
+    """
+    previous = signing_public_key()
+    keyring_add(previous)
+    pem = key_generate()
+    new_id = key_id(serialization.load_pem_private_key(pem, password=None).public_key())  # type: ignore[arg-type]
+    target = Path(out) if out is not None else signing_key_path()
+    if out is not None:
+        if target.exists():
+            raise FileExistsError(f"{target} exists; refusing to overwrite a signing key")
+        write_private_file_once(target, pem)
+    else:
+        staged = target.with_name(f".{target.name}.rotating")
+        staged.unlink(missing_ok=True)
+        write_private_file_once(staged, pem)
+        os.replace(staged, target)
+    audit_record(
+        actor=actor,
+        action=AuditAction.MODEL_SIGNING_KEY_ROTATE,
+        target=Target.of("model_signing_key", new_id),
+        data={"previous": key_id(previous), "key_id": new_id, "written_to": "out" if out else "key_file"},
+    )
+    return key_id(previous), new_id
 
 
 # --- Signing ----------------------------------------------------------------------------------------------

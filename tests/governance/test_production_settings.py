@@ -21,6 +21,10 @@ def _production_env(tmp_path) -> dict[str, str]:
     from audit.checkpoint import Ed25519Signer
 
     key.write_bytes(Ed25519Signer.generate("prod").private_pem())
+    from registry.signing import key_generate
+
+    model_key = tmp_path / "model-signing.pem"
+    model_key.write_bytes(key_generate())
     secret = tmp_path / "secret"
     secret.write_text("s" * 20 + "production-secret-key-with-enough-entropy-0123456789")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DATABASE_URL"))}
@@ -32,6 +36,7 @@ def _production_env(tmp_path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
         AUDIT_SIGNING_KEY_FILE=str(key),
+        MODEL_SIGNING_KEY_FILE=str(model_key),
         GOVERNANCE_VAR_DIR=str(tmp_path / "var"),
     )
     return env
@@ -52,6 +57,16 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path) -> None:
 
     assert result.returncode != 0
     assert "Set SECRET_KEY or SECRET_KEY_FILE" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_model_signing_key(tmp_path) -> None:
+    env = _production_env(tmp_path)
+    del env["MODEL_SIGNING_KEY_FILE"]
+
+    result = _manage(env, "check")
+
+    assert result.returncode != 0
+    assert "MODEL_SIGNING_KEY_FILE" in result.stderr
 
 
 def test_a_storage_option_that_is_not_json_stops_the_process(tmp_path) -> None:
