@@ -25,7 +25,15 @@ ALL_ROLES: frozenset[str] = frozenset(Role.values)
 # Auditors and compliance officers read the registry (also in the admin site); nobody edits it there.
 REGISTRY_VIEW = {
     f"registry.view_{model}"
-    for model in ("registeredmodel", "modelversion", "dataset", "datasetversion", "trainingrun", "deployment")
+    for model in (
+        "registeredmodel",
+        "modelversion",
+        "modelalias",
+        "dataset",
+        "datasetversion",
+        "trainingrun",
+        "deployment",
+    )
 }
 
 # Release approvals: officers and auditors read requests, signatures and grants; admins read policies.

@@ -25,6 +25,7 @@ from governance.accounts.models import User
 from governance.accounts.permissions import user_roles
 from governance.accounts.roles import Role
 from governance.approvals import selectors
+from governance.approvals.api_common import HISTORY_READERS
 from governance.approvals.models import EXPIRED, Meaning, ReleaseRequest, ReleaseStatus
 from governance.approvals.services.signatures import release_sign, signature_revoke
 from governance.errors import ApplicationError, NotFound
@@ -196,8 +197,10 @@ def signature_revoke_page(request: HttpRequest, release_id: int, signature_id: i
 @login_required
 @require_GET
 def signature_history_page(request: HttpRequest) -> HttpResponse:
-    """Every signature, newest first, for auditors: printed name, UTC date and time, meaning, record."""
-    _user(request)
+    """Every signature, newest first, for auditors: printed name, UTC date and time, meaning, record.
+    The same roles as ``GET /api/v1/signatures`` (``HISTORY_READERS``): compliance officers and auditors."""
+    if not user_roles(_user(request)) & HISTORY_READERS.allowed_roles:  # type: ignore[attr-defined]
+        raise PermissionDenied("The signature history is for compliance officers and auditors.")
     page = Paginator(selectors.signature_list(), 100).get_page(request.GET.get("page"))
     rows = [
         {"signature": signature, "hash_valid": selectors.signature_hash_valid(signature, signature.release)}
