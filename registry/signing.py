@@ -348,3 +348,29 @@ def version_verify(version: ModelVersion, workdir: Path) -> Path:
     if provenance.get("files") != pinned:
         raise SignatureInvalid(f"the signed provenance lists other files than {version.node_id} pins")
     return model_dir
+
+
+# --- Reports ----------------------------------------------------------------------------------------------
+
+
+def versions_signature_files(versions: list[ModelVersion]) -> dict[str, bytes]:
+    """For an auditor's zip: each version's bundle and provenance, and the public keys that signed them.
+
+    Names are ``signatures/<model>/<version>/model.sig`` (and ``provenance.json``) and
+    ``signatures/keys/<key id>.pem``; the bundle's DSSE payload lists each signed file's SHA-256.
+    """
+    files: dict[str, bytes] = {}
+    trusted = trusted_public_keys()
+    for version in versions:
+        if not version.signature_storage_name:
+            continue
+        folder = f"signatures/{version.model.name}/{version.version}"
+        for name, storage_name in (
+            (BUNDLE_NAME, version.signature_storage_name),
+            (PROVENANCE_NAME, version.provenance_storage_name),
+        ):
+            with default_storage.open(storage_name, "rb") as handle:
+                files[f"{folder}/{name}"] = handle.read()
+        if version.signing_key_id in trusted:
+            files[f"signatures/keys/{version.signing_key_id}.pem"] = trusted[version.signing_key_id]
+    return files

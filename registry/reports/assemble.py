@@ -48,7 +48,7 @@ _QUERYSETS: dict[NodeType, Callable[[], QuerySet[Any]]] = {
         .order_by("dataset__namespace", "dataset__name", "created_at")
     ),
     "run": lambda: TrainingRun.objects.select_related("job", "started_by").order_by("started_at"),
-    "model": lambda: ModelVersion.objects.select_related("model", "created_by").order_by(
+    "model": lambda: ModelVersion.objects.select_related("model", "created_by", "run").order_by(
         "model__name", "version"
     ),
     "deployment": lambda: Deployment.objects.select_related("model_version__model", "deployed_by").order_by(
@@ -213,9 +213,26 @@ def _model_versions(ids: set[str]) -> list[ModelEntry]:
             "framework": row.framework,
             "registered_at": _iso(row.created_at) or "",
             "registered_by": _person(row.created_by),
+            "artifact": _artifact_text(row),
         }
         for row in rows
     ]
+
+
+def _artifact_text(row: ModelVersion) -> str:
+    """What an officer needs to know about a version's bytes: their form, who made them, the signature."""
+    if row.undeployable_reason and not row.signature_storage_name:
+        form = {"reference": "reference only", "": "legacy format"}.get(
+            row.artifact_format, row.artifact_format
+        )
+        return f"{form}; not deployable"
+    form = "skops + ONNX" if row.artifact_format == "skops" and row.onnx_sha256 else row.artifact_format
+    made = (
+        f"trained here, {row.run.node_id}"
+        if row.metrics_source == "service" and row.run is not None
+        else f"uploaded by {_person(row.created_by)}; metrics declared"
+    )
+    return f"{form}; {made}; signed by key {row.signing_key_id[:16]}"
 
 
 def _deployments(ids: set[str]) -> list[DeploymentEntry]:

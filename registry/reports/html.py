@@ -218,7 +218,7 @@ def _models(models: list[ModelEntry]) -> str:
             _e(m["name"]),
             _e(m["version"]),
             _hash(m["sha256"]),
-            _e(m["framework"]),
+            _e(m["framework"]) + (f"<br/>{_e(m['artifact'])}" if m.get("artifact") else ""),
             _time(m["registered_at"]),
             _e(m["registered_by"]),
         ]

@@ -332,7 +332,7 @@ def _models(report: LineageReport, styles: dict[str, ParagraphStyle], width: flo
             _e(m["name"]),
             _e(m["version"]),
             _hash_text(m["sha256"]),
-            _e(m["framework"]),
+            _e(m["framework"]) + (f"<br/>{_e(m['artifact'])}" if m.get("artifact") else ""),
             _e(format_utc(m["registered_at"])),
             _e(m["registered_by"]),
         ]

@@ -31,7 +31,7 @@ All timestamps are UTC ISO 8601 strings ending in ``Z`` (RFC 3339 §5.6).
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias, TypedDict
+from typing import Literal, NotRequired, TypeAlias, TypedDict
 
 NodeType = Literal["dataset", "dataset_version", "job", "run", "model", "model_version", "deployment"]
 Relation = Literal["used", "wasGeneratedBy", "wasDerivedFrom", "deployedAs", "versionOf"]
@@ -113,6 +113,9 @@ class ModelEntry(TypedDict):
     framework: str
     registered_at: str
     registered_by: str
+    # Its form and provenance ("skops + ONNX; trained here, run:...; signed by key ..."), or why it is
+    # not deployable.
+    artifact: NotRequired[str]
 
 
 class ApprovalEntry(TypedDict):

@@ -17,13 +17,15 @@ from audit.exporting import audit_proof_bundle
 from audit.models import AuditEntry
 from audit.services import Target, audit_record
 from governance.errors import ValidationFailed
-from registry.models import LineageEvent
+from registry.models import LineageEvent, ModelVersion
 from registry.reports.assemble import lineage_report_build
 from registry.reports.html import to_html
 from registry.reports.pdf import to_pdf
 from registry.reports.prov import to_prov_json
 from registry.reports.tabular import to_csv
 from registry.reports.types import LineageReport
+from registry.selectors.lineage import node_query
+from registry.signing import versions_signature_files
 
 FORMATS = ("json", "prov", "openlineage", "csv", "html", "pdf", "zip")
 _MEDIA = {
@@ -66,12 +68,22 @@ def _render(report: LineageReport, fmt: str) -> bytes:
     raise ValidationFailed(f"format must be one of {', '.join(FORMATS)}")
 
 
+def _model_versions(report: LineageReport) -> list[ModelVersion]:
+    nodes = [model["node"] for model in report["models"]]
+    query = node_query("model", nodes)
+    if query is None:
+        return []
+    rows = ModelVersion.objects.select_related("model").filter(query).order_by("model__name", "version")
+    return [row for row in rows if row.node_id in set(nodes)]
+
+
 def lineage_report_export(*, actor: Actor, subject: str, fmt: str) -> RenderedReport:
     """Build, record and render the report of ``subject`` (a model version or deployment node id).
 
     1. Build the report (raises NotFound for an unknown node) before recording anything, and name the
        latest signed checkpoint in it.
-    2. Render. A zip holds every format; their SHA-256s go into the export's audit entry.
+    2. Render. A zip holds every format, and each model version's OpenSSF signature bundle, signed
+       provenance.json and the service's public key(s); their SHA-256s go into the export's audit entry.
     3. Record the export: one audit entry, committed (and so integrated into the log).
     4. Zip only: sign a checkpoint covering that entry and add a partial audit bundle (the entries
        behind each step and the export itself, each with an inclusion proof), so that
@@ -87,6 +99,7 @@ def lineage_report_export(*, actor: Actor, subject: str, fmt: str) -> RenderedRe
     content_type, extension = _MEDIA[fmt]
     if fmt == "zip":
         files = {f"report.{_MEDIA[one][1]}": _render(report, one) for one in FORMATS if one != "zip"}
+        files.update(versions_signature_files(_model_versions(report)))
     else:
         files = {f"{stem}.{extension}": _render(report, fmt)}
     with transaction.atomic():

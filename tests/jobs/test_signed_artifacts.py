@@ -187,3 +187,29 @@ def test_a_rotated_key_still_verifies_what_the_old_key_signed_and_the_rotation_i
     signing.version_verify(second, tmp_path / "second")
     rotation = AuditEntry.objects.get(action="model_signing.key_rotate")
     assert rotation.target_id == new and json.loads(rotation.entry)["data"]["previous"] == previous
+
+
+def test_the_auditor_zip_carries_the_signature_bundle_provenance_and_key_and_verifies_offline(
+    story: Any, sent: list, tmp_path: Path
+) -> None:
+    import zipfile
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.audit.factories import offline_verify, trusted_vkey
+
+    version = _trained(story, sent)
+    out = tmp_path / "report.zip"
+    call_command("export_lineage", version.node_id, "--out", str(out), stdout=StringIO())
+    archive = zipfile.ZipFile(out)
+    names = set(archive.namelist())
+
+    verified = offline_verify(out, trusted_vkey())
+
+    folder = "signatures/churn/1"
+    assert {f"{folder}/model.sig", f"{folder}/provenance.json"} <= names
+    assert f"signatures/keys/{version.signing_key_id}.pem" in names
+    assert json.loads(archive.read(f"{folder}/provenance.json"))["run"] == version.run.node_id
+    assert "trained here" in archive.read("report.json").decode()
+    assert verified.returncode == 0, verified.stdout + verified.stderr
