@@ -9,8 +9,9 @@ what is MLflow's own (version tags, description, stage) is written here. Reads a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,12 +21,20 @@ from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.errors import ValidationFailed
 from governance.mlflow_api.models import MlflowVersionInfo, Stage
-from governance.mlflow_api.sources import source_open
-from registry import storage
-from registry.models import ModelVersion, RegisteredModel, TrainingRun
-from registry.services.catalog import check_tags, model_version_create
+from governance.mlflow_api.sources import SourceRefused, source_open
+from registry import signing, storage
+from registry.artifacts import ArtifactRefused, artifact_check
+from registry.models import ArtifactFormat, ModelVersion, RegisteredModel, TrainingRun
+from registry.services.catalog import check_tags, model_artifact_refusal_record, model_version_create
 
 MAX_DESCRIPTION = 5000
+
+
+class Spooled(NamedTuple):
+    """A source's bytes, spooled and hashed, and the safe format they were checked to be in."""
+
+    file: storage.SpooledFile
+    artifact_format: ArtifactFormat
 
 
 def _run_for(run_id: str) -> TrainingRun | None:
@@ -48,59 +57,105 @@ def mlflow_version_create(
 ) -> ModelVersion:
     """Register a version from an MLflow ``CreateModelVersion`` call, READY at once.
 
-    1. When the source is reachable (``sources.source_open``), copy its bytes into our content-addressed
-       storage, hashed, before the transaction opens (no lock held while reading); else record the URI
-       unverified, with no digest.
+    1. When the source is on the allow-list (``sources.source_open``), spool its bytes, hashed, before
+       the transaction opens (no lock held while reading); they must be ONNX or skops
+       (``registry.artifacts.artifact_check``: a pickle is refused, the refusal audited, nothing
+       stored). Else record the URI unverified, with no digest: never deployable.
     2. Link the ``TrainingRun`` whose UUID is ``run_id``, when there is one (edge run → version).
-    3. In one transaction: the registry's ``model_version_create`` (its one audit entry) and this
-       app's row with the tags, description and run id as sent.
+    3. In one transaction: the registry's ``model_version_create`` (storing and signing the checked
+       bytes; its one audit entry) and this app's row with the tags, description and run id as sent.
     """
     checked_tags = check_tags(tags or {})
     if len(description) > MAX_DESCRIPTION:
         raise ValidationFailed(f"description: at most {MAX_DESCRIPTION} characters")
     if not source:
         raise ValidationFailed("source: give the URI of the model's artifacts")
-    stored: tuple[str, int, str] | None = None
-    newly_stored = False
-    with source_open(source) as stream:
-        if stream is not None:
-            try:
-                with storage.spool(stream) as spooled:
-                    name, newly_stored = storage.save_spooled(spooled)
-                    stored = (spooled.sha256, spooled.size, name)
-            except OSError:
-                stored = None  # the source went away while being read: record it unverified
     run = _run_for(run_id) if run_id else None
-    try:
-        with transaction.atomic():
-            if stored is not None:
-                sha256, size, name = stored
-                version = model_version_create(
-                    actor=actor,
-                    model=model,
-                    artifact_uri=source,
-                    artifact_sha256=sha256,
-                    artifact_size=size,
-                    storage_name=name,
-                    run=run,
-                )
-            else:
+    info = {"tags": checked_tags, "description": description, "run_id": run_id, "run_link": run_link}
+    with _source_spooled(actor=actor, model=model, source=source) as spooled:
+        if spooled is None:
+            with transaction.atomic():
                 version = model_version_create(
                     actor=actor, model=model, artifact_uri=source, run=run, digest_unknown=True
                 )
-            MlflowVersionInfo.objects.create(
-                model_version=version,
-                tags=checked_tags,
-                description=description,
-                run_id=run_id,
-                run_link=run_link,
-                updated_at=version.created_at,
+                _info_create(version, info)
+            return version
+        return _version_stored(actor=actor, model=model, source=source, run=run, spooled=spooled, info=info)
+
+
+@contextmanager
+def _source_spooled(*, actor: Actor, model: RegisteredModel, source: str) -> Iterator[Spooled | None]:
+    """The source's bytes spooled and checked to be ONNX or skops; None when the source is not fetched.
+    A refusal (of the source, or of its bytes) is audited before it is raised."""
+    try:
+        with source_open(source) as stream:
+            if stream is None:
+                yield None
+                return
+            with storage.spool(stream) as spooled:
+                try:
+                    artifact_format = artifact_check(spooled.path)
+                except ArtifactRefused as exc:
+                    _refusal_record(actor, model, source, exc, spooled)
+                    raise
+                yield Spooled(spooled, artifact_format)
+    except SourceRefused as exc:
+        _refusal_record(actor, model, source, exc, None)
+        raise
+
+
+def _refusal_record(
+    actor: Actor,
+    model: RegisteredModel,
+    source: str,
+    refused: ValidationFailed,
+    spooled: storage.SpooledFile | None,
+) -> None:
+    model_artifact_refusal_record(
+        actor=actor,
+        model=model,
+        reason=f"{refused.detail} (MLflow source {source})",
+        sha256=spooled.sha256 if spooled is not None else "",
+        size=spooled.size if spooled is not None else 0,
+    )
+
+
+def _version_stored(
+    *,
+    actor: Actor,
+    model: RegisteredModel,
+    source: str,
+    run: TrainingRun | None,
+    spooled: Spooled,
+    info: Mapping[str, Any],
+) -> ModelVersion:
+    name, newly_stored = storage.save_spooled(spooled.file)
+    onnx = spooled.artifact_format == ArtifactFormat.ONNX
+    try:
+        with transaction.atomic():
+            version = model_version_create(
+                actor=actor,
+                model=model,
+                artifact_uri=source,
+                artifact_sha256=spooled.file.sha256,
+                artifact_size=spooled.file.size,
+                storage_name=name,
+                artifact_format=spooled.artifact_format,
+                onnx_sha256=spooled.file.sha256 if onnx else "",
+                onnx_storage_name=name if onnx else "",
+                sign_files={signing.ARTIFACT_NAMES[spooled.artifact_format]: spooled.file.path},
+                run=run,
             )
+            _info_create(version, info)
     except Exception:
-        if stored is not None and newly_stored:
-            storage.discard(stored[2])
+        if newly_stored:
+            storage.discard(name)
         raise
     return version
+
+
+def _info_create(version: ModelVersion, info: Mapping[str, Any]) -> None:
+    MlflowVersionInfo.objects.create(model_version=version, updated_at=version.created_at, **info)
 
 
 def _info_locked(version: ModelVersion) -> MlflowVersionInfo:

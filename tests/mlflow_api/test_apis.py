@@ -70,16 +70,19 @@ def test_errors_have_mlflow_shape_and_status(pipeline: APIClient) -> None:
 def test_a_source_under_a_listed_root_is_fetched_hashed_and_stored(
     pipeline: APIClient, tmp_path: Path, settings: Any
 ) -> None:
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+
     settings.ARTIFACT_SOURCE_ROOTS = [str(tmp_path)]
-    artifact = tmp_path / "model.pkl"
-    artifact.write_bytes(b"model bytes" * 100)
+    artifact = tmp_path / "model.skops"
+    artifact.write_bytes(skops.io.dumps(LogisticRegression().fit([[0.0], [1.0]], [0, 1])))
     _model(pipeline)
     body = _version(pipeline, source=f"file://{artifact}")
     assert (body["version"], body["status"], body["source"]) == ("1", "READY", f"file://{artifact}")
     version = ModelVersion.objects.get()
-    assert version.artifact_verified
+    assert version.artifact_verified and version.artifact_format == "skops" and version.signature_storage_name
     assert version.artifact_sha256 == hashlib.sha256(artifact.read_bytes()).hexdigest()
-    assert version.artifact_size == 1100 and version.storage_name
+    assert version.artifact_size == artifact.stat().st_size and version.storage_name
 
 
 def test_an_unreachable_source_is_recorded_unverified(pipeline: APIClient, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ only what the operator listed, never by a redirect, never past the size limit.""
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import ipaddress
 import os
@@ -210,3 +211,84 @@ def test_a_listed_name_that_resolves_to_loopback_is_refused(artifact_server: str
 )
 def test_only_public_addresses_pass_unlisted(address: str, public: bool) -> None:
     assert _public(ipaddress.ip_address(address)) is public
+
+
+# --- Through the MLflow API: what is fetched is checked, stored and signed; what is not, never deploys -----
+
+
+def _skops_model() -> bytes:
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+
+    return skops.io.dumps(LogisticRegression().fit([[0.0], [1.0]], [0, 1]))
+
+
+def _onnx_model() -> bytes:
+    import numpy as np
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    features = np.array([[0.0], [1.0]], dtype=np.float32)
+    return to_onnx(LogisticRegression().fit(features, [0, 1]), features[:1]).SerializeToString()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "make"), [("model.skops", _skops_model), ("model.onnx", _onnx_model)])
+def test_a_model_from_a_listed_url_is_checked_stored_signed_and_deployable(
+    artifact_server: str, token_client: Any, settings: Any, tmp_path: Path, name: str, make: Any
+) -> None:
+    from registry.models import ModelVersion
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ARTIFACT_SOURCE_URLS = [f"{artifact_server}/models/"]
+    data = make()
+    (tmp_path / "served" / "models" / name).write_bytes(data)
+    client, _ = token_client("nightly", "pipeline")
+    client.post("/api/2.0/mlflow/registered-models/create", {"name": "churn"}, format="json")
+    body = {"name": "churn", "source": f"{artifact_server}/models/{name}"}
+    response = client.post("/api/2.0/mlflow/model-versions/create", body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["model_version"]["source"] == body["source"]
+    version = ModelVersion.objects.get()
+    assert version.artifact_verified and version.artifact_sha256 == hashlib.sha256(data).hexdigest()
+    assert version.artifact_format == name.split(".")[1] and version.signature_storage_name
+    assert version.onnx_sha256 == (version.artifact_sha256 if name.endswith(".onnx") else "")
+    assert version.undeployable_reason == ""
+
+
+@pytest.mark.django_db
+def test_an_unlisted_source_is_recorded_unverified_and_is_never_deployable(
+    artifact_server: str, token_client: Any, settings: Any, tmp_path: Path
+) -> None:
+    from registry.models import ModelVersion
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    (tmp_path / "served" / "models" / "model.skops").write_bytes(_skops_model())
+    client, _ = token_client("nightly", "pipeline")
+    client.post("/api/2.0/mlflow/registered-models/create", {"name": "churn"}, format="json")
+    body = {"name": "churn", "source": f"{artifact_server}/models/model.skops"}
+    assert client.post("/api/2.0/mlflow/model-versions/create", body, format="json").status_code == 200
+    version = ModelVersion.objects.get()
+    assert (version.artifact_verified, version.artifact_sha256, version.storage_name) == (False, "", "")
+    assert "only a reference" in version.undeployable_reason
+    assert not (tmp_path / "media").exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_source_answers_mlflows_error_and_is_audited(
+    artifact_server: str, token_client: Any, settings: Any
+) -> None:
+    from audit.models import AuditEntry
+    from registry.models import ModelVersion
+
+    settings.ARTIFACT_SOURCE_URLS = [f"{artifact_server}/models/"]
+    client, _ = token_client("nightly", "pipeline")
+    client.post("/api/2.0/mlflow/registered-models/create", {"name": "churn"}, format="json")
+    body = {"name": "churn", "source": f"{artifact_server}/models/model.bin"}  # bytes of no model format
+    response = client.post("/api/2.0/mlflow/model-versions/create", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "ONNX" in response.json()["message"] and "skops" in response.json()["message"]
+    refusal = AuditEntry.objects.get(action="model_artifact.refuse")
+    assert body["source"] in refusal.entry
+    assert not ModelVersion.objects.exists()
