@@ -81,3 +81,5 @@ class AuditAction(StrEnum):
     # Sign-in lock-out (django-axes) and an administrator lifting a person's sign-in and signing locks.
     AUTH_LOGIN_LOCKED_OUT = "auth.login_locked_out"
     USER_UNLOCK = "user.unlock"
+    # A release request's automated checks gave a different answer when run again (page, signing, worker).
+    RELEASE_CHECKS_CHANGE = "release.checks_change"

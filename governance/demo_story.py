@@ -8,12 +8,15 @@ audit bundle, both verified offline. Every step prints what happened; files land
 
 from __future__ import annotations
 
+import http.cookiejar
 import io
 import json
+import re
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -140,6 +143,46 @@ def _wait_job(api: Api, who: str, job_id: int, say: Callable[[str], None]) -> di
 def _sign(api: Api, who: str, release: int, password: str, comment: str) -> dict[str, Any]:
     body = {"meaning": "approved", "comment": comment, "password": password}
     return dict(api.call(who, "POST", f"/api/v1/releases/{release}/signatures", body)["signature"])
+
+
+def _page_as(api: Api, who: str, password: str, path: str) -> str:
+    """A web page as ``who`` sees it in a browser: signed in through the login form, then fetched."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    login = f"{api.base}/accounts/login/"
+    with opener.open(login, timeout=60) as response:
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())
+    fields = {"username": who, "password": password, "csrfmiddlewaretoken": csrf[1] if csrf else ""}
+    opener.open(
+        urllib.request.Request(login, data=urllib.parse.urlencode(fields).encode()), timeout=60
+    ).close()
+    with opener.open(f"{api.base}{path}", timeout=60) as response:
+        return str(response.read().decode())
+
+
+def _stale_evidence_refused(
+    api: Api, passwords: dict[str, str], release: int, say: Callable[[str], None]
+) -> None:
+    """A request filed before the erasure: its page shows the check that fails now, and an approval is
+    refused, before anyone has signed it."""
+    page = _page_as(api, "carla", passwords["carla"], f"/approvals/{release}/")
+    row = re.search(
+        r'<td>no_erasure_impact</td><td class="check-(\w+)">.*?<td class="evaluated-at">([^<]+)</td>', page
+    )
+    if row is None or row[1] != "failed":
+        raise RuntimeError(f"the page of request {release} does not show no_erasure_impact failed")
+    say(
+        f"   the page of retraining request {release} (filed before the erasure): no_erasure_impact failed, "
+        f"evaluated {row[2]}"
+    )
+    try:
+        _sign(api, "colin", release, passwords["colin"], "retrain")
+    except ApiError as refused:
+        failing = ", ".join(refused.body["checks"])
+        say(
+            f"   Colin's approval is refused ({refused.status} {refused.body['error']}: {failing}); none made"
+        )
+    else:
+        raise RuntimeError(f"request {release} was signed although a check fails")
 
 
 def run_story(
@@ -310,6 +353,7 @@ def run_story(
     for key in ("dataset_versions", "runs", "model_versions", "deployments"):
         found = [item if isinstance(item, str) else item["node_id"] for item in impact.get(key) or []]
         say(f"   affected {key.replace('_', ' ')}: {', '.join(found) or 'none'}")
+    _stale_evidence_refused(api, passwords, retrain["id"], say)
     redeploy = api.call(
         "dana",
         "POST",

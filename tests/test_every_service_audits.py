@@ -271,6 +271,42 @@ def _grant_claim(make_user: Any, tmp_path: Path) -> str:
     return "grant.claim"
 
 
+def _release_checks_rerun(make_user: Any, tmp_path: Path) -> str:
+    from governance.accounts.models import User
+    from governance.approvals.services.checks import release_checks_rerun
+    from governance.approvals.services.policies import policy_create
+    from governance.approvals.services.releases import release_create
+    from registry.models import Dataset, DatasetVersion
+
+    policy_create(
+        actor=ACTOR,
+        name="svc-checks",
+        spec={
+            "kind": "train",
+            "checks": [{"name": "human_overseer"}],
+            "required_approvals": [{"role": "compliance_officer", "count": 1}],
+            "approval_validity_seconds": 3600,
+        },
+    )
+    overseer = make_user("svc-overseer", "compliance_officer", full_name="Owen Overseer")
+    at = overseer.date_joined
+    dataset = Dataset.objects.create(name="svc-checks-data", created_at=at)
+    DatasetVersion.objects.create(dataset=dataset, version="v1", sha256="d" * 64, created_at=at)
+    release = release_create(
+        actor=_actor_for(make_user, "svc-check-requester"),
+        kind="train",
+        model="svc-checks-model",
+        risk_level="minimal",
+        datasets=[{"namespace": "default", "name": "svc-checks-data", "version": "v1"}],
+        parameters={"target": "label"},
+        human_overseer="svc-overseer",
+    )
+    User.objects.filter(pk=overseer.pk).update(is_active=False)  # the overseer left: the check now fails
+    release.human_overseer.refresh_from_db()
+    release_checks_rerun(actor=ACTOR, release=release, occasion="tests")
+    return "release.checks_change"
+
+
 def _consent_notice_create(make_user: Any, tmp_path: Path) -> str:
     from governance.consent.services.ledger import consent_notice_create
 
@@ -562,6 +598,7 @@ SERVICES: list[Callable[[Any, Path], str]] = [
     _signature_revoke,
     _grant_issue,
     _grant_claim,
+    _release_checks_rerun,
     _consent_notice_create,
     _consent_record,
     _consent_import,

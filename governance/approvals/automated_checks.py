@@ -11,11 +11,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from datetime import datetime
+from typing import Any, NotRequired, TypedDict
+
+from django.utils import timezone
 
 from governance.accounts.models import User
 from governance.accounts.roles import Role
 from governance.approvals import rules
+from governance.approvals.hashing import utc_text
 from governance.errors import ApplicationError
 from registry.models import DatasetVersion, ModelVersion
 
@@ -28,6 +32,7 @@ class CheckResult(TypedDict):
     status: str
     detail: str
     data: dict[str, Any]
+    evaluated_at: NotRequired[str]  # RFC 3339 UTC; results stored before checks were re-run lack it
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,12 @@ def consent_selector(name: str) -> Callable[..., Any] | None:
     return function if callable(function) else None
 
 
-def checks_run(subject: CheckSubject, checks: Sequence[rules.CheckSpec]) -> list[CheckResult]:
+def checks_run(
+    subject: CheckSubject, checks: Sequence[rules.CheckSpec], *, at: datetime | None = None
+) -> list[CheckResult]:
+    """Each check's result, stamped with the time it was evaluated (``at``, else now): an answer about
+    consent or erasure holds only as of that moment."""
+    evaluated_at = utc_text(at or timezone.now())
     results: list[CheckResult] = []
     for check in checks:
         if not rules.check_applies(check, subject.risk_level):
@@ -65,6 +75,8 @@ def checks_run(subject: CheckSubject, checks: Sequence[rules.CheckSpec]) -> list
             )
             continue
         results.append(_RUNNERS[check["name"]](subject, check["params"]))
+    for result in results:
+        result["evaluated_at"] = evaluated_at
     return results
 
 

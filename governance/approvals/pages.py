@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,9 +25,10 @@ from audit.actors import actor_from_request
 from governance.accounts.models import User
 from governance.accounts.permissions import user_roles
 from governance.accounts.roles import Role
-from governance.approvals import selectors
+from governance.approvals import hashing, selectors
 from governance.approvals.api_common import HISTORY_READERS
 from governance.approvals.models import EXPIRED, Meaning, ReleaseRequest, ReleaseStatus
+from governance.approvals.services.checks import release_checks_for_page
 from governance.approvals.services.signatures import release_sign, signature_revoke
 from governance.errors import ApplicationError, NotFound
 
@@ -81,6 +83,46 @@ def _lineage_links(release: ReleaseRequest) -> list[dict[str, str]]:
     ]
 
 
+def _check_rows(release: ReleaseRequest) -> list[dict[str, Any]]:
+    """Each check with the moment it was evaluated (results stored before re-runs: the request's time)."""
+    rows = []
+    for check in release.checks:
+        stamp = check.get("evaluated_at")
+        rows.append({**check, "evaluated": hashing.parse_utc_text(stamp) if stamp else release.created_at})
+    return rows
+
+
+def _page(route: str, **kwargs: str) -> str:
+    try:
+        return reverse(route, kwargs=kwargs)
+    except NoReverseMatch:  # a page of another app that is not mounted here
+        return ""
+
+
+def _run_rows(release: ReleaseRequest) -> list[dict[str, Any]]:
+    """Each job of the request, with links to what it produced: the model version it registered, or the
+    deployment it made (the model version's lineage, the deployment's monitoring page and API record)."""
+    rows = []
+    for run in selectors.release_runs(release):
+        links: list[dict[str, str]] = []
+        node = run["model_version"]
+        if node:
+            links.append({"label": node, "url": "/lineage/?nodeId=" + quote(node, safe=":")})
+            model = release.model_name
+            if run["deployment_id"] is None and (url := _page("model-page", name=model)):
+                links.append({"label": f"model {model}", "url": url})
+        if run["deployment_id"] is not None:
+            label = f"deployment {run['deployment_id']} ({run['environment']})"
+            links.append({"label": label, "url": f"/api/v1/deployments/{run['deployment_id']}"})
+            url = _page("monitoring-page", environment=run["environment"], model=release.model_name)
+            if url:
+                links.append(
+                    {"label": f"monitoring of {release.model_name} in {run['environment']}", "url": url}
+                )
+        rows.append({**run, "links": links})
+    return rows
+
+
 @login_required
 @require_GET
 def approval_queue_page(request: HttpRequest) -> HttpResponse:
@@ -113,9 +155,15 @@ def _release_context(
         for signature in release.signatures.all()
     ]
     live = next((grant for grant in release.grants.all() if grant.revoked_at is None), None)
+    status = release.effective_status(now)
     context: dict[str, Any] = {
         "release": release,
-        "status": release.effective_status(now),
+        "status": status,
+        "checks": _check_rows(release),
+        "checks_live": status in (ReleaseStatus.PENDING, ReleaseStatus.APPROVED),
+        "checks_failing": [check["name"] for check in release.checks if check["status"] == "failed"],
+        "runs": _run_rows(release),
+        "run_outcome": selectors.release_run_outcome(release),
         "pins": selectors.release_pins(release),
         "hash_valid": selectors.release_hash_valid(release),
         "lineage": _lineage_links(release),
@@ -137,6 +185,8 @@ def _release_context(
 def release_page(request: HttpRequest, release_id: int) -> HttpResponse:
     user = _user(request)
     release = _release(release_id)
+    # The checks are answered again for an open request: the evidence may have changed since it was made.
+    release_checks_for_page(actor=actor_from_request(request), release=release)
     return render(request, "approvals/release.html", _release_context(request, user, release))
 
 

@@ -68,6 +68,7 @@ def _releases() -> QuerySet[ReleaseRequest]:
         Prefetch("datasets", queryset=ReleaseDataset.objects.select_related("dataset_version__dataset")),
         Prefetch("signatures", queryset=Signature.objects.select_related("signer", "revoked_by")),
         Prefetch("grants", queryset=Grant.objects.order_by("-issued_at")),
+        "jobs",  # the jobs app's rows, read through the relation it declares (approvals never imports it)
     )
 
 
@@ -193,6 +194,65 @@ def consent_summary(release: ReleaseRequest) -> list[dict[str, Any]] | None:
             continue
         summary.append({"node_id": row.node_id, "personal_data": True, "manifest": manifest})
     return summary
+
+
+class RunSummary(TypedDict):
+    """One job that ran, or tried to run, an approved request (``governance.jobs`` writes them)."""
+
+    job_id: int
+    status: str  # queued, running, succeeded, failed or refused
+    stage: str
+    percent: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    reason: str  # why it failed or was refused
+    model_version: str  # the node id of the model version it registered or deployed
+    deployment_id: int | None
+    environment: str
+
+
+def release_runs(release: ReleaseRequest) -> list[RunSummary]:
+    """The jobs of ``release``, newest first, with what each produced."""
+    runs: list[RunSummary] = []
+    for job in sorted(release.jobs.all(), key=lambda job: (job.created_at, job.pk), reverse=True):
+        result = job.result if isinstance(job.result, dict) else {}
+        deployment = result.get("deployment")
+        runs.append(
+            {
+                "job_id": job.pk,
+                "status": job.status,
+                "stage": job.stage,
+                "percent": job.percent,
+                "started_at": job.started_at,
+                "finished_at": job.finished_at,
+                "reason": job.error,
+                "model_version": str(result.get("model_version") or ""),
+                "deployment_id": deployment if isinstance(deployment, int) else None,
+                "environment": str(result.get("environment") or ""),
+            }
+        )
+    return runs
+
+
+def release_run_outcome(release: ReleaseRequest) -> str:
+    """What became of an approved request once it was run, in one sentence ("" before any run): a
+    consumed grant says only that the grant was used, not whether anything was trained or deployed."""
+    runs = release_runs(release)
+    if not runs:
+        return (
+            "the grant was used, but no job is recorded" if release.status == ReleaseStatus.CONSUMED else ""
+        )
+    run = runs[0]
+    made = f"; it registered {run['model_version']}" if run["model_version"] else ""
+    if run["deployment_id"] is not None:
+        made = f"; it deployed {run['model_version']} to {run['environment']}"
+    if run["status"] == "refused":
+        return f"the run (job {run['job_id']}) was refused: {run['reason']}"
+    if run["status"] == "failed":
+        return f"the run (job {run['job_id']}) failed during {run['stage']}: {run['reason']}"
+    if run["status"] == "succeeded":
+        return f"the run (job {run['job_id']}) succeeded{made}"
+    return f"the run (job {run['job_id']}) is {run['status']} ({run['stage']}, {run['percent']}%)"
 
 
 # --- Signatures --------------------------------------------------------------------------------------------

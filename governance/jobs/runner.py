@@ -7,8 +7,9 @@ The order matters (issue: "the worker, before it does anything"):
 2. The grant must be the one this job was queued with (same grant id, request and kind).
 3. Claim the job row (``queued`` → ``running``): a duplicated or redelivered message stops here.
 4. Claim the grant (a conditional UPDATE of ``used_at``): a grant runs once.
-5. Load the bytes to use and hash them: they must be the ones the signers approved.
-6. No erasure or deletion request may now affect the data (or, for a deploy, the model version).
+5. Run the policy's automated checks again (recorded on the request): each must still pass.
+6. Load the bytes to use and hash them: they must be the ones the signers approved; no erasure or
+   deletion request may now affect the data (or, for a deploy, the model version).
 7. Train or deploy; what it makes is registered in one transaction with the job's ending, so a
    worker killed before that leaves nothing half-registered (the reaper then fails the job).
 """
@@ -29,8 +30,10 @@ from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, connections, transaction
 
 from audit.actors import Actor
+from governance.approvals import selectors
 from governance.approvals.grants import GrantClaims, GrantError, grant_verify
 from governance.approvals.keys import grant_public_keys
+from governance.approvals.services.checks import release_checks_rerun
 from governance.approvals.services.grants import grant_claim
 from governance.errors import ApplicationError
 from governance.jobs import deploying, training
@@ -97,6 +100,7 @@ def run_release_job(*, job_id: int | None, grant: str, worker: str) -> str:
         context = Context(job=started, claims=claims, actor=actor, workdir=Path(workdir))
         try:
             _claim_grant(context)
+            _checks_still_pass(context)
             if job.kind == "train":
                 training.train(context)
             else:
@@ -143,6 +147,15 @@ def _claim_grant(context: Context) -> None:
             f"release {release.pk} hashes to {release.request_hash}, "
             f"the grant to {context.claims['request_hash']}: the request changed after approval",
         )
+
+
+def _checks_still_pass(context: Context) -> None:
+    """The policy's automated checks, run again now: the evidence the signers saw may have changed."""
+    release = selectors.release_get(pk=context.job.release_id)
+    outcome = release_checks_rerun(actor=context.actor, release=release, occasion="worker")
+    if outcome.failed:
+        failed = outcome.failed[0]
+        raise Refused(failed["name"], f"automated check {failed['name']} now fails: {failed['detail']}")
 
 
 def pinned_hash(context: Context, node_id: str) -> str:

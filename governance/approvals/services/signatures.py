@@ -35,6 +35,7 @@ from governance.approvals.models import (
     SigningFailure,
     SigningLock,
 )
+from governance.approvals.services.checks import release_checks_before_signing
 from governance.approvals.services.grants import grant_issue, grants_revoke
 from governance.errors import Conflict, PermissionRefused, ValidationFailed
 
@@ -50,7 +51,9 @@ def release_sign(
     behind although the signing fails, to detect and report attempts at unauthorised use (§11.300(d)).
     1. Refuse machine accounts, people without a printed name, and locked signers.
     2. Check the password; a wrong one is recorded (``signing_failure_record``) and refused.
-    3. Add the signature in one transaction (``_signature_add``); a quorum met issues the grant.
+    3. Re-run the automated checks (committed and audited on their own); an approval is refused while
+       one fails (``release_checks_before_signing``).
+    4. Add the signature in one transaction (``_signature_add``); a quorum met issues the grant.
     """
     if meaning not in Meaning.values:
         raise ValidationFailed(
@@ -73,6 +76,7 @@ def release_sign(
         signing_failure_record(actor=actor, user=signer, release=release)
         raise PasswordRefused("the password is not correct; the signature was not made")
     _signing_admit(signer)
+    release_checks_before_signing(actor=actor, release=release, meaning=meaning)
     return _signature_add(actor=actor, release=release, signer=signer, meaning=meaning, comment=comment)
 
 
