@@ -573,6 +573,42 @@ def _mlflow_refusal_record(make_user: Any, tmp_path: Path) -> str:
     return "mlflow.refuse"
 
 
+def _model_artifact_refusal_record(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import catalog
+
+    catalog.model_artifact_refusal_record(
+        actor=ACTOR, model=_model(make_user), reason="a pickle", sha256="0" * 64, size=1
+    )
+    return "model_artifact.refuse"
+
+
+def _serving_refusal_record(make_user: Any, tmp_path: Path) -> str:
+    from governance.jobs.serving import serving_refusal_record
+    from registry.services import catalog
+
+    version = catalog.model_version_create(
+        actor=_actor_for(make_user, "svc-served"),
+        model=_model(make_user),
+        artifact_uri="s3://b/m.onnx",
+        artifact_sha256="a" * 64,
+        artifact_size=1,
+    )
+    serving_refusal_record(actor=ACTOR, version=version, reason="signature does not verify")
+    return "model_artifact.refuse"
+
+
+def _signing_key_rotate(make_user: Any, tmp_path: Path) -> str:
+    from django.test import override_settings
+
+    from registry.signing import signing_key_rotate
+
+    with override_settings(
+        MODEL_SIGNING_KEY_FILE=tmp_path / "key.pem", MODEL_SIGNING_KEYRING_DIR=tmp_path / "keys"
+    ):
+        signing_key_rotate(actor=ACTOR)
+    return "model_signing.key_rotate"
+
+
 SERVICES: list[Callable[[Any, Path], str]] = [
     _model_create,
     _model_update,
@@ -616,6 +652,9 @@ SERVICES: list[Callable[[Any, Path], str]] = [
     _mlflow_version_update,
     _mlflow_read_record,
     _mlflow_refusal_record,
+    _model_artifact_refusal_record,
+    _serving_refusal_record,
+    _signing_key_rotate,
 ]
 
 

@@ -53,7 +53,10 @@ def skops_bytes() -> bytes:
     import skops.io
     from sklearn.tree import DecisionTreeClassifier
 
-    model = DecisionTreeClassifier(random_state=0).fit([[0.0], [1.0], [0.2], [0.9]], [0, 1, 0, 1])
+    import pandas as pd
+
+    features = pd.DataFrame({"x": [0.0, 1.0, 0.2, 0.9]})
+    model = DecisionTreeClassifier(random_state=0).fit(features, [0, 1, 0, 1])
     return bytes(skops.io.dumps(model))
 
 
