@@ -83,3 +83,7 @@ class AuditAction(StrEnum):
     USER_UNLOCK = "user.unlock"
     # A release request's automated checks gave a different answer when run again (page, signing, worker).
     RELEASE_CHECKS_CHANGE = "release.checks_change"
+    # A risk level change refused to a non-officer; a release request refused when it was filed.
+    MODEL_RISK_LEVEL_REFUSE = "model.risk_level_refuse"
+    RELEASE_REFUSE = "release.refuse"
+    RELEASE_SIGN_REFUSE = "release.sign_refuse"  # a signature refused for separation of duties

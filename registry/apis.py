@@ -21,10 +21,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from governance.accounts.permissions import roles_allowed
+from governance.accounts.permissions import roles_allowed, user_roles
 from governance.accounts.roles import Role
 from governance.api.pagination import CursorPagination
-from governance.errors import NotFound, ValidationFailed
+from governance.errors import NotFound, PermissionRefused, ValidationFailed
 from registry.models import (
     Dataset,
     DatasetVersion,
@@ -52,6 +52,7 @@ T = TypeVar("T")
 
 READ_ROLES = roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
 WRITE_ROLES = roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE)
+WRITE_ROLE_NAMES = frozenset({Role.DATA_SCIENTIST.value, Role.PIPELINE.value})
 RISK_LEVEL_ERRORS: dict[str, Any] = {
     "invalid_choice": (
         '"{input}" is not an EU AI Act risk level; choose minimal, limited, high or unacceptable.'
@@ -316,9 +317,10 @@ class ModelDetailApi(APIView):
 
 
 class ModelUpdateApi(APIView):
-    """Change description, intended_use, risk_level or tags (only the fields sent); audited."""
+    """Change description, intended_use or tags (data scientists, pipelines), or reclassify risk_level
+    with a reason (compliance officers only: 403 ``risk_level_officer_only`` for anyone else); audited."""
 
-    permission_classes = [WRITE_ROLES]
+    permission_classes = [roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER)]
 
     class ModelUpdateInputSerializer(serializers.Serializer[Any]):
         description = serializers.CharField(required=False, allow_blank=True)
@@ -326,6 +328,7 @@ class ModelUpdateApi(APIView):
         risk_level = serializers.ChoiceField(
             choices=RiskLevel.choices, required=False, error_messages=RISK_LEVEL_ERRORS
         )
+        reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
         tags = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
 
     @extend_schema(request=ModelUpdateInputSerializer, responses=CatalogModelOutputSerializer)
@@ -334,11 +337,16 @@ class ModelUpdateApi(APIView):
         if unknown:
             raise ValidationFailed(
                 f"{', '.join(unknown)}: not changeable here; "
-                "send only description, intended_use, risk_level or tags"
+                "send only description, intended_use, risk_level (with reason) or tags"
             )
         changes = _valid(self.ModelUpdateInputSerializer, request.data)
+        reason = changes.pop("reason")
+        if set(changes) - {"risk_level"} and not user_roles(request.user) & WRITE_ROLE_NAMES:
+            raise PermissionRefused("a compliance officer changes only a model's risk_level here")
         model = selectors.model_get(name=name)
-        model = services.model_update(actor=actor_from_request(request), model=model, changes=changes)
+        model = services.model_update(
+            actor=actor_from_request(request), model=model, changes=changes, reason=reason
+        )
         return Response(CatalogModelOutputSerializer(model).data)
 
 

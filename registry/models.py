@@ -47,6 +47,35 @@ class RegisteredModel(models.Model):
         return self.name
 
 
+class RiskClassification(models.Model):
+    """One decision on a model's EU AI Act risk level, never changed: the level declared when the model
+    was registered, or a compliance officer's reclassification with its reason. A release request takes
+    the highest level ever recorded for its model since the latest reclassification (approvals.risk)."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="risk_classifications")
+    risk_level = models.CharField(max_length=16, choices=RiskLevel.choices)
+    previous_level = models.CharField(max_length=16, blank=True)
+    reclassified = models.BooleanField(default=False)  # an officer's decision, not the registration
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["model", "decided_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(risk_level__in=RiskLevel.values), name="risk_classification_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reclassified=False) | ~models.Q(reason=""),
+                name="risk_reclassification_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}: {self.risk_level} ({self.decided_at:%Y-%m-%d %H:%M:%S} UTC)"
+
+
 class Dataset(models.Model):
     namespace = models.CharField(max_length=200, default="default")
     name = models.CharField(max_length=300)

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from governance.accounts.permissions import user_roles
 from governance.accounts.roles import Role
 from governance.errors import ApplicationError, NotFound
+from registry.models import RiskClassification
 from registry.reports.assemble import lineage_report_build
 from registry.reports.svg import render_svg
 from registry.selectors import catalog
@@ -39,6 +40,8 @@ def model_list_page(request: HttpRequest) -> HttpResponse:
 def model_detail_page(request: HttpRequest, name: str) -> HttpResponse:
     _check_reader(request)
     model = _or_404(lambda: catalog.model_get(name=name))
+    history = RiskClassification.objects.select_related("decided_by")
+    prefetch_related_objects([model], Prefetch("risk_classifications", queryset=history))
     versions = catalog.model_version_list(model=model).prefetch_related("deployments")
     return render(request, "registry/model.html", {"model": model, "versions": versions})
 

@@ -609,7 +609,50 @@ def _signing_key_rotate(make_user: Any, tmp_path: Path) -> str:
     return "model_signing.key_rotate"
 
 
+def _model_risk_reclassify(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import catalog
+
+    officer = Actor.for_user(_officer(make_user, "svc-classifier"))
+    catalog.model_update(
+        actor=officer, model=_model(make_user), changes={"risk_level": "limited"}, reason="internal use"
+    )
+    return "model.update"
+
+
+def _model_risk_refusal_record(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import catalog
+
+    catalog.model_risk_refusal_record(actor=ACTOR, model=_model(make_user), wanted="minimal")
+    return "model.risk_level_refuse"
+
+
+def _release_refusal_record(make_user: Any, tmp_path: Path) -> str:
+    from governance.approvals.services.releases import ReleaseAsk, release_refusal_record
+    from governance.errors import ValidationFailed
+
+    refusal = ValidationFailed("weaker", code="policy_weaker")
+    release_refusal_record(actor=ACTOR, ask=ReleaseAsk(kind="train", model="x"), refusal=refusal)
+    return "release.refuse"
+
+
+def _signer_refuse_excluded(make_user: Any, tmp_path: Path) -> str:
+    from governance.approvals.duties import signer_refuse_excluded
+    from governance.errors import PermissionRefused
+
+    release = _approvals_release(make_user)
+    requester = release.requested_by
+    requester.groups.add(*_officer(make_user).groups.all())  # now holds a signing role too
+    with pytest.raises(PermissionRefused):
+        signer = type(requester).objects.get(pk=requester.pk)
+        signer_refuse_excluded(actor=ACTOR, release=release, signer=signer)
+    return "release.sign_refuse"
+
+
 SERVICES: list[Callable[[Any, Path], str]] = [
+    _model_risk_reclassify,
+    _model_risk_refusal_record,
+    _release_refusal_record,
+    _signer_refuse_excluded,
     _model_create,
     _model_update,
     _model_archive,

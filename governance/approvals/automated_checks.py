@@ -21,7 +21,7 @@ from governance.accounts.roles import Role
 from governance.approvals import rules
 from governance.approvals.hashing import utc_text
 from governance.errors import ApplicationError
-from registry.models import DatasetVersion, ModelVersion
+from registry.models import DatasetVersion, MetricsSource, ModelVersion
 
 PASSED, FAILED, NOT_APPLICABLE = "passed", "failed", "not_applicable"
 CONSENT_SELECTORS = "governance.consent.selectors"
@@ -106,14 +106,31 @@ def _metric_thresholds(subject: CheckSubject, params: Mapping[str, Any]) -> Chec
         return _result(
             name, PASSED, "thresholds declared before evaluation", {"declared": declared, "policy": floors}
         )
-    metrics = subject.model_version.metrics if subject.model_version is not None else {}
+    version = subject.model_version
+    metrics = version.metrics if version is not None else {}
     if not declared and not floors:
         return _result(name, FAILED, "no thresholds to judge the model by: declare metric_thresholds")
-    problems = rules.metrics_meet(floors, metrics) + rules.metrics_meet(declared, metrics)
     data = {"metrics": metrics, "declared": declared, "policy": floors}
+    if version is not None and version.metrics_source != MetricsSource.SERVICE:
+        who = metrics_declared_by(version)
+        return _result(
+            name,
+            FAILED,
+            f"the metrics of {version.node_id} were declared by {who}, not computed by the service; "
+            "thresholds are met only by the training job's held-out evaluation or a governed evaluation "
+            "on a registered dataset version: train it through an approved training request",
+            {**data, "metrics_source": version.metrics_source, "declared_by": who},
+        )
+    problems = rules.metrics_meet(floors, metrics) + rules.metrics_meet(declared, metrics)
     if problems:
         return _result(name, FAILED, "; ".join(problems), data)
     return _result(name, PASSED, "the model version's metrics meet every threshold", data)
+
+
+def metrics_declared_by(version: ModelVersion) -> str:
+    """Who typed in a model version's metrics, as the pages show it ("declared by <user>")."""
+    person = version.created_by
+    return person.full_name or person.username
 
 
 def _dpia_reference(subject: CheckSubject, params: Mapping[str, Any]) -> CheckResult:

@@ -77,6 +77,7 @@ class PolicyVersion(models.Model):
     required_approvals = models.JSONField(default=list)
     approval_validity_seconds = models.PositiveIntegerField()
     monitoring = models.JSONField(default=dict, blank=True)  # drift thresholds (rules.MONITORING_KEYS)
+    signer_exclusions = models.JSONField(default=list, blank=True)  # rules.SIGNER_EXCLUSIONS, beyond duties
     active = models.BooleanField(default=True)
     change_note = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -108,6 +109,7 @@ class PolicyVersion(models.Model):
             "required_approvals": list(self.required_approvals),
             "approval_validity_seconds": self.approval_validity_seconds,
             "monitoring": dict(self.monitoring),
+            "signer_exclusions": list(self.signer_exclusions),
         }
 
 
@@ -124,6 +126,11 @@ class ReleaseRequest(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     environment = models.CharField(max_length=100, blank=True)
     risk_level = models.CharField(max_length=16)
+    # The compliance officer's reclassification the risk level starts from (its reason is shown with the
+    # request); without one, the level is the highest ever recorded for the model (approvals.risk).
+    risk_classification = models.ForeignKey(
+        "registry.RiskClassification", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     model_name = models.CharField(max_length=200)
     model_version = models.ForeignKey(
         "registry.ModelVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

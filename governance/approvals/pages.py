@@ -30,6 +30,7 @@ from governance.approvals.api_common import HISTORY_READERS
 from governance.approvals.models import EXPIRED, Meaning, ReleaseRequest, ReleaseStatus
 from governance.approvals.services.checks import release_checks_for_page
 from governance.approvals.services.signatures import release_sign, signature_revoke
+from governance.approvals.sign_off_page import sign_off_context
 from governance.errors import ApplicationError, NotFound
 
 PAGE_READERS = frozenset({Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.DATA_SCIENTIST})
@@ -176,6 +177,8 @@ def _release_context(
         "form": SignForm(),
         "revoke_form": RevokeForm(),
     }
+    context.update(sign_off_context(release, user))
+    context["may_sign"] = context["may_sign"] and not context["you_may_not_sign"]
     context.update(extra)
     return context
 

@@ -37,6 +37,9 @@ MAX_PER_ROLE: Final = 10
 # Drift thresholds a deploy policy may set for the deployments it approves (governance.monitoring.drift);
 # any left out take the monitoring defaults.
 MONITORING_KEYS: Final = ("psi", "ks", "prediction_psi", "accuracy_drop", "min_samples", "min_labels")
+# People a policy may bar from signing beyond those who made the request or its evidence (who always are,
+# governance.approvals.duties): the registered model's owner and the request's named human overseer.
+SIGNER_EXCLUSIONS: Final = ("model_owner", "human_overseer")
 
 
 class PolicyError(ValueError):
@@ -62,6 +65,7 @@ class PolicySpec(TypedDict):
     required_approvals: list[ApprovalRequirement]
     approval_validity_seconds: int
     monitoring: NotRequired[dict[str, float]]
+    signer_exclusions: NotRequired[list[str]]
 
 
 Bounds = dict[str, dict[str, float]]  # metric -> {"min": x} and/or {"max": y}
@@ -164,6 +168,17 @@ def _monitoring(value: Any) -> dict[str, float]:
     return {key: float(value[key]) for key in MONITORING_KEYS if key in value}
 
 
+def _signer_exclusions(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise PolicyError(f"signer_exclusions: a list of {', '.join(SIGNER_EXCLUSIONS)}")
+    unknown = sorted(set(value) - set(SIGNER_EXCLUSIONS))
+    if unknown:
+        raise PolicyError(
+            f"signer_exclusions: {', '.join(unknown)} unknown; use {', '.join(SIGNER_EXCLUSIONS)}"
+        )
+    return [name for name in SIGNER_EXCLUSIONS if name in value]
+
+
 def policy_spec_validate(raw: Mapping[str, Any]) -> PolicySpec:
     """Check and normalise a policy version's content; raise PolicyError naming the first bad field."""
     kind = raw.get("kind")
@@ -190,6 +205,7 @@ def policy_spec_validate(raw: Mapping[str, Any]) -> PolicySpec:
         "required_approvals": _approvals(raw.get("required_approvals")),
         "approval_validity_seconds": validity,
         "monitoring": _monitoring(raw.get("monitoring", {})),
+        "signer_exclusions": _signer_exclusions(raw.get("signer_exclusions", [])),
     }
 
 

@@ -22,6 +22,9 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
+from governance.accounts.models import User
+from governance.accounts.permissions import user_roles
+from governance.accounts.roles import Role
 from governance.errors import Conflict, PermissionRefused, ValidationFailed
 from registry import signing, storage
 from registry.artifacts import ArtifactRefused, artifact_check
@@ -33,6 +36,7 @@ from registry.models import (
     MetricsSource,
     ModelVersion,
     RegisteredModel,
+    RiskClassification,
     RiskLevel,
     TrainingRun,
 )
@@ -121,6 +125,9 @@ def model_create(
             )
     except IntegrityError as exc:
         raise Conflict(f"a model named {name!r} exists; pick another name") from exc
+    RiskClassification.objects.create(
+        model=model, risk_level=risk_level, decided_by_id=model.owner_id, decided_at=model.created_at
+    )
     audit_record(
         actor=actor,
         action=AuditAction.MODEL_CREATE,
@@ -130,9 +137,49 @@ def model_create(
     return model
 
 
+def risk_reclassifier_refusal(actor: Actor) -> PermissionRefused | None:
+    """Why ``actor`` may not change a model's risk level, or None for a compliance officer."""
+    user = User.objects.filter(pk=actor.user_id).first() if actor.user_id is not None else None
+    if user is not None and Role.COMPLIANCE_OFFICER in user_roles(user):
+        return None
+    return PermissionRefused(
+        "a model's risk level is a compliance decision (EU AI Act Art. 6): only a compliance officer "
+        "changes it, with a reason; ask one to reclassify the model",
+        code="risk_level_officer_only",
+    )
+
+
+def model_update(
+    *, actor: Actor, model: RegisteredModel, changes: Mapping[str, Any], reason: str = ""
+) -> RegisteredModel:
+    """Change a model's description, intended use, risk level or tags; a no-op records nothing.
+
+    The risk level changes only by a compliance officer's reclassification with a ``reason``, kept as a
+    :class:`RiskClassification` row; anyone else's attempt is refused and the refusal audited.
+    """
+    if "risk_level" in changes and changes["risk_level"] != model.risk_level:
+        refusal = risk_reclassifier_refusal(actor)
+        if refusal is not None:
+            model_risk_refusal_record(actor=actor, model=model, wanted=str(changes["risk_level"]))
+            raise refusal
+    return _model_update(actor=actor, model=model, changes=changes, reason=reason)
+
+
 @transaction.atomic
-def model_update(*, actor: Actor, model: RegisteredModel, changes: Mapping[str, Any]) -> RegisteredModel:
-    """Change a model's description, intended use, risk level or tags; a no-op records nothing."""
+def model_risk_refusal_record(*, actor: Actor, model: RegisteredModel, wanted: str) -> None:
+    """One audit entry for a risk level change refused to someone who is not a compliance officer."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.MODEL_RISK_LEVEL_REFUSE,
+        target=Target.of("model", f"model:{model.name}"),
+        data={"risk_level": {"current": model.risk_level, "wanted": wanted}},
+    )
+
+
+@transaction.atomic
+def _model_update(
+    *, actor: Actor, model: RegisteredModel, changes: Mapping[str, Any], reason: str
+) -> RegisteredModel:
     unknown = sorted(set(changes) - set(MODEL_FIELDS))
     if unknown:
         raise ValidationFailed(f"{', '.join(unknown)}: not changeable; change only {', '.join(MODEL_FIELDS)}")
@@ -148,9 +195,13 @@ def model_update(*, actor: Actor, model: RegisteredModel, changes: Mapping[str, 
     if not changed:
         return locked
     before = {field: getattr(locked, field) for field in changed}
+    data: dict[str, Any] = {"fields": sorted(changed)}
+    if "risk_level" in changed:
+        data["risk_classification"] = _risk_reclassify(
+            actor=actor, model=locked, level=changed["risk_level"], reason=reason
+        )
     RegisteredModel.objects.filter(pk=locked.pk).update(**changed)
     # Free text is named, not copied, into the log; the governance-relevant values are kept whole.
-    data: dict[str, Any] = {"fields": sorted(changed)}
     for field in ("risk_level", "tags"):
         if field in changed:
             data[field] = {"before": before[field], "after": changed[field]}
@@ -162,6 +213,26 @@ def model_update(*, actor: Actor, model: RegisteredModel, changes: Mapping[str, 
     )
     locked.refresh_from_db()
     return locked
+
+
+def _risk_reclassify(*, actor: Actor, model: RegisteredModel, level: str, reason: str) -> dict[str, Any]:
+    refusal = risk_reclassifier_refusal(actor)  # again under the lock: the level may have moved meanwhile
+    if refusal is not None:
+        raise refusal
+    if not reason.strip():
+        raise ValidationFailed(
+            "reason: say why the risk level changes; it is shown on every release request of the model"
+        )
+    row = RiskClassification.objects.create(
+        model=model,
+        risk_level=level,
+        previous_level=model.risk_level,
+        reclassified=True,
+        reason=reason.strip(),
+        decided_by_id=acting_user_id(actor),
+        decided_at=timezone.now(),
+    )
+    return {"id": row.pk, "reason": row.reason}
 
 
 def model_archive(*, actor: Actor, model: RegisteredModel) -> RegisteredModel:

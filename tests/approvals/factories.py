@@ -13,7 +13,14 @@ from governance.accounts import services as accounts
 from governance.approvals.models import PolicyVersion, ReleaseRequest
 from governance.approvals.services.policies import policy_create
 from governance.approvals.services.releases import release_create
-from registry.models import Dataset, DatasetVersion, ModelVersion, RegisteredModel
+from registry.models import (
+    ArtifactFormat,
+    Dataset,
+    DatasetVersion,
+    MetricsSource,
+    ModelVersion,
+    RegisteredModel,
+)
 
 PASSWORD = "Correct-Horse-Battery-42"
 SYSTEM = Actor.system("tests")
@@ -64,17 +71,31 @@ def dataset_version(
 
 
 def model_version(
-    owner: Any, *, name: str = "churn", risk_level: str = "minimal", metrics: dict[str, Any] | None = None
+    owner: Any,
+    *,
+    name: str = "churn",
+    risk_level: str = "minimal",
+    metrics: dict[str, Any] | None = None,
+    metrics_source: str = MetricsSource.SERVICE,
+    deployable: bool = True,
 ) -> ModelVersion:
+    """A model version row; by default as the training job leaves one (an ONNX artifact held and signed by
+    the service, metrics it computed). ``deployable=False``: only a reference (``s3://``)."""
     model, _ = RegisteredModel.objects.get_or_create(
         name=name, defaults={"owner": owner, "risk_level": risk_level, "created_at": timezone.now()}
     )
     latest = ModelVersion.objects.filter(model=model).count()
+    sha256 = hashlib.sha256(f"{name} {latest + 1}".encode()).hexdigest()
     return ModelVersion.objects.create(
         model=model,
         version=latest + 1,
-        artifact_sha256=hashlib.sha256(f"{name} {latest + 1}".encode()).hexdigest(),
+        artifact_sha256=sha256,
         artifact_size=11,
+        artifact_uri="" if deployable else f"s3://models/{name}/{latest + 1}",
+        storage_name=f"{sha256}.onnx" if deployable else "",
+        artifact_format=ArtifactFormat.ONNX if deployable else ArtifactFormat.REFERENCE,
+        signature_storage_name=f"{sha256}.sigstore.json" if deployable else "",
+        metrics_source=metrics_source,
         framework="sklearn",
         metrics=metrics if metrics is not None else {"accuracy": 0.93},
         created_by=owner,

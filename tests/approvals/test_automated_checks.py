@@ -7,13 +7,21 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from audit.actors import Actor
 from governance.approvals import automated_checks
 from governance.approvals.models import ReleaseRequest
 from registry.models import DatasetVersion
 from registry.services.datasets import dataset_create, dataset_version_upload
-from tests.approvals.factories import client_for, dataset_version, make_policy, model_version, train_request
+from tests.approvals.factories import (
+    PASSWORD,
+    client_for,
+    dataset_version,
+    make_policy,
+    model_version,
+    train_request,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +114,49 @@ def test_a_deploy_is_judged_on_the_model_versions_measured_metrics(requester: An
     )
     assert deploy(2)["checks"][0]["detail"] == "accuracy: 0.85 is below 0.9"
     assert deploy(3)["checks"][0]["detail"] == "accuracy: not measured"
+
+
+def test_self_declared_metrics_never_meet_a_threshold_and_say_who_declared_them(
+    requester: Any, approver: Any
+) -> None:
+    make_policy(
+        "deploy-any",
+        kind="deploy",
+        checks=[{"name": "metric_thresholds", "params": {"metrics": {"accuracy": 0.9}}}],
+    )
+    model_version(requester, metrics={"accuracy": 0.99}, metrics_source="declared")
+    body = {"kind": "deploy", "model": "churn", "version": 1, "environment": "staging"}
+
+    response = client_for(requester).post("/api/v1/releases", body, format="json")
+
+    assert response.status_code == 201
+    release = response.json()
+    assert release["status"] == "rejected"
+    check = release["checks"][0]
+    assert check["status"] == "failed"
+    assert "were declared by Rita Requester, not computed by the service" in check["detail"]
+    assert check["data"]["metrics_source"] == "declared"
+    browser = Client()
+    assert browser.login(username=approver.username, password=PASSWORD)
+    page = browser.get(f"/approvals/{release['id']}/").content.decode()
+    assert "(declared by Rita Requester)" in page
+    assert "(declared by Rita Requester)" in browser.get("/models/churn/").content.decode()
+
+
+def test_metrics_the_service_computed_are_shown_as_such(requester: Any, approver: Any) -> None:
+    make_policy("deploy-any", kind="deploy")
+    model_version(requester, metrics={"accuracy": 0.93})
+    body = {"kind": "deploy", "model": "churn", "version": 1, "environment": "staging"}
+    release = client_for(requester).post(
+        "/api/v1/releases", {**body, "metric_thresholds": {"accuracy": 0.9}}, format="json"
+    )
+    browser = Client()
+    assert browser.login(username=approver.username, password=PASSWORD)
+
+    page = browser.get(f"/approvals/{release.json()['id']}/").content.decode()
+
+    assert release.json()["status"] == "pending"
+    assert "(computed by the service)" in page and "declared by" not in page
 
 
 # --- Asked of the consent app ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -91,6 +92,42 @@ def test_a_deploy_request_pins_the_model_artifact_and_is_judged_by_the_environme
     assert body["status"] == "pending"
 
 
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (
+            {"storage_name": "", "artifact_format": "reference", "artifact_uri": "s3://m/churn/1"},
+            "only a reference",
+        ),
+        (
+            {"storage_name": "", "artifact_format": "reference", "artifact_uri": "runs:/abc/model"},
+            "runs:/abc",
+        ),
+        ({"artifact_format": ""}, "no safe format"),
+        ({"signature_storage_name": ""}, "no signature bundle"),
+    ],
+)
+def test_it_refuses_a_deploy_request_for_a_version_that_is_never_deployable(
+    requester: Any, row: dict[str, Any], reason: str
+) -> None:
+    make_policy("deploy-any", kind="deploy")
+    version = model_version(requester)
+    type(version).objects.filter(pk=version.pk).update(**row)
+
+    response = client_for(requester).post(
+        "/api/v1/releases",
+        {"kind": "deploy", "model": "churn", "version": 1, "environment": "staging"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "not_deployable"
+    assert reason in response.json()["detail"]
+    assert not ReleaseRequest.objects.exists()
+    refusal = json.loads(AuditEntry.objects.get(action="release.refuse").entry)["data"]
+    assert (refusal["error"], refusal["version"]) == ("not_deployable", 1)
+
+
 def test_a_request_that_fails_a_check_is_rejected_at_once_with_the_reason(requester: Any) -> None:
     make_policy("train-default")
     dataset_version(requester)
@@ -177,7 +214,12 @@ def test_the_risk_level_is_the_registered_models_and_cannot_be_lowered_by_the_re
     )
 
     assert response.status_code == 400
-    assert "registered as high" in response.json()["detail"]
+    assert response.json()["error"] == "risk_level_too_low"
+    assert response.json()["risk_level"] == "high"
+    assert "is at risk level high" in response.json()["detail"]
+    assert not ReleaseRequest.objects.exists()
+    refusal = AuditEntry.objects.get(action="release.refuse")
+    assert json.loads(refusal.entry)["data"]["error"] == "risk_level_too_low"
 
 
 def test_overlapping_policies_make_the_requester_choose_one(requester: Any) -> None:

@@ -125,15 +125,16 @@ def test_a_patch_changes_the_fields_sent_and_writes_one_audit_entry(scientist: A
     _model(scientist)
 
     response = scientist.patch(
-        "/api/v1/models/churn", {"risk_level": "limited", "description": "Monthly churn"}, format="json"
+        "/api/v1/models/churn", {"tags": {"team": "risk"}, "description": "Monthly churn"}, format="json"
     )
 
     entries = _entries("model.update")
     assert response.status_code == 200
-    assert response.json()["risk_level"] == "limited" and response.json()["tags"] == {"team": "growth"}
+    assert response.json()["risk_level"] == "high" and response.json()["tags"] == {"team": "risk"}
     assert len(entries) == 1
     assert entries[0].target_id == "model:churn"
-    assert json.loads(entries[0].entry)["data"]["risk_level"] == {"before": "high", "after": "limited"}
+    changed = json.loads(entries[0].entry)["data"]["tags"]
+    assert changed == {"before": {"team": "growth"}, "after": {"team": "risk"}}
 
 
 def test_a_patch_of_a_field_that_cannot_change_is_refused(scientist: APIClient) -> None:
@@ -423,12 +424,8 @@ def test_deploying_an_unknown_model_is_refused_and_changes_nothing(scientist: AP
 
 def test_a_deploy_closes_the_previous_one_and_links_the_version(scientist: APIClient) -> None:
     _model(scientist)
-    for _ in range(2):
-        scientist.post(
-            "/api/v1/models/churn/versions",
-            {"artifact_uri": "s3://m", "artifact_sha256": SHA, "artifact_size": 1},
-            format="json",
-        )
+    for _ in range(2):  # only an artifact the service holds is deployed, never a reference
+        assert _upload(scientist, "churn", ARTIFACT).status_code == 201
 
     first = scientist.post(
         "/api/v1/deployments",
@@ -472,11 +469,7 @@ def test_a_deploy_closes_the_previous_one_and_links_the_version(scientist: APICl
 def catalog(scientist: APIClient) -> dict[str, Any]:
     """One of everything, so every read path names a real row."""
     _model(scientist)
-    scientist.post(
-        "/api/v1/models/churn/versions",
-        {"artifact_uri": "s3://m", "artifact_sha256": SHA, "artifact_size": 1},
-        format="json",
-    )
+    assert _upload(scientist, "churn", ARTIFACT).status_code == 201
     scientist.post("/api/v1/datasets", {"name": "prices"}, format="json")
     scientist.post("/api/v1/datasets/prices/versions", {"uri": "s3://d", "sha256": SHA}, format="json")
     run = scientist.post("/api/v1/runs", {}, format="json").json()
@@ -598,11 +591,7 @@ def test_lists_take_the_same_number_of_queries_for_one_row_or_many(scientist: AP
 
     def add(n: int) -> None:
         _model(scientist, f"m{n}")
-        scientist.post(
-            "/api/v1/models/m0/versions",
-            {"artifact_uri": "s3://m", "artifact_sha256": SHA, "artifact_size": 1},
-            format="json",
-        )
+        _upload(scientist, "m0", ARTIFACT)
         scientist.post("/api/v1/runs", {"inputs": [{"name": "prices", "version": "1"}]}, format="json")
         scientist.post(
             "/api/v1/deployments",

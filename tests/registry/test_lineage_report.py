@@ -12,6 +12,7 @@ import zipfile
 from io import StringIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from audit.models import AuditEntry
@@ -19,6 +20,7 @@ from tests.audit.factories import offline_verify, trusted_vkey
 from tests.conftest import need
 from tests.registry.approved import approved_deploy
 from tests.registry.factories import build_story
+from tests.registry.model_files import onnx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -212,15 +214,10 @@ def test_a_story_registered_through_the_api_is_in_every_report_format_and_its_zi
         format="json",
     ).json()
     scientist.post("/api/v1/models", {"name": "credit", "risk_level": "high"}, format="json")
-    version = scientist.post(
+    version = scientist.post(  # only an artifact the service holds is deployed, never a reference
         "/api/v1/models/credit/versions",
-        {
-            "artifact_uri": "s3://m/credit-1",
-            "artifact_sha256": "9" * 64,
-            "artifact_size": 5,
-            "run_id": run["run_id"],
-        },
-        format="json",
+        {"artifact": SimpleUploadedFile("model.onnx", onnx_bytes()), "run_id": run["run_id"]},
+        format="multipart",
     )
     assert version.status_code == 201, version.content
     deployed = scientist.post(

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from registry.selectors.catalog import deployment_at
 from tests.registry.approved import approved_deploy
+from tests.registry.model_files import onnx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -41,11 +43,9 @@ def scientist(token_client: Any) -> APIClient:
 def _versions(client: APIClient, model: str, count: int) -> None:
     client.post("/api/v1/models", {"name": model}, format="json")
     for _ in range(count):
-        response = client.post(
-            f"/api/v1/models/{model}/versions",
-            {"artifact_uri": "s3://m", "artifact_sha256": SHA, "artifact_size": 1},
-            format="json",
-        )
+        # Only an artifact the service holds is deployed, never a reference (issue 13).
+        artifact = SimpleUploadedFile("model.onnx", onnx_bytes())
+        response = client.post(f"/api/v1/models/{model}/versions", {"artifact": artifact}, format="multipart")
         assert response.status_code == 201
 
 

@@ -3,11 +3,15 @@
 A request pins the SHA-256 of everything it covers (each dataset version for training, the model
 artifact for a deploy), is judged under one policy version, and runs that version's automated checks
 at once: a request that fails a check is rejected on the spot, with the results kept for the record.
+No requester can weaken what it takes: the risk level is never below the model's recorded one, the
+policy is the strictest that covers the request, and a version that is only a reference, or in no safe
+format, is never asked to be deployed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -17,20 +21,20 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.accounts.models import User
-from governance.approvals import hashing, rules, selectors
-from governance.approvals.automated_checks import FAILED, CheckSubject, checks_run
+from governance.approvals import hashing, risk, rules, selectors
+from governance.approvals.automated_checks import FAILED, CheckResult, CheckSubject, checks_run
 from governance.approvals.models import (
     OPEN_STATUSES,
-    PolicyVersion,
     ReleaseDataset,
     ReleaseKind,
     ReleaseRequest,
     ReleaseStatus,
 )
+from governance.approvals.policy_choice import policy_version_choose
 from governance.approvals.services.grants import grants_revoke
-from governance.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
+from governance.errors import ApplicationError, Conflict, NotFound, PermissionRefused, ValidationFailed
 from governance.jobs.ml import ParameterError, TrainingSpec
-from registry.models import DatasetVersion, ModelVersion, RegisteredModel
+from registry.models import DatasetVersion, ModelVersion, RegisteredModel, RiskClassification
 from registry.selectors import catalog
 from registry.services.catalog import DatasetVersionRef, acting_user_id
 
@@ -65,25 +69,25 @@ def _pinned_dataset_versions(refs: Sequence[DatasetVersionRef]) -> list[DatasetV
     return versions
 
 
-def _policy_version(*, name: str, kind: str, environment: str, risk_level: str) -> PolicyVersion:
-    in_force = selectors.policy_versions_in_force(kind=kind)
-    specs = {policy: version.spec() for policy, version in in_force.items()}
-    where = f"a {kind} request for environment {environment or '(none)'} at risk level {risk_level}"
-    if name:
-        if name not in specs or not rules.policy_covers(
-            specs[name], kind=kind, environment=environment, risk_level=risk_level
-        ):
-            raise ValidationFailed(f"policy: {name!r} is not an active policy covering {where}")
-        return in_force[name]
-    best = rules.most_specific(specs, kind=kind, environment=environment, risk_level=risk_level)
-    if not best:
-        raise ValidationFailed(f"no active policy covers {where}; ask an administrator for one")
-    if len(best) > 1:
-        raise ValidationFailed(f"policies {', '.join(best)} all cover {where}; name one in 'policy'")
-    return in_force[best[0]]
+@dataclass(frozen=True)
+class ReleaseAsk:
+    """What a requester asks for, as sent (``release_create``'s arguments)."""
+
+    kind: str
+    model: str
+    datasets: Sequence[DatasetVersionRef] = ()
+    version: int | None = None
+    environment: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    code_version: str = ""
+    metric_thresholds: Mapping[str, Any] = field(default_factory=dict)
+    risk_level: str = ""
+    dpia_reference: str = ""
+    human_overseer: str = ""
+    justification: str = ""
+    policy: str = ""
 
 
-@transaction.atomic
 def release_create(
     *,
     actor: Actor,
@@ -102,109 +106,164 @@ def release_create(
     policy: str = "",
 ) -> ReleaseRequest:
     """Ask to train (``datasets``, ``parameters``, ``code_version`` → model ``model``) or to deploy
-    (``model`` version ``version`` → ``environment``).
+    (``model`` version ``version`` → ``environment``); a request refused when filed stores nothing and
+    leaves a ``release.refuse`` audit entry saying why (``_release_file`` does the work)."""
+    ask = ReleaseAsk(
+        kind=kind,
+        model=model,
+        datasets=datasets,
+        version=version,
+        environment=environment,
+        parameters=dict(parameters or {}),
+        code_version=code_version,
+        metric_thresholds=dict(metric_thresholds or {}),
+        risk_level=risk_level,
+        dpia_reference=dpia_reference,
+        human_overseer=human_overseer,
+        justification=justification,
+        policy=policy,
+    )
+    try:
+        return _release_file(actor=actor, ask=ask)
+    except ApplicationError as exc:
+        release_refusal_record(actor=actor, ask=ask, refusal=exc)
+        raise
 
-    1. Resolve and pin: each dataset version's SHA-256, or the model artifact's.
-    2. The risk level is the registered model's; a new model's is declared in the request.
-    3. Choose the policy version (the one named, else the most specific active one that covers it).
+
+@transaction.atomic
+def release_refusal_record(*, actor: Actor, ask: ReleaseAsk, refusal: ApplicationError) -> None:
+    """One audit entry for a release request refused when filed: what was asked and why not."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.RELEASE_REFUSE,
+        target=Target.of("model", f"model:{ask.model}"),
+        data={
+            "kind": ask.kind,
+            "version": ask.version,
+            "environment": ask.environment,
+            "risk_level": ask.risk_level,
+            "policy": ask.policy,
+            "error": refusal.code,
+            "detail": refusal.detail,
+        },
+    )
+
+
+def _deploy_version(ask: ReleaseAsk) -> ModelVersion:
+    if ask.datasets or ask.parameters or ask.code_version:
+        raise ValidationFailed("datasets, parameters and code_version belong to training requests")
+    if ask.version is None or not ask.environment:
+        raise ValidationFailed("a deploy request names the model's version and the environment")
+    try:
+        model_version = catalog.model_version_get(model_name=ask.model, version=ask.version)
+    except NotFound as exc:
+        raise ValidationFailed(f"version: {exc.detail}") from exc
+    if model_version.archived_at is not None:
+        raise Conflict(f"{model_version.node_id} is archived; it is not deployed")
+    if not model_version.artifact_sha256:
+        raise ValidationFailed(f"{model_version.node_id} has no artifact SHA-256, so it cannot be pinned")
+    undeployable = model_version.undeployable_reason
+    if undeployable:
+        raise ValidationFailed(undeployable, code="not_deployable")
+    return model_version
+
+
+def _training_datasets(ask: ReleaseAsk) -> list[DatasetVersion]:
+    if ask.version is not None:
+        raise ValidationFailed("version: a training request makes a new version; leave version out")
+    if not ask.datasets:
+        raise ValidationFailed("datasets: name at least one dataset version to train on")
+    try:  # what the training job will accept, checked before anyone is asked to sign
+        TrainingSpec.from_parameters(ask.parameters)
+    except ParameterError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    return _pinned_dataset_versions(ask.datasets)
+
+
+def _risk_level(ask: ReleaseAsk) -> tuple[str, RiskClassification | None]:
+    """The level the request is judged at: the highest ever recorded for the model since an officer's
+    reclassification (``approvals.risk``), or higher if the request declares so; never lower."""
+    registered = RegisteredModel.objects.filter(name=ask.model).first()
+    if registered is not None and registered.archived_at is not None:
+        raise Conflict(f"model {ask.model!r} is archived")
+    declared = ask.risk_level
+    if declared and declared not in rules.RISK_LEVELS:
+        raise ValidationFailed(f"risk_level: {declared!r} is not one of {', '.join(rules.RISK_LEVELS)}")
+    recorded = risk.effective_risk(ask.model, registered)
+    if recorded is None:
+        if not declared:
+            raise ValidationFailed(
+                f"risk_level: model {ask.model!r} is not registered yet; declare its risk level"
+            )
+        return declared, None
+    if declared and risk.risk_rank(declared) < risk.risk_rank(recorded.level):
+        raise ValidationFailed(
+            f"risk_level: model {ask.model!r} is at risk level {recorded.level} ({recorded.source}); "
+            f"a request cannot declare {declared}. Only a compliance officer's reclassification, "
+            "with its reason, lowers a model's risk level",
+            code="risk_level_too_low",
+            extra={"risk_level": recorded.level},
+        )
+    level = declared if declared and risk.risk_rank(declared) > risk.risk_rank(recorded.level) else ""
+    return level or recorded.level, recorded.reclassification
+
+
+@transaction.atomic
+def _release_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
+    """1. Resolve and pin: each dataset version's SHA-256, or the (deployable) model artifact's.
+    2. The risk level: never below the highest recorded for the model (``_risk_level``).
+    3. The policy version: the strictest covering the request (``policy_choice``).
     4. Hash the request (canonical JSON), store it with its pins, run the checks; a failed check
        rejects it at once.
     """
     requester_id = acting_user_id(actor)
-    if kind not in ReleaseKind.values:
-        raise ValidationFailed(f"kind: {kind!r} is not a request kind; choose train or deploy")
+    if ask.kind not in ReleaseKind.values:
+        raise ValidationFailed(f"kind: {ask.kind!r} is not a request kind; choose train or deploy")
     try:
-        thresholds = rules.thresholds_normalize(metric_thresholds or {}, field="metric_thresholds")
+        thresholds = rules.thresholds_normalize(ask.metric_thresholds, field="metric_thresholds")
     except rules.PolicyError as exc:
         raise ValidationFailed(str(exc)) from exc
-    parameters = dict(parameters or {})
-    _canonical(parameters, field="parameters")
-    registered = RegisteredModel.objects.filter(name=model).first()
+    _canonical(dict(ask.parameters), field="parameters")
     model_version: ModelVersion | None = None
     pinned_versions: list[DatasetVersion] = []
-    if kind == ReleaseKind.TRAIN:
-        if version is not None:
-            raise ValidationFailed("version: a training request makes a new version; leave version out")
-        if not datasets:
-            raise ValidationFailed("datasets: name at least one dataset version to train on")
-        try:  # what the training job will accept, checked before anyone is asked to sign
-            TrainingSpec.from_parameters(parameters)
-        except ParameterError as exc:
-            raise ValidationFailed(str(exc)) from exc
-        pinned_versions = _pinned_dataset_versions(datasets)
+    if ask.kind == ReleaseKind.TRAIN:
+        pinned_versions = _training_datasets(ask)
     else:
-        if datasets or parameters or code_version:
-            raise ValidationFailed("datasets, parameters and code_version belong to training requests")
-        if version is None or not environment:
-            raise ValidationFailed("a deploy request names the model's version and the environment")
-        try:
-            model_version = catalog.model_version_get(model_name=model, version=version)
-        except NotFound as exc:
-            raise ValidationFailed(f"version: {exc.detail}") from exc
-        if model_version.archived_at is not None:
-            raise Conflict(f"{model_version.node_id} is archived; it is not deployed")
-        if not model_version.artifact_sha256:
-            raise ValidationFailed(f"{model_version.node_id} has no artifact SHA-256, so it cannot be pinned")
-    if environment and not rules.ENVIRONMENT.match(environment):
-        raise ValidationFailed(f"environment: {environment!r} is not an environment name")
-    if registered is not None:
-        if registered.archived_at is not None:
-            raise Conflict(f"model {model!r} is archived")
-        if risk_level and risk_level != registered.risk_level:
-            raise ValidationFailed(
-                f"risk_level: model {model!r} is registered as {registered.risk_level}; "
-                "change the model's risk level, not the request's"
-            )
-        risk_level = registered.risk_level
-    elif not risk_level:
-        raise ValidationFailed(f"risk_level: model {model!r} is not registered yet; declare its risk level")
-    if risk_level not in rules.RISK_LEVELS:
-        raise ValidationFailed(f"risk_level: {risk_level!r} is not one of {', '.join(rules.RISK_LEVELS)}")
+        model_version = _deploy_version(ask)
+    if ask.environment and not rules.ENVIRONMENT.match(ask.environment):
+        raise ValidationFailed(f"environment: {ask.environment!r} is not an environment name")
+    risk_level, reclassification = _risk_level(ask)
     overseer = None
-    if human_overseer:
-        overseer = User.objects.filter(username=human_overseer).first()
+    if ask.human_overseer:
+        overseer = User.objects.filter(username=ask.human_overseer).first()
         if overseer is None:
-            raise ValidationFailed(f"human_overseer: no user named {human_overseer!r}")
-    policy_version = _policy_version(name=policy, kind=kind, environment=environment, risk_level=risk_level)
-
+            raise ValidationFailed(f"human_overseer: no user named {ask.human_overseer!r}")
+    policy_version = policy_version_choose(
+        named=ask.policy, kind=ask.kind, environment=ask.environment, risk_level=risk_level
+    )
     release = ReleaseRequest(
-        kind=kind,
+        kind=ask.kind,
         policy_version=policy_version,
         requested_by_id=requester_id,
-        environment=environment,
+        environment=ask.environment,
         risk_level=risk_level,
-        model_name=model,
+        risk_classification=reclassification,
+        model_name=ask.model,
         model_version=model_version,
         model_sha256=model_version.artifact_sha256 if model_version is not None else "",
-        parameters=parameters,
-        code_version=code_version,
+        parameters=dict(ask.parameters),
+        code_version=ask.code_version,
         metric_thresholds=thresholds,
-        dpia_reference=dpia_reference.strip(),
+        dpia_reference=ask.dpia_reference.strip(),
         human_overseer=overseer,
-        justification=justification,
+        justification=ask.justification,
         created_at=timezone.now(),
     )
     pins: list[hashing.PinnedHash] = [{"node_id": dv.node_id, "sha256": dv.sha256} for dv in pinned_versions]
     if model_version is not None:
         pins.append({"node_id": model_version.node_id, "sha256": model_version.artifact_sha256})
     release.request_hash = hashing.request_hash(selectors.release_document(release, pins))
-
-    checked_versions = pinned_versions
-    if model_version is not None and model_version.run is not None:
-        checked_versions = list(model_version.run.inputs.select_related("dataset"))
-    results = checks_run(
-        CheckSubject(
-            kind=kind,
-            risk_level=risk_level,
-            environment=environment,
-            dataset_versions=checked_versions,
-            model_version=model_version,
-            metric_thresholds=thresholds,
-            dpia_reference=release.dpia_reference,
-            human_overseer=overseer,
-        ),
-        policy_version.checks,
-    )
+    results = _checks_run(release, pinned_versions)
     failed = [result["name"] for result in results if result["status"] == FAILED]
     release.checks = list(results)
     release.checks_passed = not failed
@@ -222,15 +281,37 @@ def release_create(
         action=AuditAction.RELEASE_CREATE,
         target=Target.of("release", release.pk),
         data={
-            "kind": kind,
+            "kind": ask.kind,
             "request_hash": release.request_hash,
             "pinned": sorted(pins, key=lambda pin: pin["node_id"]),
             "policy": {"name": policy_version.policy.name, "version": policy_version.version},
+            "risk_level": risk_level,
+            "risk_classification": reclassification.pk if reclassification is not None else None,
             "status": release.status,
             "checks": {result["name"]: result["status"] for result in results},
         },
     )
     return release
+
+
+def _checks_run(release: ReleaseRequest, pinned_versions: list[DatasetVersion]) -> list[CheckResult]:
+    model_version = release.model_version
+    checked_versions = pinned_versions
+    if model_version is not None and model_version.run is not None:
+        checked_versions = list(model_version.run.inputs.select_related("dataset"))
+    return checks_run(
+        CheckSubject(
+            kind=release.kind,
+            risk_level=release.risk_level,
+            environment=release.environment,
+            dataset_versions=checked_versions,
+            model_version=model_version,
+            metric_thresholds=release.metric_thresholds,
+            dpia_reference=release.dpia_reference,
+            human_overseer=release.human_overseer,
+        ),
+        release.policy_version.checks,
+    )
 
 
 @transaction.atomic

@@ -25,6 +25,7 @@ from governance.accounts.models import User
 from governance.accounts.permissions import user_roles
 from governance.accounts.roles import Role
 from governance.approvals import hashing, selectors
+from governance.approvals.duties import signer_check, signer_refuse_excluded
 from governance.approvals.errors import PasswordRefused, SigningLocked
 from governance.approvals.models import (
     OPEN_STATUSES,
@@ -72,6 +73,7 @@ def release_sign(
         )
     # A read without the row lock first: a locked signer is refused without the cost of a hash.
     _refuse_if_locked(lockouts.signing_locked_until(signer))
+    signer_refuse_excluded(actor=actor, release=release, signer=signer)  # audited refusal
     if not signer.check_password(password):
         signing_failure_record(actor=actor, user=signer, release=release)
         raise PasswordRefused("the password is not correct; the signature was not made")
@@ -95,11 +97,7 @@ def _signature_add(
             f"policy {policy} takes signatures from {', '.join(sorted(named))}; you hold none of these roles",
             code="not_a_signer_for_this_policy",
         )
-    if signer.pk == release.requested_by_id:
-        raise PermissionRefused(
-            "you made this request; the requester cannot sign their own request (separation of duties)",
-            code="own_request",
-        )
+    signer_check(release, signer)  # the requester, and whoever made what the request rests on
     now = timezone.now()
     status = release.effective_status(now)
     if status != ReleaseStatus.PENDING:
