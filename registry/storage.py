@@ -74,7 +74,25 @@ def save_spooled(spooled: SpooledFile) -> tuple[str, bool]:
         # alternative name): the two copies are identical, so keep theirs and drop ours.
         default_storage.delete(saved)
         return name, False
+    _keep_private(name)
     return name, True
+
+
+def _keep_private(storage_name: str) -> None:
+    """A local file 0600 in folders 0700 up to the storage root (settings give new ones these modes;
+    this also closes folders made before). Object storage: access is the bucket's policy."""
+    try:
+        path = Path(default_storage.path(storage_name))
+    except NotImplementedError:
+        return
+    root = Path(default_storage.path(""))
+    path.chmod(0o600)
+    for folder in path.parents:
+        if folder != root and root not in folder.parents:
+            break
+        folder.chmod(0o700)
+        if folder == root:
+            break
 
 
 def stored_sha256(storage_name: str) -> str:

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
 from governance.accounts import selectors, services
-from governance.accounts.models import User
+from governance.accounts.models import ApiToken, User
 from governance.accounts.permissions import ANY_ROLE, request_user, user_roles
 from governance.accounts.roles import Role
 
@@ -55,7 +55,8 @@ class TokenListApi(APIView):
 
 
 class TokenIssueApi(APIView):
-    """Issue a token for yourself (any role). The raw token is in this response only."""
+    """Issue a token for yourself (any role). The raw token is in this response only. It expires after
+    ``expires_days`` (default ``API_TOKEN_DEFAULT_DAYS``, 90), and never after the token that asks."""
 
     permission_classes = [ANY_ROLE]
 
@@ -78,6 +79,7 @@ class TokenIssueApi(APIView):
             user=user,
             name=incoming.validated_data["name"],
             expires_days=incoming.validated_data.get("expires_days"),
+            issued_with=request.auth if isinstance(request.auth, ApiToken) else None,
         )
         body = dict(TokenOutputSerializer(token).data)
         body["token"] = raw

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -86,19 +87,45 @@ def user_set_roles(*, actor: Actor, user: User, roles: Iterable[str]) -> User:
     return user
 
 
+def _token_expiry(expires_days: int | None, issued_with: ApiToken | None) -> datetime:
+    """When a new token expires: after ``expires_days``, or ``API_TOKEN_DEFAULT_DAYS`` when none is asked.
+
+    A token never outlives the token it is issued with: a leaked token must not be able to extend
+    itself. The default is cut to the issuing token's expiry; an explicit longer lifetime is refused.
+    """
+    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed(f"expires_days must be between 1 and {MAX_TOKEN_DAYS}")
+    now = timezone.now()
+    expiry = now + timedelta(
+        days=expires_days if expires_days is not None else settings.API_TOKEN_DEFAULT_DAYS
+    )
+    limit = issued_with.expiry_date if issued_with is not None else None
+    if limit is not None and expiry > limit:
+        if expires_days is not None:
+            raise ValidationFailed(
+                f"expires_days: a token cannot outlive the token it is issued with, which expires at "
+                f"{limit.isoformat()}; ask for at most {max((limit - now).days, 0)} days, or sign in "
+                "to issue a longer-lived one"
+            )
+        expiry = limit
+    return expiry
+
+
 @transaction.atomic
 def token_issue(
-    *, actor: Actor, user: User, name: str = "", expires_days: int | None = None
+    *,
+    actor: Actor,
+    user: User,
+    name: str = "",
+    expires_days: int | None = None,
+    issued_with: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
-    """Issue a token; the raw value is returned once and only its SHA-512 digest is kept."""
+    """Issue a token; the raw value is returned once and only its SHA-512 digest is kept. Every token
+    expires (``_token_expiry``); ``issued_with`` is the token the request came with, if any."""
     name = (name or "token").strip()
     if len(name) > 50:
         raise ValidationFailed("name: at most 50 characters")
-    expiry = None
-    if expires_days is not None:
-        if not 1 <= expires_days <= MAX_TOKEN_DAYS:
-            raise ValidationFailed(f"expires_days must be between 1 and {MAX_TOKEN_DAYS}")
-        expiry = timezone.now() + timedelta(days=expires_days)
+    expiry = _token_expiry(expires_days, issued_with)
     if not user.is_active:
         raise Conflict(f"user {user.username!r} is inactive; no token can be issued", code="user_inactive")
     created, raw = ApiToken.objects.create_key(user=user, name=name, expiry_date=expiry)
@@ -107,7 +134,7 @@ def token_issue(
         actor=actor,
         action=AuditAction.TOKEN_ISSUE,
         target=Target.of("token", token.prefix),
-        data={"user": str(user.pk), "name": name, "expires": expiry.isoformat() if expiry else None},
+        data={"user": str(user.pk), "name": name, "expires": expiry.isoformat()},
     )
     return token, raw
 

@@ -34,7 +34,11 @@ def _dev_default(value: str) -> str | None:
 
 SECRET_KEY = env.secret("SECRET_KEY", generate_into=_dev_file("secret_key"))
 DEBUG = env.boolean("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+# "testserver" is the name Django's test client (and the benches' in-process client) calls itself;
+# production never answers to it (production.py refuses it).
+ALLOWED_HOSTS = env.string_list(
+    "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", *([] if PRODUCTION else ["testserver"])]
+)
 CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -117,6 +121,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not :memory:, so that a worker process in the integration tests sees the same test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # The database file (and the -wal and -shm files SQLite gives the same mode) readable by this
+    # service's user alone: 0600, in a folder made 0700.
+    _database_file = Path(DATABASES["default"]["NAME"])
+    env.private_file(_database_file, own_folder=_database_file.parent == VAR_DIR)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Server-side parameter binding lets psycopg prepare statements a connection repeats (the audit
     # writer, the sequencer): PostgreSQL then skips parsing and planning them, about a tenth of the
@@ -150,6 +158,9 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Stored artifacts and dataset files (personal data among them) are this service's alone.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Where the MLflow API's `source` may be fetched from (an allow-list; comma-separated). Local directories
 # (absolute; none by default, so no local path is read) and artifact-server URL prefixes; a loopback or
 # private address is fetched only when a listed URL names that address. Anything else is recorded
@@ -167,6 +178,12 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# X-Forwarded-Proto says "HTTPS" only when a proxy in front sets it and drops the caller's own; without
+# one, any caller could claim HTTPS (Django's SECURE_PROXY_SSL_HEADER warning). Off unless told so.
+TRUST_PROXY_HEADERS = env.boolean("TRUST_PROXY_HEADERS", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_HEADERS else None
+# API tokens expire after this many days unless issued for fewer (never after the token issuing them).
+API_TOKEN_DEFAULT_DAYS = env.integer("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
 
 # --- Sign-in lock-out (django-axes; governance/accounts/login_lockout.py) ----------------------------
 # LOGIN_MAX_FAILURES wrong passwords for one name or from one address (LOGIN_LOCKOUT_BY: username,
@@ -363,7 +380,7 @@ LOGGING = {
     "filters": {"request_id": {"()": "governance.logs.RequestIdFilter"}},
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "governance.logs.RedactingJsonFormatter",  # no grant ever reaches a log line
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }

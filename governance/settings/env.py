@@ -115,7 +115,7 @@ def write_private_file_once(path: Path, content: bytes) -> None:
     The content is written to a private temporary file first and then hard-linked into place, which
     either succeeds atomically or finds the winner's complete file: no reader sees half a key.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -126,3 +126,17 @@ def write_private_file_once(path: Path, content: bytes) -> None:
         pass
     finally:
         temporary.unlink()
+
+
+def private_file(path: Path, *, own_folder: bool = False) -> None:
+    """Make ``path`` readable by this process's user alone: the file 0600 (created empty if missing), its
+    folder 0700 when this creates it or when it is the service's own (``own_folder``); a folder the
+    operator chose keeps the mode they gave it. For files another library creates in place, such as the
+    SQLite database, before it first opens them."""
+    if str(path) in ("", ":memory:") or str(path).startswith("file:"):
+        return
+    if own_folder or not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    path.chmod(0o600)

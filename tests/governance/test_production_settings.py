@@ -77,3 +77,43 @@ def test_a_storage_option_that_is_not_json_stops_the_process(tmp_path) -> None:
 
     assert result.returncode != 0
     assert "STORAGE_OPTIONS is not valid JSON" in result.stderr
+
+
+def _shell(env: dict[str, str], script: str) -> subprocess.CompletedProcess[str]:
+    return _manage(env, "shell", "--no-imports", "-c", script)
+
+
+SEEN = (
+    "from django.conf import settings; from django.test import Client, RequestFactory; "
+    "forwarded = RequestFactory().get('/healthz', HTTP_X_FORWARDED_PROTO='https'); "
+    "print('testserver' in settings.ALLOWED_HOSTS, forwarded.is_secure(), "
+    "Client().get('/healthz').status_code)"
+)
+
+
+def test_production_trusts_no_forwarded_proto_and_answers_no_testserver_host(tmp_path) -> None:
+    result = _shell(_production_env(tmp_path), SEEN)
+
+    assert result.returncode == 0, result.stderr
+    # "testserver" is not an allowed host: the test client's request is refused with 400.
+    assert result.stdout.strip().splitlines()[-1].split() == ["False", "False", "400"]
+
+
+def test_a_forwarded_proto_is_trusted_only_when_trust_proxy_headers_is_set(tmp_path) -> None:
+    env = _production_env(tmp_path)
+    env["TRUST_PROXY_HEADERS"] = "true"
+
+    result = _shell(env, SEEN)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split()[:2] == ["False", "True"]
+
+
+def test_production_refuses_to_start_with_testserver_in_allowed_hosts(tmp_path) -> None:
+    env = _production_env(tmp_path)
+    env["ALLOWED_HOSTS"] = "governance.example,testserver"
+
+    result = _manage(env, "check")
+
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS: remove 'testserver'" in result.stderr
