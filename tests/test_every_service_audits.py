@@ -47,6 +47,34 @@ def _token_revoke(make_user: Any, tmp_path: Path) -> str:
     return "token.revoke"
 
 
+def _user_unlock(make_user: Any, tmp_path: Path) -> str:
+    from django.db import transaction
+
+    from governance.accounts import lockouts
+
+    user = make_user("svc-locked", "compliance_officer")
+    with transaction.atomic():
+        lockouts.signing_lock_impose(user=user)
+    lockouts.user_unlock(actor=ACTOR, user=user)
+    return "user.unlock"
+
+
+def _login_failure_count(make_user: Any, tmp_path: Path) -> str:
+    from governance.accounts.login_lockout import login_failure_count, username_subject
+
+    login_failure_count(subject=username_subject("svc-guessed"))
+    return "auth.login_failed"
+
+
+def _login_lockout_record(make_user: Any, tmp_path: Path) -> str:
+    from django.utils import timezone
+
+    from governance.accounts.login_lockout import Lock, attempted_name, login_lockout_record
+
+    login_lockout_record(lock=Lock("username", "username", attempted_name("svc-guessed"), 5, timezone.now()))
+    return "auth.login_locked_out"
+
+
 def _audit_export(make_user: Any, tmp_path: Path) -> str:
     from audit.exporting import audit_export
 
@@ -666,6 +694,9 @@ SERVICES: list[Callable[[Any, Path], str]] = [
     _user_set_roles,
     _token_issue,
     _token_revoke,
+    _user_unlock,
+    _login_failure_count,
+    _login_lockout_record,
     _audit_export,
     _policy_create,
     _policy_version_create,
