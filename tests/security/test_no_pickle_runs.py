@@ -27,6 +27,7 @@ from typing import Any
 import joblib
 import pytest
 import skops.io
+from django.core.files import File
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -41,7 +42,7 @@ from governance.jobs.runner import Context, Refused, run_release_job
 from registry import storage
 from registry.artifacts import ArtifactRefused, artifact_check, skops_load
 from registry.models import Deployment, ModelAlias, ModelVersion, RegisteredModel
-from registry.services.catalog import model_create
+from registry.services.catalog import model_create, model_version_upload
 from tests.jobs import factories
 
 pytestmark = pytest.mark.django_db
@@ -291,22 +292,31 @@ def test_a_redirect_from_a_listed_server_to_an_unlisted_one_is_not_followed(
 
 def _forged(story: Any, evil: Evil, claimed_format: str) -> ModelVersion:
     """A version row written straight into the database (as an attacker with database access would):
-    the malicious pickle stored, claiming a safe format, a signature bundle and service-made metrics."""
-    model = RegisteredModel.objects.filter(name="churn").first() or model_create(
-        actor=Actor.for_user(story.requester), name="churn"
+    the malicious pickle stored, claiming a safe format and service-made metrics, with the signature
+    bundle, provenance and key id of a genuine version the service signed (a replayed signature)."""
+    import skops.io as skops_io
+    from sklearn.linear_model import LogisticRegression
+
+    actor = Actor.for_user(story.requester)
+    model = RegisteredModel.objects.filter(name="churn").first() or model_create(actor=actor, name="churn")
+    genuine_bytes = skops_io.dumps(LogisticRegression().fit([[0.0], [1.0]], [0, 1]))
+    genuine = model_version_upload(
+        actor=actor, model=model, artifact=File(io.BytesIO(genuine_bytes), name="model.skops")
     )
+    assert genuine.signature_storage_name and genuine.signing_key_id
     sha256, size, name = storage.store_stream(io.BytesIO(evil.files["model.pkl"]))
-    _, _, bundle = storage.store_stream(io.BytesIO(b'{"mediaType": "forged bundle"}'))
     onnx = {"onnx_sha256": sha256, "onnx_storage_name": name} if claimed_format == "onnx" else {}
     return ModelVersion.objects.create(
         model=model,
-        version=ModelVersion.objects.filter(model=model).count() + 1,
+        version=genuine.version + 1,
         artifact_sha256=sha256,
         artifact_size=size,
         storage_name=name,
         artifact_verified=True,
         artifact_format=claimed_format,
-        signature_storage_name=bundle,
+        signature_storage_name=genuine.signature_storage_name,
+        provenance_storage_name=genuine.provenance_storage_name,
+        signing_key_id=genuine.signing_key_id,
         metrics={"accuracy": 0.99},
         metrics_source="service",
         input_schema=SCHEMA,
@@ -334,7 +344,7 @@ def test_a_forged_version_row_is_refused_by_the_deploy_job(
     outcome = run_release_job(job_id=message["job_id"], grant=message["grant"], worker="test-worker")
     job = ReleaseJob.objects.get(pk=message["job_id"])
     assert (outcome, job.status) == (JobStatus.REFUSED, JobStatus.REFUSED), job.error
-    assert version.node_id in job.error
+    assert version.node_id in job.error and "signature does not verify" in job.error
     assert _audited("job.refuse") == before + 1
     assert not Deployment.objects.exists() and not ModelAlias.objects.exists()
 
@@ -351,7 +361,7 @@ def test_the_deploy_code_called_straight_with_the_hash_pinned_refuses_to_load_it
     context = Context(job=job, claims=claims, actor=Actor.worker("direct"), workdir=tmp_path)
     with pytest.raises(Refused) as refused:
         deploying.deploy(context)
-    assert version.node_id in refused.value.reason
+    assert version.node_id in refused.value.reason and "signature does not verify" in refused.value.reason
     assert not Deployment.objects.exists()
 
 
@@ -368,13 +378,32 @@ def test_a_forged_deployment_of_it_is_never_served(story: Any, evil: Evil, claim
     before = _audited("model_artifact.refuse")
     with pytest.raises(Conflict) as refused:
         serving.predict(environment="staging", model_name="churn", rows=rows)
-    assert version.node_id in refused.value.detail
+    assert version.node_id in refused.value.detail and "signature does not verify" in refused.value.detail
     assert _audited("model_artifact.refuse") == before + 1
     response = _client(story.requester).post(
         "/api/v1/deployments/staging/churn/predict", {"rows": rows}, format="json"
     )
     assert response.status_code == 409 and version.node_id in response.json()["detail"], response.json()
     assert _audited("model_artifact.refuse") == before + 2
+
+
+def test_the_loaders_themselves_refuse_pickle_bytes_even_with_their_hash_pinned(
+    evil: Evil, tmp_path: Path
+) -> None:
+    """Below the signature check: were it skipped, the skops and ONNX loaders still build nothing."""
+    import hashlib
+
+    from registry.artifacts import onnx_session
+
+    for name, data in evil.files.items():
+        path = tmp_path / f"loaded-{name}"
+        path.write_bytes(data)
+        with pytest.raises(ArtifactRefused):
+            skops_load(path)
+        with pytest.raises(ArtifactRefused):
+            onnx_session(data, hashlib.sha256(data).hexdigest())
+        with pytest.raises(ArtifactRefused, match="pickle"):
+            artifact_check(path)
 
 
 # --- A skops file naming a type outside the allow-list ----------------------------------------------------
