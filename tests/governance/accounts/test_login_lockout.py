@@ -4,12 +4,15 @@ sign-ins audited in aggregate; API tokens unaffected."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from audit.models import AuditEntry
+from governance.accounts.login_lockout import login_failure_count, username_subject
 from governance.pseudonyms import keyed_hash
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +183,18 @@ def test_every_lockout_is_audited_once_with_its_count(client: Client, make_user:
     assert lock.actor_type == "anonymous"
     assert _data(lock)["failures"] == 5
     assert _data(lock)["locked_until"]
+
+
+def test_the_next_window_reports_the_failures_the_last_one_did_not(db: None, settings: Any) -> None:
+    start = timezone.now()
+    subject = username_subject("nia")
+    for n in range(3):
+        login_failure_count(subject=subject, now=start + timedelta(seconds=n))
+
+    login_failure_count(subject=subject, now=start + settings.AXES_COOLOFF_TIME + timedelta(seconds=5))
+
+    entries = [
+        _data(entry) for entry in AuditEntry.objects.filter(action="auth.login_failed").order_by("index")
+    ]
+    assert [entry["failures"] for entry in entries] == [1, 1]
+    assert entries[1]["previous_window"] == {"since": start.isoformat(), "failures": 3}
