@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.models import AuditEntry
+from governance.accounts.lockouts import user_unlock
 from governance.approvals import hashing, selectors
 from governance.approvals.errors import PasswordRefused
 from governance.approvals.models import Grant, ReleaseRequest, Signature, SigningFailure
@@ -280,6 +281,21 @@ def test_repeated_wrong_passwords_lock_signing_and_raise_an_alert(
         for record in caplog.records
     )
     assert not Signature.objects.exists()
+
+
+def test_an_administrator_lifts_a_signing_lock_and_the_right_password_signs_again(
+    release: ReleaseRequest, approver: Any, admin_user: Any, settings: Any
+) -> None:
+    settings.SIGNING_MAX_FAILURES = 2
+    client = client_for(approver)
+    for n in range(2):
+        sign(client, release.pk, password=f"wrong-{n}")
+    assert sign(client, release.pk).status_code == 423
+
+    user_unlock(actor=Actor.for_user(admin_user), user=approver, by=admin_user)
+
+    assert sign(client, release.pk).status_code == 201
+    assert AuditEntry.objects.filter(action="user.unlock", target_id=str(approver.pk)).count() == 1
 
 
 def test_a_good_signature_resets_the_count_of_wrong_passwords(
