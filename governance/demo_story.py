@@ -286,6 +286,7 @@ def run_story(
     model_node = trained["result"]["model_version"]
     say(f"   registered {model_node}: metrics {trained['result']['metrics']}")
     say(f"   consent manifest: {trained['result']['consent'][0]}")
+    _artifact_story(api, trained["result"], out, say)
 
     say("\n== 5. Deploying to production (two sign-offs), then predictions")
     deploy = api.call(
@@ -406,3 +407,47 @@ def run_story(
             raise RuntimeError(f"verification of {path} failed: {check.stdout}{check.stderr}")
         say(f"   {path}: {check.stdout.strip().splitlines()[-1]}")
     return {"model": model_node, "report": str(report_path), "bundle": str(bundle_path)}
+
+
+def _artifact_story(api: Api, result: dict[str, Any], out: Path, say: Callable[[str], None]) -> None:
+    """The trained version's safe artifacts and their signature, checked with the stock model_signing CLI;
+    a pickle upload refused at the door."""
+    from registry import signing
+    from registry.models import ModelVersion
+
+    name, _, number = result["model_version"].removeprefix("model:").partition("#")
+    version = ModelVersion.objects.select_related("model", "run").get(model__name=name, version=int(number))
+    say(
+        f"   artifact: skops {version.artifact_sha256[:12]}…, served as ONNX {version.onnx_sha256[:12]}…, "
+        f"signed by the service (OpenSSF model signing, key {version.signing_key_id[:12]}…) "
+        f"naming {version.node_id} and {version.run.node_id if version.run else 'no run'}"
+    )
+    folder = out / "signed-model"
+    model_dir = signing.version_materialise(version, folder)
+    key = folder / "service-public-key.pem"
+    key.write_bytes(signing.trusted_public_keys()[version.signing_key_id])
+    check = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("model_signing")),
+            "verify",
+            "key",
+            "--signature",
+            str(folder / signing.BUNDLE_NAME),
+            "--public_key",
+            str(key),
+            str(model_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check.returncode != 0:
+        raise RuntimeError(f"model_signing verify failed: {check.stdout}{check.stderr}")
+    say(f"   stock CLI `model_signing verify key` on {model_dir}: {check.stdout.strip() or 'OK'}")
+    # A pickle (protocol 4: PROTO opcode, then an empty dict and STOP) is refused unread.
+    try:
+        api.upload("dana", "/api/v1/models/churn/versions", "artifact", "model.pkl", b"\x80\x04}\x94.")
+    except ApiError as refused:
+        say(f"   a pickle upload is refused ({refused.status}): {refused.body['detail']}")
+    else:
+        raise RuntimeError("a pickle upload was accepted")
