@@ -94,7 +94,8 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     class Result:
         id = "captured"
 
-    def capture(*, kwargs: dict[str, Any], queue: str) -> Result:
+    def capture(*, kwargs: dict[str, Any], queue: str, kwargsrepr: str = "") -> Result:
+        assert not kwargs.get("grant") or kwargs["grant"] not in kwargsrepr  # Celery logs and stores this
         messages.append({**kwargs, "queue": queue})
         return Result()
 

@@ -61,7 +61,11 @@ def job_enqueue(*, actor: Actor, release: ReleaseRequest, by: User) -> ReleaseJo
     def send() -> None:
         from governance.jobs.tasks import release_job_run
 
-        result = release_job_run.apply_async(kwargs={"job_id": job.pk, "grant": token}, queue=queue)
+        # The grant is a bearer credential: Celery's logs and stored task results show this stand-in.
+        shown = repr({"job_id": job.pk, "grant": "[grant redacted]"})
+        result = release_job_run.apply_async(  # type: ignore[call-arg]  # stubs lack kwargsrepr
+            kwargs={"job_id": job.pk, "grant": token}, kwargsrepr=shown, queue=queue
+        )
         ReleaseJob.objects.filter(pk=job.pk, task_id="").update(task_id=result.id or "")
 
     transaction.on_commit(send)

@@ -10,7 +10,9 @@ import io
 import json
 import logging
 import logging.config
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,3 +74,52 @@ def test_other_dotted_values_are_left_alone(log_lines: io.StringIO) -> None:
     logging.getLogger("governance").info("token prefix Y0ekwTCP.sha512 and version 1.2.3 of model:churn#1")
 
     assert "Y0ekwTCP.sha512 and version 1.2.3 of model:churn#1" in log_lines.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_a_real_worker_logs_and_stores_no_grant(
+    needs_postgres_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through Redis and a `celery worker` process: its log lines and the stored task result name the
+    job, never the grant it ran with."""
+    from django_celery_results.models import TaskResult
+    from rest_framework.test import APIClient
+
+    from governance.approvals.models import Grant
+    from governance.jobs.models import ReleaseJob
+    from tests.conftest import need
+    from tests.jobs import factories
+    from tests.jobs.conftest import broker
+    from tests.support import celery_worker_command, child_env, running
+
+    need("redis")
+    redis_url = "redis://127.0.0.1:6379/12"
+    people = factories.people()
+    release = factories.train_request(people.requester, factories.customers_dataset(people.requester))
+    factories.sign(release, people.approver)
+    client = APIClient()
+    client.force_authenticate(people.requester)
+    log = tmp_path / "worker.log"
+    with (
+        running(celery_worker_command(), child_env(CELERY_BROKER_URL=redis_url), log),
+        broker(redis_url, monkeypatch),
+    ):
+        response = client.post(f"/api/v1/releases/{release.pk}/run")
+        assert response.status_code == 201, response.json()
+        job_id = response.json()["id"]
+        deadline = time.monotonic() + 120
+        while ReleaseJob.objects.get(pk=job_id).status in ("queued", "running"):
+            assert time.monotonic() < deadline, log.read_text()[-4000:]
+            time.sleep(0.3)
+        results = deadline
+        while not TaskResult.objects.exists() and time.monotonic() < results:
+            time.sleep(0.2)
+
+    grant = Grant.objects.get(release=release).token
+    worker_log = log.read_text()
+    assert ReleaseJob.objects.get(pk=job_id).status == "succeeded", worker_log[-4000:]
+    assert "jobs.release_job_run" in worker_log and GRANT_REDACTED in worker_log
+    assert grant not in worker_log and grant.split(".")[1] not in worker_log
+    stored = TaskResult.objects.get()
+    assert grant not in (stored.task_kwargs or "") and GRANT_REDACTED in (stored.task_kwargs or "")

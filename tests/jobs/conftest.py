@@ -27,8 +27,10 @@ def broker(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     publisher = Celery("test-publisher", broker=url)
     publisher.conf.task_serializer = "json"
 
-    def send(*, kwargs: dict[str, Any], queue: str) -> Any:
-        return publisher.send_task(tasks.release_job_run.name, kwargs=kwargs, queue=queue)
+    def send(*, kwargs: dict[str, Any], queue: str, kwargsrepr: str | None = None) -> Any:
+        return publisher.send_task(
+            tasks.release_job_run.name, kwargs=kwargs, queue=queue, kwargsrepr=kwargsrepr
+        )
 
     monkeypatch.setattr(tasks.release_job_run, "apply_async", send)
     try:
