@@ -192,10 +192,11 @@ def test_beat_schedules_a_check_of_every_serving_deployment(deployed: Any, queue
 def test_the_thresholds_are_those_of_the_policy_that_approved_the_deploy(
     story: Any, sent: list, queued: list
 ) -> None:
-    from governance.approvals.services.policies import policy_create
+    from governance.approvals.services.policies import DEFAULT_POLICIES, policy_create
     from tests.monitoring.conftest import train_and_deploy
 
-    policy_create(
+    default = next(policy["spec"] for policy in DEFAULT_POLICIES if policy["name"] == "deploy-default")
+    policy_create(  # at least as strict as deploy-default, so it is the one that applies (issue 14)
         actor=CHECKER,
         name="deploy-qa",
         spec={
@@ -203,7 +204,7 @@ def test_the_thresholds_are_those_of_the_policy_that_approved_the_deploy(
             "environment": "qa",
             "required_approvals": [{"role": "compliance_officer", "count": 1}],
             "approval_validity_seconds": 3600,
-            "checks": [{"name": "metric_thresholds"}],
+            "checks": default["checks"],
             "monitoring": {"psi": 50, "ks": 1, "prediction_psi": 50},
         },
     )
