@@ -12,6 +12,7 @@ audited once. Names and addresses reach the log and axes' table only as keyed ha
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +55,20 @@ def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | Non
     if name is None and request is not None:
         name = request.POST.get("username", "")
     return attempted_name(str(name or ""))
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """AXES_CLIENT_IP_CALLABLE: the address a sign-in is counted against. Behind a proxy
+    (TRUST_PROXY_HEADERS) every request comes from the proxy, so the address it appended last to
+    X-Forwarded-For; earlier entries are the caller's to forge and are ignored. Otherwise the peer."""
+    peer = request.META.get("REMOTE_ADDR")
+    if not settings.TRUST_PROXY_HEADERS:
+        return peer
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(forwarded))
+    except ValueError:
+        return peer
 
 
 class LoginLockoutBackend(AxesStandaloneBackend):

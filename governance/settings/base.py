@@ -201,6 +201,8 @@ AXES_RESET_ON_SUCCESS = True
 # Attempted names are counted as keyed hashes: a name typed may be a password or anyone's personal data.
 AXES_USERNAME_CALLABLE = "governance.accounts.login_lockout.axes_username"
 AXES_LOCKOUT_CALLABLE = "governance.accounts.login_lockout.lockout_response"
+# The peer's address, or behind a proxy (TRUST_PROXY_HEADERS) the one the proxy appended to X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "governance.accounts.login_lockout.client_address"
 AXES_HTTP_RESPONSE_CODE = 429
 # Sign-ins are in the audit log; and a lock-out is lifted only by the audited `unlockuser` or admin action.
 AXES_DISABLE_ACCESS_LOG = True

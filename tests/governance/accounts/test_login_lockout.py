@@ -198,3 +198,42 @@ def test_the_next_window_reports_the_failures_the_last_one_did_not(db: None, set
     ]
     assert [entry["failures"] for entry in entries] == [1, 1]
     assert entries[1]["previous_window"] == {"since": start.isoformat(), "failures": 3}
+
+
+def test_behind_a_trusted_proxy_the_address_the_proxy_appended_is_counted_not_a_forged_one(
+    client: Client, make_user: Any, settings: Any
+) -> None:
+    settings.TRUST_PROXY_HEADERS = True
+    proxy = "10.0.0.1"
+    make_user("oli", "compliance_officer", password=PASSWORD)
+    for n in range(5):
+        # The caller forges a different first entry each time; the proxy appends the real address.
+        _sign_in(
+            client,
+            "/accounts/login/",
+            f"name-{n}",
+            "x",
+            address=proxy,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, {ATTACKER}",
+        )
+
+    from_the_attacker = _sign_in(
+        Client(), "/accounts/login/", "oli", PASSWORD, address=proxy, HTTP_X_FORWARDED_FOR=ATTACKER
+    )
+    from_someone_else = _sign_in(
+        Client(), "/accounts/login/", "oli", PASSWORD, address=proxy, HTTP_X_FORWARDED_FOR=ELSEWHERE
+    )
+
+    assert from_the_attacker.status_code == 429
+    assert from_someone_else.status_code == 302
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(client: Client, make_user: Any) -> None:
+    make_user("oli", "compliance_officer", password=PASSWORD)
+    for n in range(5):
+        _sign_in(client, "/accounts/login/", f"name-{n}", "x", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+
+    assert (
+        _sign_in(Client(), "/accounts/login/", "oli", PASSWORD, HTTP_X_FORWARDED_FOR=ELSEWHERE).status_code
+        == 429
+    )
