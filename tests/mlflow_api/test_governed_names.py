@@ -137,6 +137,25 @@ def test_it_refuses_deleting_a_released_alias_and_keeps_it(pipeline: APIClient, 
     assert read["model_version"]["current_stage"] == "Staging"  # moved under a release: the stage shows
 
 
+@pytest.mark.parametrize(
+    ("method", "endpoint", "body"),
+    [
+        ("delete", "model-versions/delete", {"name": "churn", "version": "1"}),
+        ("delete", "registered-models/delete", {"name": "churn"}),
+    ],
+)
+def test_it_refuses_deleting_what_a_released_alias_points_at(
+    pipeline: APIClient, make_user: Any, method: str, endpoint: str, body: dict[str, str]
+) -> None:
+    _released_alias("Staging", make_user)
+
+    _refused(getattr(pipeline, method)(f"{API}/{endpoint}", body, format="json"))
+
+    assert ModelVersion.objects.get(model__name="churn").archived_at is None
+    assert RegisteredModel.objects.get(name="churn").archived_at is None
+    assert _count("mlflow.refuse") == 1 and _count("model_version.archive") == _count("model.archive") == 0
+
+
 def test_an_alias_a_release_moved_is_governed_for_that_model_only(
     pipeline: APIClient, make_user: Any
 ) -> None:
