@@ -50,10 +50,9 @@ def onnx_with_custom_op() -> bytes:
 @functools.cache
 def skops_bytes() -> bytes:
     """A fitted decision tree on one feature, saved with skops."""
+    import pandas as pd
     import skops.io
     from sklearn.tree import DecisionTreeClassifier
-
-    import pandas as pd
 
     features = pd.DataFrame({"x": [0.0, 1.0, 0.2, 0.9]})
     model = DecisionTreeClassifier(random_state=0).fit(features, [0, 1, 0, 1])
