@@ -27,6 +27,7 @@ class PolicyVersionOutputSerializer(serializers.Serializer[Any]):
     checks = serializers.JSONField()
     required_approvals = serializers.JSONField()
     approval_validity_seconds = serializers.IntegerField()
+    signer_exclusions = serializers.ListField(child=serializers.CharField())
     active = serializers.BooleanField()
     change_note = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
@@ -53,6 +54,11 @@ class PolicySpecInputSerializer(serializers.Serializer[Any]):
     checks = serializers.JSONField(required=False)
     required_approvals = serializers.JSONField()
     approval_validity_seconds = serializers.IntegerField()
+    signer_exclusions = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        help_text="who else may not sign: model_owner, human_overseer",
+    )
 
 
 SPEC_FIELDS = (
@@ -62,6 +68,7 @@ SPEC_FIELDS = (
     "checks",
     "required_approvals",
     "approval_validity_seconds",
+    "signer_exclusions",
 )
 
 

@@ -34,6 +34,22 @@ def test_the_admin_creates_a_policy_and_every_role_can_read_it(
     assert entry.target_id == "train-strict"
 
 
+def test_a_policy_bars_more_signers_by_data_and_refuses_an_unknown_exclusion(admin_user: Any) -> None:
+    client = client_for(admin_user)
+    body = {"name": "deploy-strict", **spec(kind="deploy"), "signer_exclusions": ["model_owner"]}
+
+    created = client.post("/api/v1/policies", body, format="json")
+    unknown = client.post(
+        "/api/v1/policies", {**body, "name": "deploy-odd", "signer_exclusions": ["auditor"]}, format="json"
+    )
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["current"]["signer_exclusions"] == ["model_owner"]
+    assert PolicyVersion.objects.get().signer_exclusions == ["model_owner"]
+    assert unknown.status_code == 400
+    assert "signer_exclusions: auditor unknown" in unknown.json()["detail"]
+
+
 def test_only_an_admin_writes_policies(requester: Any, approver: Any) -> None:
     make_policy("train-default")
     for person in (requester, approver):
