@@ -16,6 +16,7 @@ Steps (the runner has verified and claimed the grant):
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import platform
 import uuid
@@ -139,6 +140,9 @@ def _register(
         "python": platform.python_version(),
         "scikit-learn": sklearn.__version__,
         "pandas": pd.__version__,
+        "skops": importlib.metadata.version("skops"),
+        "skl2onnx": importlib.metadata.version("skl2onnx"),
+        "onnxruntime": importlib.metadata.version("onnxruntime"),
         "worker": job.worker,
     }
     facets = {
