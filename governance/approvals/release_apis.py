@@ -107,6 +107,16 @@ class ApprovalsOutputSerializer(serializers.Serializer[Any]):
     met = serializers.BooleanField()
 
 
+class RiskClassificationOutputSerializer(serializers.Serializer[Any]):
+    """The compliance officer's reclassification a request's risk level starts from."""
+
+    risk_level = serializers.CharField()
+    previous_level = serializers.CharField()
+    reason = serializers.CharField()
+    decided_by = serializers.CharField(source="decided_by.username")
+    decided_at = serializers.DateTimeField()
+
+
 class ReleaseOutputSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     kind = serializers.CharField()
@@ -115,6 +125,7 @@ class ReleaseOutputSerializer(serializers.Serializer[Any]):
     model_version = serializers.IntegerField(source="model_version.version", allow_null=True, default=None)
     environment = serializers.CharField()
     risk_level = serializers.CharField()
+    risk_classification = RiskClassificationOutputSerializer(allow_null=True)
     requested_by = serializers.CharField(source="requested_by.username")
     created_at = serializers.DateTimeField()
     policy = serializers.SerializerMethodField()

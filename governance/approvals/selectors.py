@@ -63,7 +63,11 @@ def policy_versions_in_force(*, kind: str) -> dict[str, PolicyVersion]:
 
 def _releases() -> QuerySet[ReleaseRequest]:
     return ReleaseRequest.objects.select_related(
-        "policy_version__policy", "requested_by", "human_overseer", "model_version__model"
+        "policy_version__policy",
+        "requested_by",
+        "human_overseer",
+        "model_version__model",
+        "risk_classification__decided_by",
     ).prefetch_related(
         Prefetch("datasets", queryset=ReleaseDataset.objects.select_related("dataset_version__dataset")),
         Prefetch("signatures", queryset=Signature.objects.select_related("signer", "revoked_by")),

@@ -131,6 +131,9 @@ def test_an_officers_reclassification_lowers_the_level_and_the_release_page_show
     assert before.risk_level == "high" and before.risk_classification is None
     assert after.risk_level == "limited"
     assert after.risk_classification == RiskClassification.objects.get(reclassified=True)
+    shown = client_for(approver).get(f"/api/v1/releases/{after.pk}").json()["risk_classification"]
+    assert shown["previous_level"] == "high" and shown["reason"] == "no longer used for credit decisions"
+    assert client_for(approver).get(f"/api/v1/releases/{before.pk}").json()["risk_classification"] is None
     browser = Client()
     assert browser.login(username=approver.username, password=PASSWORD)
     page = browser.get(f"/approvals/{after.pk}/").content.decode()
