@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/drift.py
 	$(PY) bench/lineage.py
 	$(PY) bench/jobs.py
+	$(PY) bench/serving.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -110,3 +111,31 @@ def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+MLFLOW_VENV = ROOT / "var" / "bench" / "mlflow-venv"
+
+
+def mlflow_venv(packages: list[str], venv: Path = MLFLOW_VENV) -> Path | str:
+    """A virtualenv of its own holding ``packages`` (MLflow and what it needs), made once and reused.
+
+    Never the project's ``.venv``: the full ``mlflow`` package pins versions our tests rely on. Returns
+    the venv's ``bin`` directory, or a sentence saying why it could not be made.
+    """
+    stamp = venv / ".bench-packages"
+    wanted = "\n".join(sorted(packages))
+    if (venv / "bin" / "mlflow").exists() and stamp.exists() and stamp.read_text() == wanted:
+        return venv / "bin"
+    minor = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    base = shutil.which(minor) or str(getattr(sys, "_base_executable", sys.executable))
+    steps = [[base, "-m", "venv", str(venv)], [str(venv / "bin" / "pip"), "install", "-q", *packages]]
+    for step in steps:
+        try:
+            done = subprocess.run(step, capture_output=True, text=True, check=False, timeout=1800)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{' '.join(step[:3])} failed: {exc}"
+        if done.returncode != 0:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            return f"{' '.join(step[:3])} failed: {last[0]}"
+    stamp.write_text(wanted)
+    return venv / "bin"
