@@ -217,13 +217,7 @@ def _release_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
        rejects it at once.
     """
     requester_id = acting_user_id(actor)
-    if ask.kind not in ReleaseKind.values:
-        raise ValidationFailed(f"kind: {ask.kind!r} is not a request kind; choose train or deploy")
-    try:
-        thresholds = rules.thresholds_normalize(ask.metric_thresholds, field="metric_thresholds")
-    except rules.PolicyError as exc:
-        raise ValidationFailed(str(exc)) from exc
-    _canonical(dict(ask.parameters), field="parameters")
+    thresholds = _thresholds(ask)
     model_version: ModelVersion | None = None
     pinned_versions: list[DatasetVersion] = []
     if ask.kind == ReleaseKind.TRAIN:
@@ -233,11 +227,7 @@ def _release_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
     if ask.environment and not rules.ENVIRONMENT.match(ask.environment):
         raise ValidationFailed(f"environment: {ask.environment!r} is not an environment name")
     risk_level, reclassification = _risk_level(ask)
-    overseer = None
-    if ask.human_overseer:
-        overseer = User.objects.filter(username=ask.human_overseer).first()
-        if overseer is None:
-            raise ValidationFailed(f"human_overseer: no user named {ask.human_overseer!r}")
+    overseer = _overseer(ask)
     policy_version = policy_version_choose(
         named=ask.policy, kind=ask.kind, environment=ask.environment, risk_level=risk_level
     )
@@ -264,13 +254,6 @@ def _release_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
         pins.append({"node_id": model_version.node_id, "sha256": model_version.artifact_sha256})
     release.request_hash = hashing.request_hash(selectors.release_document(release, pins))
     results = _checks_run(release, pinned_versions)
-    failed = [result["name"] for result in results if result["status"] == FAILED]
-    release.checks = list(results)
-    release.checks_passed = not failed
-    if failed:
-        release.status = ReleaseStatus.REJECTED
-        release.decided_at = release.created_at
-        release.decision_reason = f"automated checks failed: {', '.join(failed)}"
     release.save()
     ReleaseDataset.objects.bulk_create(
         ReleaseDataset(release=release, dataset_version=dv, node_id=dv.node_id, sha256=dv.sha256)
@@ -294,7 +277,39 @@ def _release_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
     return release
 
 
+def _thresholds(ask: ReleaseAsk) -> rules.Bounds:
+    if ask.kind not in ReleaseKind.values:
+        raise ValidationFailed(f"kind: {ask.kind!r} is not a request kind; choose train or deploy")
+    _canonical(dict(ask.parameters), field="parameters")
+    try:
+        return rules.thresholds_normalize(ask.metric_thresholds, field="metric_thresholds")
+    except rules.PolicyError as exc:
+        raise ValidationFailed(str(exc)) from exc
+
+
+def _overseer(ask: ReleaseAsk) -> User | None:
+    if not ask.human_overseer:
+        return None
+    overseer = User.objects.filter(username=ask.human_overseer).first()
+    if overseer is None:
+        raise ValidationFailed(f"human_overseer: no user named {ask.human_overseer!r}")
+    return overseer
+
+
 def _checks_run(release: ReleaseRequest, pinned_versions: list[DatasetVersion]) -> list[CheckResult]:
+    """Run the policy's checks on the new request and record them on it; a failed one rejects it."""
+    results = _checks_of(release, pinned_versions)
+    failed = [result["name"] for result in results if result["status"] == FAILED]
+    release.checks = list(results)
+    release.checks_passed = not failed
+    if failed:
+        release.status = ReleaseStatus.REJECTED
+        release.decided_at = release.created_at
+        release.decision_reason = f"automated checks failed: {', '.join(failed)}"
+    return results
+
+
+def _checks_of(release: ReleaseRequest, pinned_versions: list[DatasetVersion]) -> list[CheckResult]:
     model_version = release.model_version
     checked_versions = pinned_versions
     if model_version is not None and model_version.run is not None:
