@@ -213,3 +213,28 @@ def test_the_auditor_zip_carries_the_signature_bundle_provenance_and_key_and_ver
     assert json.loads(archive.read(f"{folder}/provenance.json"))["run"] == version.run.node_id
     assert "trained here" in archive.read("report.json").decode()
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_the_key_command_generates_once_rotates_audited_and_shows_every_trusted_key(
+    tmp_path: Path, settings: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.MODEL_SIGNING_KEY_FILE = tmp_path / "key.pem"
+    settings.MODEL_SIGNING_KEYRING_DIR = tmp_path / "keys"
+    call_command("model_signing_key", "generate", stdout=StringIO())
+    first = signing.key_id(signing.signing_public_key())
+
+    with pytest.raises(CommandError, match="refusing to overwrite"):
+        call_command("model_signing_key", "generate", stdout=StringIO())
+    call_command("model_signing_key", "rotate", stdout=StringIO())
+    shown = StringIO()
+    call_command("model_signing_key", "show", stdout=shown)
+
+    second = signing.key_id(signing.signing_public_key())
+    assert second != first
+    assert f"# {first}" in shown.getvalue() and f"# {second}" in shown.getvalue()
+    assert (tmp_path / "key.pem").stat().st_mode & 0o077 == 0
+    assert AuditEntry.objects.filter(action="model_signing.key_rotate", target_id=second).count() == 1
