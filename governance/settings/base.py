@@ -307,15 +307,6 @@ PSEUDONYM_KEY = env.secret("PSEUDONYM_KEY", generate_into=_dev_file("pseudonym_k
 MODEL_SIGNING_KEY_FILE = Path(
     env.string("MODEL_SIGNING_KEY_FILE", _dev_default(str(VAR_DIR / "model-signing" / "signing-key.pem")))
 )
-MODEL_SIGNING_KEYRING_DIR = Path(env.string("MODEL_SIGNING_KEYRING_DIR", str(VAR_DIR / "model-signing" / "keys")))
-
-# --- Model artifacts -------------------------------------------------------------------------------------
-# The EC P-256 private key (PEM) that signs every stored model artifact (OpenSSF model signing); the
-# embedded default makes one under var/. Rotation (`manage.py model_signing_key rotate`) keeps the old
-# public keys in MODEL_SIGNING_KEYRING_DIR, so artifacts signed before still verify.
-MODEL_SIGNING_KEY_FILE = Path(
-    env.string("MODEL_SIGNING_KEY_FILE", _dev_default(str(VAR_DIR / "model-signing" / "signing-key.pem")))
-)
 MODEL_SIGNING_KEYRING_DIR = Path(
     env.string("MODEL_SIGNING_KEYRING_DIR", str(VAR_DIR / "model-signing" / "keys"))
 )
