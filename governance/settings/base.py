@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -169,6 +170,8 @@ ARTIFACT_SOURCE_ROOTS = env.string_list("ARTIFACT_SOURCE_ROOTS", [])
 if not all(Path(root).is_absolute() for root in ARTIFACT_SOURCE_ROOTS):
     raise ImproperlyConfigured(f"ARTIFACT_SOURCE_ROOTS={ARTIFACT_SOURCE_ROOTS}: give absolute directories.")
 ARTIFACT_SOURCE_URLS = env.string_list("ARTIFACT_SOURCE_URLS", [])
+if not all(urlsplit(u).scheme in ("http", "https") and urlsplit(u).hostname for u in ARTIFACT_SOURCE_URLS):
+    raise ImproperlyConfigured(f"ARTIFACT_SOURCE_URLS={ARTIFACT_SOURCE_URLS}: give http(s) URL prefixes.")
 ARTIFACT_SOURCE_MAX_BYTES = env.integer("ARTIFACT_SOURCE_MAX_BYTES", 2 * 1024**3, minimum=1)
 
 # --- Security (values tightened by production.py) --------------------------------------------------
