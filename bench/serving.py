@@ -270,10 +270,10 @@ def ours(args: argparse.Namespace, env: dict[str, str], token: str) -> tuple[dic
         url = f"{base}/api/v1/deployments/staging/churn/predict"
         result = _measure(url, headers, encode, args)
         labels = _labels(url, headers, encode(_rows(BATCH, seed=7)), "predictions")
-    return {
-        "server": f"gunicorn, {args.workers} sync workers, PostgreSQL, monitoring capture on",
-        **result,
-    }, labels
+    from django.conf import settings
+
+    capture = f"monitoring capture on {settings.MONITORING_SAMPLE_RATE:.0%} of requests"
+    return {"server": f"gunicorn, {args.workers} sync workers, PostgreSQL, {capture}", **result}, labels
 
 
 # --- MLflow's scoring server -----------------------------------------------------------------------------
@@ -392,7 +392,8 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "serving",
-                "model": "the demo's RandomForestClassifier (120 trees, depth 8), ONNX via onnxruntime",
+                "model": "the demo's RandomForestClassifier (120 trees, depth 8), served "
+                + ("from ONNX by onnxruntime" if version.onnx_sha256 else "from skops by scikit-learn"),
                 "client_threads": args.threads,
                 "seconds_per_phase": args.seconds,
                 "ours": {**our, "in_process": in_process},
