@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from audit.admin_audit import ReadOnlyModelAdmin
 from audit.models import AuditEntry
-from governance.admin_audit import ReadOnlyModelAdmin
 
 
 @admin.register(AuditEntry)

@@ -20,8 +20,8 @@ from audit.actors import actor_from_request
 from audit.checkpoints import checkpoint_create
 from audit.exporting import audit_export
 from audit.store import CheckpointStore
-from governance.accounts.permissions import roles_allowed
-from governance.accounts.roles import Role
+from governance.core.permissions import roles_allowed
+from governance.core.roles import Role
 
 AUDIT_READERS = roles_allowed(Role.AUDITOR, Role.COMPLIANCE_OFFICER, Role.ADMIN)
 MAX_PAGE = 5_000

@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from audit.checkpoint import Ed25519Signer, Signer, Verifier, verifier_key
 from audit.store import CheckpointStore
-from governance.settings.env import write_private_file_once
+from governance.core.env import write_private_file_once
 
 
 def signer_name() -> str:

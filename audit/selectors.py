@@ -18,7 +18,7 @@ from audit.merkle import (
     inclusion_proof_nodes,
 )
 from audit.models import AuditEntry, AuditHead, AuditNode
-from governance.errors import ValidationFailed
+from governance.core.errors import ValidationFailed
 
 
 def tree_size() -> int:

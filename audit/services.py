@@ -26,7 +26,7 @@ from audit.actors import Actor
 from audit.jcs import canonical_json
 from audit.merkle import HASH_SIZE, CompactRange, leaf_hash
 from audit.models import AuditNode
-from governance.logs import current_request_id
+from governance.core.logs import current_request_id
 
 GENESIS_PREV = "0" * 64
 SEQUENCE_BATCH = 2_000

@@ -48,7 +48,7 @@ from bench.common import free_port, fresh_postgres, gunicorn, mlflow_venv, setup
 REDIS = "redis://127.0.0.1:6379/12"
 PASSWORD = secrets.token_urlsafe(16)
 FEATURES = ["tenure", "plan", "monthly_spend", "support_calls"]
-# The demo's training request (governance/demo_story.py), features named since the bench's dataset
+# The demo's training request (governance/demo/story.py), features named since the bench's dataset
 # holds no personal data (so no subject id column to leave out).
 PARAMETERS = {
     "target": "churned",
@@ -99,7 +99,7 @@ def _deployed() -> tuple[Any, str]:
     from governance.approvals.services.policies import policy_seed_defaults
     from governance.approvals.services.releases import release_create
     from governance.approvals.services.signatures import release_sign
-    from governance.demo_story import customers_csv
+    from governance.demo.story import customers_csv
     from governance.jobs.models import ReleaseJob
     from governance.jobs.services import job_enqueue
     from registry.models import ModelVersion

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Celery, signals
 
-from governance.logs import new_request_id, request_id_var
+from governance.core.logs import new_request_id, request_id_var
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings.base")
 

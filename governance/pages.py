@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from governance.accounts.permissions import user_roles
+from governance.core.permissions import user_roles
 
 
 @login_required

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from governance.admin_audit import ReadOnlyModelAdmin
+from audit.admin_audit import ReadOnlyModelAdmin
 from registry.models import (
     Dataset,
     DatasetVersion,

@@ -21,10 +21,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from governance.accounts.permissions import roles_allowed, user_roles
-from governance.accounts.roles import Role
-from governance.api.pagination import CursorPagination
-from governance.errors import NotFound, PermissionRefused, ValidationFailed
+from governance.core.errors import NotFound, PermissionRefused, ValidationFailed
+from governance.core.pagination import CursorPagination
+from governance.core.permissions import roles_allowed, user_roles
+from governance.core.roles import Role
 from registry.models import (
     Dataset,
     DatasetVersion,

@@ -30,7 +30,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from governance.errors import ValidationFailed
+from governance.core.errors import ValidationFailed
 from registry.models import ArtifactFormat
 
 HEAD_BYTES: Final = 64 * 1024

@@ -18,9 +18,10 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from governance.accounts.permissions import request_user, roles_allowed
-from governance.accounts.roles import Role
-from governance.errors import ApplicationError
+from governance.accounts.permissions import request_user
+from governance.core.errors import ApplicationError
+from governance.core.permissions import roles_allowed
+from governance.core.roles import Role
 from registry.selectors.lineage import DEFAULT_DEPTH, MAX_DEPTH, lineage_graph
 from registry.services.lineage import InvalidLineageEvent, lineage_event_ingest
 

@@ -12,9 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
-from governance.accounts.permissions import user_roles
-from governance.accounts.roles import Role
-from governance.errors import ApplicationError, NotFound
+from governance.core.errors import ApplicationError, NotFound
+from governance.core.permissions import user_roles
+from governance.core.roles import Role
 from registry.models import RiskClassification
 from registry.reports.assemble import lineage_report_build
 from registry.reports.svg import render_svg

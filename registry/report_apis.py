@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from governance.accounts.permissions import roles_allowed
-from governance.accounts.roles import Role
+from governance.core.permissions import roles_allowed
+from governance.core.roles import Role
 from registry.services.reports import FORMATS, lineage_report_export
 
 

@@ -35,7 +35,7 @@ from django.db import transaction
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.settings.env import write_private_file_once
+from governance.core.env import write_private_file_once
 from registry import storage
 from registry.models import ArtifactFormat, ModelVersion
 

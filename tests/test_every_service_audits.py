@@ -656,7 +656,7 @@ def _model_risk_refusal_record(make_user: Any, tmp_path: Path) -> str:
 
 def _release_refusal_record(make_user: Any, tmp_path: Path) -> str:
     from governance.approvals.services.releases import ReleaseAsk, release_refusal_record
-    from governance.errors import ValidationFailed
+    from governance.core.errors import ValidationFailed
 
     refusal = ValidationFailed("weaker", code="policy_weaker")
     release_refusal_record(actor=ACTOR, ask=ReleaseAsk(kind="train", model="x"), refusal=refusal)
@@ -665,7 +665,7 @@ def _release_refusal_record(make_user: Any, tmp_path: Path) -> str:
 
 def _signer_refuse_excluded(make_user: Any, tmp_path: Path) -> str:
     from governance.approvals.duties import signer_refuse_excluded
-    from governance.errors import PermissionRefused
+    from governance.core.errors import PermissionRefused
 
     release = _approvals_release(make_user)
     requester = release.requested_by

@@ -10,7 +10,7 @@ was built on, and every queue row of the batch must still be there to delete.
 
 from django.db import migrations
 
-from governance.postgres_functions import postgres_only
+from governance.core.postgres import postgres_only
 
 CREATE = r"""
 CREATE OR REPLACE FUNCTION audit_integrate(p jsonb) RETURNS void LANGUAGE plpgsql VOLATILE AS $$

@@ -6,10 +6,10 @@ from django.http import HttpRequest
 from rest_framework_api_key.models import APIKey
 
 from audit.actors import Actor
+from audit.admin_audit import AuditedModelAdmin, ReadOnlyModelAdmin
 from governance.accounts import lockouts
 from governance.accounts.models import ApiToken, User
-from governance.admin_audit import AuditedModelAdmin, ReadOnlyModelAdmin
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
 
 # The library's own key model is unused: our tokens belong to users.
 if admin.site.is_registered(APIKey):

@@ -9,8 +9,9 @@ from rest_framework.views import APIView
 from audit.actors import actor_from_request
 from governance.accounts import selectors, services
 from governance.accounts.models import ApiToken, User
-from governance.accounts.permissions import ANY_ROLE, request_user, user_roles
-from governance.accounts.roles import Role
+from governance.accounts.permissions import request_user
+from governance.core.permissions import ANY_ROLE, user_roles
+from governance.core.roles import Role
 
 
 class MeApi(APIView):

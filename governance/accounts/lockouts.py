@@ -24,9 +24,9 @@ from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.accounts.login_lockout import attempted_name, username_subject
 from governance.accounts.models import LoginFailureTally, SigningLockout, User
-from governance.accounts.permissions import user_roles
-from governance.accounts.roles import Role
-from governance.errors import Conflict, PermissionRefused
+from governance.core.errors import Conflict, PermissionRefused
+from governance.core.permissions import user_roles
+from governance.core.roles import Role
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.accounts.models import LoginFailureTally
-from governance.pseudonyms import keyed_hash
+from governance.core.pseudonyms import keyed_hash
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from governance.accounts.models import ApiToken, User
-from governance.errors import NotFound
+from governance.core.errors import NotFound
 
 
 def user_get(*, username: str) -> User:

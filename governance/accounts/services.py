@@ -17,8 +17,8 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.accounts.models import ApiToken, User
-from governance.accounts.roles import STAFF_ROLES, validate_roles
-from governance.errors import Conflict, NotFound, ValidationFailed
+from governance.core.errors import Conflict, NotFound, ValidationFailed
+from governance.core.roles import STAFF_ROLES, validate_roles
 
 MAX_TOKEN_DAYS = 3650
 

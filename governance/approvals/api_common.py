@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.accounts.permissions import roles_allowed
-from governance.accounts.roles import Role
-from governance.api.pagination import CursorPagination
+from governance.core.pagination import CursorPagination
+from governance.core.permissions import roles_allowed
+from governance.core.roles import Role
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission

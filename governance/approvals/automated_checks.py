@@ -17,10 +17,10 @@ from typing import Any, NotRequired, TypedDict
 from django.utils import timezone
 
 from governance.accounts.models import User
-from governance.accounts.roles import Role
 from governance.approvals import rules
 from governance.approvals.hashing import utc_text
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
+from governance.core.roles import Role
 from registry.models import DatasetVersion, MetricsSource, ModelVersion
 
 PASSED, FAILED, NOT_APPLICABLE = "passed", "failed", "not_applicable"

@@ -16,9 +16,9 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.accounts.models import User
-from governance.accounts.permissions import user_roles
 from governance.approvals.models import ReleaseRequest
-from governance.errors import PermissionRefused
+from governance.core.errors import PermissionRefused
+from governance.core.permissions import user_roles
 from registry.models import DatasetVersion, RegisteredModel, TrainingRun
 
 OWN_REQUEST = "own_request"

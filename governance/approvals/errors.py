@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from governance.errors import ApplicationError, Conflict, PermissionRefused
+from governance.core.errors import ApplicationError, Conflict, PermissionRefused
 
 
 class SigningLocked(ApplicationError):

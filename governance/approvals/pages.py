@@ -23,15 +23,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.actors import actor_from_request
 from governance.accounts.models import User
-from governance.accounts.permissions import user_roles
-from governance.accounts.roles import Role
 from governance.approvals import hashing, selectors
 from governance.approvals.api_common import HISTORY_READERS
 from governance.approvals.models import EXPIRED, Meaning, ReleaseRequest, ReleaseStatus
 from governance.approvals.services.checks import release_checks_for_page
 from governance.approvals.services.signatures import release_sign, signature_revoke
 from governance.approvals.sign_off_page import sign_off_context
-from governance.errors import ApplicationError, NotFound
+from governance.core.errors import ApplicationError, NotFound
+from governance.core.permissions import user_roles
+from governance.core.roles import Role
 
 PAGE_READERS = frozenset({Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.DATA_SCIENTIST})
 QUEUE_FILTERS = ("pending", "approved", EXPIRED, "rejected", "withdrawn", "consumed", "all")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from governance.approvals import selectors, strictness
 from governance.approvals.models import PolicyVersion
-from governance.errors import ValidationFailed
+from governance.core.errors import ValidationFailed
 
 # Problems with their own error code; the rest are plain validation errors.
 _CODED = (strictness.POLICY_WEAKER, strictness.POLICIES_CONFLICT)

@@ -41,7 +41,7 @@ from governance.approvals.models import (
 )
 from governance.approvals.services.releases import release_create, release_withdraw
 from governance.approvals.services.signatures import release_sign, signature_revoke
-from governance.errors import NotFound
+from governance.core.errors import NotFound
 
 
 def _now(context: Mapping[str, Any]) -> datetime:

@@ -25,7 +25,7 @@ from governance.approvals.models import (
     Signature,
     SigningLock,
 )
-from governance.errors import ApplicationError, NotFound
+from governance.core.errors import ApplicationError, NotFound
 from registry.reports.types import ApprovalEntry
 
 # --- Policies ----------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from governance.admin_audit import ReadOnlyModelAdmin
+from audit.admin_audit import ReadOnlyModelAdmin
 from governance.consent.models import (
     ConsentEvent,
     ConsentImport,

@@ -1,7 +1,7 @@
 """Consent and data-subject rights: notices, the consent ledger and its materialised state, privacy
 requests (GDPR Arts. 15-21, CCPA §§1798.100-125) with their impact, erasures and exemptions.
 
-Data subjects are known only by the keyed hash of their external id (``governance.pseudonyms``, domain
+Data subjects are known only by the keyed hash of their external id (``governance.core.pseudonyms``, domain
 ``"subject"``), the very hash dataset versions record in ``registry.DatasetSubject``; the raw id is
 hashed the moment a request arrives and is never stored.
 """

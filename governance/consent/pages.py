@@ -14,11 +14,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from governance.accounts.permissions import user_roles
-from governance.accounts.roles import Role
 from governance.consent.selectors.ledger import consent_history, consent_states
 from governance.consent.selectors.requests import dataset_versions_holding, privacy_request_list
 from governance.consent.subjects import subject_hash_of, subject_id_problem
+from governance.core.permissions import user_roles
+from governance.core.roles import Role
 
 PAGE_READERS = frozenset({Role.COMPLIANCE_OFFICER, Role.AUDITOR})
 

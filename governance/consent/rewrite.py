@@ -13,8 +13,8 @@ from typing import IO, Final
 
 from governance.consent.streams import HashingReader, text_lines
 from governance.consent.subjects import SUBJECT_DOMAIN
-from governance.errors import Conflict
-from governance.pseudonyms import keyed_hash
+from governance.core.errors import Conflict
+from governance.core.pseudonyms import keyed_hash
 
 PARQUET_BATCH: Final = 50_000
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from governance.errors import ValidationFailed
-from governance.pseudonyms import keyed_hash
+from governance.core.errors import ValidationFailed
+from governance.core.pseudonyms import keyed_hash
 
 SUBJECT_DOMAIN: Final = "subject"
 MAX_SUBJECT_ID: Final = 500

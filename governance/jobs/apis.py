@@ -11,10 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from governance.accounts.permissions import request_user, roles_allowed
-from governance.accounts.roles import Role
+from governance.accounts.permissions import request_user
 from governance.approvals.selectors import release_get
-from governance.errors import NotFound
+from governance.core.errors import NotFound
+from governance.core.permissions import roles_allowed
+from governance.core.roles import Role
 from governance.jobs import serving
 from governance.jobs.models import ReleaseJob
 from governance.jobs.services import job_enqueue

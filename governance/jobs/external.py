@@ -13,7 +13,7 @@ from governance.approvals.models import ReleaseKind, ReleaseRequest
 from governance.approvals.selectors import grant_usable_for
 from governance.approvals.services.grants import grant_claim
 from governance.consent.selectors import erasure_block_reason
-from governance.errors import Conflict, ValidationFailed
+from governance.core.errors import Conflict, ValidationFailed
 from registry.models import Deployment, ModelVersion
 from registry.services.aliases import alias_move
 from registry.services.deployments import deployment_create

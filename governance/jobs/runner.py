@@ -35,7 +35,7 @@ from governance.approvals.grants import GrantClaims, GrantError, grant_verify
 from governance.approvals.keys import grant_public_keys
 from governance.approvals.services.checks import release_checks_rerun
 from governance.approvals.services.grants import grant_claim
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
 from governance.jobs import deploying, training
 from governance.jobs.models import JobStatus, ReleaseJob
 from governance.jobs.services import job_fail, job_heartbeat, job_refuse, job_start

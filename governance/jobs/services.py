@@ -19,7 +19,7 @@ from audit.services import Target, audit_record
 from governance.accounts.models import User
 from governance.approvals.models import ReleaseKind, ReleaseRequest
 from governance.approvals.selectors import grant_usable_for
-from governance.errors import Conflict
+from governance.core.errors import Conflict
 from governance.jobs.models import FINISHED, JobStatus, ReleaseJob
 
 QUEUES = {ReleaseKind.TRAIN: "train", ReleaseKind.DEPLOY: "deploy"}

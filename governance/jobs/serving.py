@@ -26,7 +26,7 @@ from django.db import transaction
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.errors import Conflict, NotFound, ValidationFailed
+from governance.core.errors import Conflict, NotFound, ValidationFailed
 from governance.jobs import ml
 from governance.monitoring.capture import predictions_log
 from registry import artifacts, signing

@@ -19,9 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from governance.accounts.permissions import roles_allowed
-from governance.accounts.roles import Role
-from governance.errors import ValidationFailed
+from governance.core.errors import ValidationFailed
+from governance.core.permissions import roles_allowed
+from governance.core.roles import Role
 from governance.mlflow_api import errors, filters, render, selectors, services
 from governance.mlflow_api.guards import alias_check, stage_check, version_delete_check
 from registry.models import ModelVersion, RegisteredModel

@@ -15,7 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from governance.errors import ApplicationError, Conflict, NotFound, PermissionRefused
+from governance.core.errors import ApplicationError, Conflict, NotFound, PermissionRefused
 from governance.mlflow_api.filters import FilterError
 
 STATUS: Final = {

@@ -15,7 +15,7 @@ from django.db.models.functions import Cast
 
 from governance.approvals import rules
 from governance.approvals.selectors import policy_versions_in_force
-from governance.errors import NotFound
+from governance.core.errors import NotFound
 from governance.mlflow_api.filters import Clause, FilterError, OrderBy, like_to_regex
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.errors import ValidationFailed
+from governance.core.errors import ValidationFailed
 from governance.mlflow_api.models import MlflowVersionInfo, Stage
 from governance.mlflow_api.sources import SourceRefused, source_open
 from registry import signing, storage

@@ -35,7 +35,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from django.conf import settings
 
-from governance.errors import ValidationFailed
+from governance.core.errors import ValidationFailed
 
 FETCH_TIMEOUT_SECONDS: Final = 10
 CHUNK_SIZE: Final = 1024 * 1024

@@ -23,7 +23,7 @@ from audit.services import Target, audit_record
 from governance.approvals.hashing import utc_text
 from governance.approvals.models import OPEN_STATUSES, ReleaseRequest
 from governance.approvals.services.releases import release_create
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
 from governance.monitoring import notify
 from governance.monitoring.models import DeliveryStatus, DriftCheck, WebhookDelivery
 from registry.models import DatasetVersion, Deployment

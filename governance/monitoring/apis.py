@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from governance.accounts.permissions import roles_allowed
-from governance.accounts.roles import Role
-from governance.errors import NotFound
+from governance.core.errors import NotFound
+from governance.core.permissions import roles_allowed
+from governance.core.roles import Role
 from governance.jobs.serving import serving_deployment
 from governance.monitoring import selectors
 from governance.monitoring.models import DriftCheck, WebhookDelivery

@@ -9,8 +9,8 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from governance.accounts.permissions import user_roles
-from governance.accounts.roles import Role
+from governance.core.permissions import user_roles
+from governance.core.roles import Role
 from governance.monitoring import charts, selectors
 
 PAGE_READERS = frozenset({Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.DATA_SCIENTIST})

@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.errors import Conflict, NotFound, ValidationFailed
+from governance.core.errors import Conflict, NotFound, ValidationFailed
 from governance.monitoring import drift, profiles, selectors
 from governance.monitoring.models import DriftCheck, PredictionLabel, PredictionLog, ReferenceProfile
 from registry.models import Deployment, ModelVersion

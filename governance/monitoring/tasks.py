@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 
 from audit.actors import Actor
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
 from governance.monitoring import alarms, selectors
 from governance.monitoring.services import drift_check_run
 from registry.models import Deployment

@@ -16,7 +16,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from governance.settings import env
+from governance.core import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env.string("GOVERNANCE_VAR_DIR", str(BASE_DIR / "var")))
@@ -67,7 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "governance.logs.RequestIdMiddleware",
+    "governance.core.logs.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -218,7 +218,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "governance.core.pagination.CursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
@@ -232,7 +232,7 @@ REST_FRAMEWORK = {
         "lineage_ingest": env.string("THROTTLE_LINEAGE_INGEST", "60000/minute"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "governance.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "governance.core.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # `format` is ours (e.g. the lineage report's format), not DRF's renderer switch.
     "URL_FORMAT_OVERRIDE": None,
@@ -373,10 +373,10 @@ LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "governance.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "governance.core.logs.RequestIdFilter"}},
     "formatters": {
         "json": {
-            "()": "governance.logs.RedactingJsonFormatter",  # no grant ever reaches a log line
+            "()": "governance.core.logs.RedactingJsonFormatter",  # no grant ever reaches a log line
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }

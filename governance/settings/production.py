@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from governance.settings import env
+from governance.core import env
 from governance.settings.base import *  # noqa: F403
 from governance.settings.base import ALLOWED_HOSTS
 

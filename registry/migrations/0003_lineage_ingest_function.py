@@ -21,7 +21,7 @@ guesses at 100, could otherwise be planned as a hash join over the whole table.
 
 from django.db import migrations
 
-from governance.postgres_functions import postgres_only
+from governance.core.postgres import postgres_only
 
 CREATE = r"""
 CREATE OR REPLACE FUNCTION registry_lineage_ingest(p jsonb, OUT o_event_id bigint, OUT o_created boolean)

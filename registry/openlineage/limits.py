@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
 from registry.openlineage.plan import version_node
 from registry.openlineage.spec import EventKind
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from audit.models import AuditEntry
-from governance.errors import NotFound
+from governance.core.errors import NotFound
 from registry.edges import DEPLOYED_AS, PRODUCED, RUN_OF, USED_BY, VERSION_OF
 from registry.models import DatasetVersion, Deployment, LineageEdge, ModelVersion, TrainingRun
 from registry.reports.types import (

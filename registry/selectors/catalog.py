@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
-from governance.errors import NotFound
+from governance.core.errors import NotFound
 from registry.models import Dataset, DatasetVersion, Deployment, ModelVersion, RegisteredModel, TrainingRun
 
 

@@ -15,7 +15,7 @@ from typing import Any, Final, Literal, TypedDict
 from django.db import connection
 from django.db.models import Q
 
-from governance.errors import NotFound, ValidationFailed
+from governance.core.errors import NotFound, ValidationFailed
 from registry.models import Dataset, DatasetVersion, Deployment, Job, LineageEdge, ModelVersion, TrainingRun
 
 NodeType = Literal["dataset", "dataset_version", "job", "run", "model", "deployment"]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.errors import Conflict, PermissionRefused, ValidationFailed
+from governance.core.errors import Conflict, PermissionRefused, ValidationFailed
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from registry.selectors.aliases import name_governed
 from registry.services.catalog import acting_user_id

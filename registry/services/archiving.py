@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.errors import Conflict
+from governance.core.errors import Conflict
 
 Row = TypeVar("Row", bound=Any)
 

@@ -23,9 +23,9 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.accounts.models import User
-from governance.accounts.permissions import user_roles
-from governance.accounts.roles import Role
-from governance.errors import Conflict, PermissionRefused, ValidationFailed
+from governance.core.errors import Conflict, PermissionRefused, ValidationFailed
+from governance.core.permissions import user_roles
+from governance.core.roles import Role
 from registry import signing, storage
 from registry.artifacts import ArtifactRefused, artifact_check
 from registry.edges import PRODUCED, RUN_OF, USED_BY, edge_add, edges_add

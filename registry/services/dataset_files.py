@@ -14,8 +14,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from governance.errors import ValidationFailed
-from governance.pseudonyms import keyed_hash
+from governance.core.errors import ValidationFailed
+from governance.core.pseudonyms import keyed_hash
 
 CHUNK_ROWS: Final = 50_000
 FORMATS: Final = ("csv", "parquet")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.errors import Conflict, ValidationFailed
+from governance.core.errors import Conflict, ValidationFailed
 from registry import storage
 from registry.edges import VERSION_OF, edge_add
 from registry.models import Dataset, DatasetSubject, DatasetVersion, Jurisdiction

@@ -16,7 +16,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.consent.selectors import erasure_block_reason
-from governance.errors import Conflict, ValidationFailed
+from governance.core.errors import Conflict, ValidationFailed
 from registry.edges import DEPLOYED_AS, edge_add
 from registry.models import Deployment, ModelAlias, ModelVersion, RegisteredModel
 from registry.services.catalog import acting_user_id

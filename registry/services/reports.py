@@ -16,7 +16,7 @@ from audit.checkpoints import checkpoint_create
 from audit.exporting import audit_proof_bundle
 from audit.models import AuditEntry
 from audit.services import Target, audit_record
-from governance.errors import ValidationFailed
+from governance.core.errors import ValidationFailed
 from registry.models import LineageEvent, ModelVersion
 from registry.reports.assemble import lineage_report_build
 from registry.reports.html import to_html

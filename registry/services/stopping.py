@@ -8,7 +8,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.errors import NotFound, ValidationFailed
+from governance.core.errors import NotFound, ValidationFailed
 from registry.models import Deployment, ModelAlias, RegisteredModel
 
 

@@ -16,7 +16,7 @@ from governance.approvals.errors import GrantNotClaimable, NoValidGrant
 from governance.approvals.keys import grant_public_keys
 from governance.approvals.models import Grant, ReleaseRequest, Signature
 from governance.approvals.services.grants import grant_claim
-from governance.errors import NotFound
+from governance.core.errors import NotFound
 from tests.approvals.factories import (
     client_for,
     dataset_version,

@@ -16,7 +16,14 @@ from audit.actors import Actor
 from governance.consent.models import Method
 from governance.consent.services.ledger import EventInput, consent_record
 from governance.consent.subjects import subject_hash_of
-from registry.models import Dataset, DatasetVersion, Deployment, ModelVersion, RegisteredModel
+from registry.models import (
+    ArtifactFormat,
+    Dataset,
+    DatasetVersion,
+    Deployment,
+    ModelVersion,
+    RegisteredModel,
+)
 from registry.services import catalog, datasets, deployments
 
 
@@ -108,6 +115,15 @@ def trained_and_deployed(
         artifact_size=10,
         run=run,
     )
+    # Deployable as the training job leaves a version (an ONNX artifact held and signed by the service);
+    # these tests are about consent, so the files themselves are never read.
+    ModelVersion.objects.filter(pk=model_version.pk).update(
+        artifact_uri="",
+        storage_name=f"{'c' * 64}.onnx",
+        artifact_format=ArtifactFormat.ONNX,
+        signature_storage_name=f"{'c' * 64}.sigstore.json",
+    )
+    model_version.refresh_from_db()
     deployment = deployments.deployment_create(
         actor=actor, model_version=model_version, environment=environment, endpoint="/predict"
     )

@@ -29,7 +29,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from governance.accounts.roles import Role
+from governance.core.roles import Role
 
 CALLERS = ("anonymous", Role.DATA_SCIENTIST, Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.PIPELINE, Role.ADMIN)
 HEADER = "anon ds co aud pipe admin"

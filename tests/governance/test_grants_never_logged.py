@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
 from governance.approvals.grants import grant_sign
-from governance.logs import GRANT_REDACTED
+from governance.core.logs import GRANT_REDACTED
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import logging
 from types import SimpleNamespace
 
 from governance.celery import _adopt_request_id, _attach_request_id
-from governance.logs import RequestIdFilter, request_id_var
+from governance.core.logs import RequestIdFilter, request_id_var
 
 
 def test_a_request_id_travels_into_the_task_it_enqueues() -> None:

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from audit.actors import Actor
 from audit.models import AuditEntry
 from governance.approvals.services.policies import policy_create
-from governance.errors import PermissionRefused
+from governance.core.errors import PermissionRefused
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from registry.selectors.aliases import governed_names, name_governed
 from registry.services.aliases import alias_move, alias_remove

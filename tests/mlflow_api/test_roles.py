@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from governance.accounts.roles import Role
+from governance.core.roles import Role
 
 pytestmark = pytest.mark.django_db
 

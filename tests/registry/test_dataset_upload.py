@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
-from governance.pseudonyms import keyed_hash
+from governance.core.pseudonyms import keyed_hash
 from registry.models import DatasetSubject, DatasetVersion
 from registry.services import dataset_files
 from tests.governance.test_secrets_stay_secret import _every_value_in_the_database

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from governance.errors import NotFound
+from governance.core.errors import NotFound
 from registry.edges import DEPLOYED_AS, PRODUCED, RUN_OF, USED_BY, VERSION_OF, edge_add
 from registry.models import (
     Dataset,

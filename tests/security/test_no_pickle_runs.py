@@ -35,7 +35,7 @@ from audit.actors import Actor
 from audit.models import AuditEntry
 from governance.approvals import grants
 from governance.approvals.keys import grant_public_keys
-from governance.errors import Conflict
+from governance.core.errors import Conflict
 from governance.jobs import deploying, serving
 from governance.jobs.models import JobStatus, ReleaseJob
 from governance.jobs.runner import Context, Refused, run_release_job

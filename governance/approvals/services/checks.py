@@ -24,7 +24,7 @@ from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.approvals.automated_checks import FAILED, CheckResult, CheckSubject, checks_run
 from governance.approvals.models import Meaning, ReleaseKind, ReleaseRequest, ReleaseStatus
-from governance.errors import Conflict
+from governance.core.errors import Conflict
 
 # While a request is open its checks still decide something; afterwards its results are the record of
 # what was known when it was decided or run (the worker re-runs them itself before a consumed run).

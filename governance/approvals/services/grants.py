@@ -22,7 +22,7 @@ from governance.approvals.errors import GrantNotClaimable
 from governance.approvals.grants import GRANT_TYPE, GrantClaims, GrantSigner, grant_sign, public_key_id
 from governance.approvals.keys import grant_public_key, grant_signing_key
 from governance.approvals.models import Grant, ReleaseRequest, ReleaseStatus, Signature
-from governance.errors import Conflict, NotFound
+from governance.core.errors import Conflict, NotFound
 
 
 @transaction.atomic

@@ -19,7 +19,7 @@ from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.approvals import rules
 from governance.approvals.models import Policy, PolicyVersion
-from governance.errors import Conflict, ValidationFailed
+from governance.core.errors import Conflict, ValidationFailed
 
 POLICY_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 DAY: Final = 86_400

@@ -32,7 +32,7 @@ from governance.approvals.models import (
 )
 from governance.approvals.policy_choice import policy_version_choose
 from governance.approvals.services.grants import grants_revoke
-from governance.errors import ApplicationError, Conflict, NotFound, PermissionRefused, ValidationFailed
+from governance.core.errors import ApplicationError, Conflict, NotFound, PermissionRefused, ValidationFailed
 from governance.jobs.ml import ParameterError, TrainingSpec
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel, RiskClassification
 from registry.selectors import catalog

@@ -22,8 +22,6 @@ from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.accounts import lockouts
 from governance.accounts.models import User
-from governance.accounts.permissions import user_roles
-from governance.accounts.roles import Role
 from governance.approvals import hashing, selectors
 from governance.approvals.duties import signer_check, signer_refuse_excluded
 from governance.approvals.errors import PasswordRefused, SigningLocked
@@ -38,7 +36,9 @@ from governance.approvals.models import (
 )
 from governance.approvals.services.checks import release_checks_before_signing
 from governance.approvals.services.grants import grant_issue, grants_revoke
-from governance.errors import Conflict, PermissionRefused, ValidationFailed
+from governance.core.errors import Conflict, PermissionRefused, ValidationFailed
+from governance.core.permissions import user_roles
+from governance.core.roles import Role
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from governance.accounts.permissions import roles_allowed
-from governance.accounts.roles import Role
 from governance.consent.apis.fields import JurisdictionField
 from governance.consent.eligibility import KINDS, OPT_OUT, effective_state, subject_reason
 from governance.consent.models import ConsentNotice, LawfulBasis, Method
@@ -27,7 +25,9 @@ from governance.consent.selectors.ledger import binding_erasures, consent_states
 from governance.consent.services.imports import consent_import
 from governance.consent.services.ledger import EventInput, consent_notice_create, consent_record, notice_get
 from governance.consent.subjects import subject_hash_of
-from governance.errors import ValidationFailed
+from governance.core.errors import ValidationFailed
+from governance.core.permissions import roles_allowed
+from governance.core.roles import Role
 from registry.apis import _paginated, _SharedPath, _valid
 from registry.selectors import catalog
 

@@ -14,8 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from governance.accounts.permissions import roles_allowed
-from governance.accounts.roles import Role
 from governance.consent.apis.fields import JurisdictionField
 from governance.consent.models import ExemptionGround, PrivacyRequest, RequestStatus, RequestType
 from governance.consent.selectors.processing import records_as_csv, records_of_processing
@@ -31,6 +29,8 @@ from governance.consent.services.requests import (
     privacy_request_status_set,
 )
 from governance.consent.subjects import subject_hash_of
+from governance.core.permissions import roles_allowed
+from governance.core.roles import Role
 from registry.apis import _must_exist, _paginated, _SharedPath, _valid
 from registry.selectors import catalog
 

@@ -32,8 +32,8 @@ from governance.consent.eligibility import (
 )
 from governance.consent.selectors.ledger import dataset_version_states, erased_subjects
 from governance.consent.subjects import SUBJECT_DOMAIN
-from governance.errors import Conflict, ValidationFailed
-from governance.pseudonyms import keyed_hash
+from governance.core.errors import Conflict, ValidationFailed
+from governance.core.pseudonyms import keyed_hash
 from registry.models import DatasetVersion
 from registry.services.datasets import FIDESLANG_KEY, special_category_keys
 

@@ -23,7 +23,7 @@ from governance.consent.models import (
 )
 from governance.consent.selectors.erasure import erasure_impact
 from governance.consent.selectors.ledger import consent_states
-from governance.errors import NotFound
+from governance.core.errors import NotFound
 from registry.models import DatasetVersion
 
 LAW = {

@@ -27,7 +27,7 @@ from governance.consent.models import (
 from governance.consent.rewrite import rewrite_without_subject
 from governance.consent.selectors.erasure import request_affects
 from governance.consent.services.requests import text_digest
-from governance.errors import Conflict, ValidationFailed
+from governance.core.errors import Conflict, ValidationFailed
 from registry.models import DatasetVersion, ModelVersion
 from registry.services.catalog import acting_user_id
 from registry.services.datasets import dataset_version_files_forget, dataset_version_upload

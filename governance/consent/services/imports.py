@@ -34,8 +34,8 @@ from governance.consent.services.ledger import (
 )
 from governance.consent.streams import HashingReader, text_lines
 from governance.consent.subjects import SUBJECT_DOMAIN, subject_id_problem
-from governance.errors import ValidationFailed
-from governance.pseudonyms import keyed_hash
+from governance.core.errors import ValidationFailed
+from governance.core.pseudonyms import keyed_hash
 from registry.services.catalog import acting_user_id
 
 REQUIRED: Final = ("subject_id", "purpose", "event", "jurisdiction", "occurred_at")

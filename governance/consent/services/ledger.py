@@ -29,7 +29,7 @@ from governance.consent.models import (
     LawfulBasis,
     Method,
 )
-from governance.errors import Conflict, ValidationFailed
+from governance.core.errors import Conflict, ValidationFailed
 from registry.models import Jurisdiction
 from registry.services.catalog import acting_user_id
 from registry.services.datasets import FIDESLANG_KEY

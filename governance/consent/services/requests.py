@@ -26,7 +26,7 @@ from governance.consent.models import (
 )
 from governance.consent.selectors.erasure import Impact, erasure_impact
 from governance.consent.services.ledger import CLOCK_SKEW
-from governance.errors import Conflict, ValidationFailed
+from governance.core.errors import Conflict, ValidationFailed
 from registry.models import Jurisdiction
 from registry.services.catalog import acting_user_id
 from registry.services.datasets import check_fideslang_keys

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.actors import Actor
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
 from registry.services.reports import FORMATS, lineage_report_export
 
 

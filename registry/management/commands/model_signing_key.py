@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.actors import Actor
-from governance.settings.env import write_private_file_once
+from governance.core.env import write_private_file_once
 from registry import signing
 
 

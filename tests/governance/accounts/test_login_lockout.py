@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from governance.accounts.login_lockout import login_failure_count, username_subject
-from governance.pseudonyms import keyed_hash
+from governance.core.pseudonyms import keyed_hash
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.test import Client
 from audit.actors import Actor
 from audit.models import AuditEntry
 from governance.accounts import lockouts
-from governance.errors import PermissionRefused
+from governance.core.errors import PermissionRefused
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from audit.models import AuditEntry
 from governance.accounts.models import User
-from governance.accounts.roles import ROLE_PERMISSIONS, Role
+from governance.core.roles import ROLE_PERMISSIONS, Role
 
 pytestmark = pytest.mark.django_db
 

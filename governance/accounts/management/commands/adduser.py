@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.actors import Actor
 from governance.accounts import services
-from governance.accounts.roles import ALL_ROLES
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
+from governance.core.roles import ALL_ROLES
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.actors import Actor
 from governance.accounts import lockouts, selectors
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from governance.errors import ApplicationError
+from governance.core.errors import ApplicationError
 
 _CODES: dict[type[exceptions.APIException], str] = {
     exceptions.NotAuthenticated: "not_authenticated",

@@ -1,5 +1,5 @@
 """``make demo``: migrate, create one demo user per role, start web and a worker on the embedded
-default, tell the governed story over the API (``governance/demo_story.py``), print the URL, logins and
+default, tell the governed story over the API (``governance/demo/story.py``), print the URL, logins and
 files, and serve until Ctrl-C. ``DEMO_EXIT=1`` exits 0 once the story is told and verified.
 """
 
@@ -89,7 +89,7 @@ def _worker_ping() -> int:
 
 def _tell_story(tokens: dict[str, str], logins: dict[str, str]) -> None:
     """The governed story over the API, once per var directory (a second ``make demo`` just serves)."""
-    from governance.demo_story import Api, ApiError, run_story
+    from governance.demo.story import Api, ApiError, run_story
 
     api = Api(f"http://127.0.0.1:{PORT}", tokens)
     try:
