@@ -8,12 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
-from registry.apis import (
+from registry.apis.common import (
     WRITE_ROLES,
     CatalogDatasetOutputSerializer,
     CatalogModelVersionOutputSerializer,
-    _namespace,
 )
+from registry.apis.datasets import dataset_namespace
 from registry.selectors import catalog as selectors
 from registry.services.catalog import model_version_archive
 from registry.services.datasets import dataset_archive
@@ -38,6 +38,6 @@ class DatasetArchiveApi(APIView):
 
     @extend_schema(request=None, responses=CatalogDatasetOutputSerializer)
     def post(self, request: Request, name: str) -> Response:
-        dataset = selectors.dataset_get(namespace=_namespace(request), name=name)
+        dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
         archived = dataset_archive(actor=actor_from_request(request), dataset=dataset)
         return Response(CatalogDatasetOutputSerializer(archived).data)

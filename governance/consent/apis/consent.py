@@ -28,7 +28,7 @@ from governance.consent.subjects import subject_hash_of
 from governance.core.errors import ValidationFailed
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
-from registry.apis import _paginated, _SharedPath, _valid
+from registry.apis.common import SharedPath, paginated, valid
 from registry.selectors import catalog
 
 CONSENT_WRITERS = roles_allowed(Role.PIPELINE, Role.COMPLIANCE_OFFICER)
@@ -105,7 +105,7 @@ class ConsentRecordApi(APIView):
 
     @extend_schema(request=ConsentRecordInputSerializer, responses={201: ConsentRecordOutputSerializer})
     def post(self, request: Request) -> Response:
-        data = _valid(self.ConsentRecordInputSerializer, request.data)
+        data = valid(self.ConsentRecordInputSerializer, request.data)
         subject = subject_hash_of(data.pop("subject_id"))
         kind, method, purpose = data["event"], data["method"], data["purpose"]
         if request.headers.get(GPC_HEADER, "").strip() == "1":
@@ -206,7 +206,7 @@ class ConsentStateApi(APIView):
     def get(self, request: Request, subject_id: str) -> Response:
         subject = subject_hash_of(subject_id)
         del subject_id
-        query = _valid(self.ConsentStateQuerySerializer, request.query_params)
+        query = valid(self.ConsentStateQuerySerializer, request.query_params)
         at: datetime | None = query["as_of"]
         states = consent_states(subject_hash=subject, at=at)
         erased = binding_erasures(at=at).filter(subject_hash=subject).exists()
@@ -272,7 +272,7 @@ class NoticeListApi(APIView):
 
     @extend_schema(responses=NoticeOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return _paginated(request, self, notice_list(), self.NoticeOutputSerializer)
+        return paginated(request, self, notice_list(), self.NoticeOutputSerializer)
 
 
 class NoticeCreateApi(APIView):
@@ -288,12 +288,12 @@ class NoticeCreateApi(APIView):
 
     @extend_schema(request=NoticeCreateInputSerializer, responses={201: NoticeListApi.NoticeOutputSerializer})
     def post(self, request: Request) -> Response:
-        data = _valid(self.NoticeCreateInputSerializer, request.data)
+        data = valid(self.NoticeCreateInputSerializer, request.data)
         notice = consent_notice_create(actor=actor_from_request(request), **data)
         return Response(NoticeListApi.NoticeOutputSerializer(notice).data, status=status.HTTP_201_CREATED)
 
 
-class NoticeCollectionApi(NoticeListApi, NoticeCreateApi, _SharedPath):
+class NoticeCollectionApi(NoticeListApi, NoticeCreateApi, SharedPath):
     permission_classes = [CONSENT_READERS]
     read_operation = NoticeListApi
     write_operation = NoticeCreateApi
@@ -313,7 +313,7 @@ class EligibilityApi(APIView):
 
     @extend_schema(parameters=[EligibilityQuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, name: str, version: str) -> Response:
-        query = _valid(self.EligibilityQuerySerializer, request.query_params)
+        query = valid(self.EligibilityQuerySerializer, request.query_params)
         dataset = catalog.dataset_get(namespace=query["namespace"], name=name)
         row = catalog.dataset_version_get(dataset=dataset, version=version)
         return Response(eligibility_manifest(dataset_version=row, purpose=query["purpose"], at=query["at"]))

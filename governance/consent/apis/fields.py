@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry.apis import JURISDICTION_ERRORS
+from registry.apis.common import JURISDICTION_ERRORS
 from registry.models import Jurisdiction
 
 

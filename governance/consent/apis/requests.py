@@ -31,7 +31,7 @@ from governance.consent.services.requests import (
 from governance.consent.subjects import subject_hash_of
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
-from registry.apis import _must_exist, _paginated, _SharedPath, _valid
+from registry.apis.common import SharedPath, must_exist, paginated, valid
 from registry.selectors import catalog
 
 REQUEST_READERS = roles_allowed(Role.COMPLIANCE_OFFICER, Role.AUDITOR)
@@ -71,9 +71,9 @@ class PrivacyRequestListApi(APIView):
         parameters=[PrivacyRequestFilterSerializer], responses=PrivacyRequestSummarySerializer(many=True)
     )
     def get(self, request: Request) -> Response:
-        filters = _valid(self.PrivacyRequestFilterSerializer, request.query_params)
+        filters = valid(self.PrivacyRequestFilterSerializer, request.query_params)
         rows = privacy_request_list(open_only=filters["open"], status=filters["status"])
-        return _paginated(request, self, rows, PrivacyRequestSummarySerializer)
+        return paginated(request, self, rows, PrivacyRequestSummarySerializer)
 
 
 class PrivacyRequestCreateApi(APIView):
@@ -95,7 +95,7 @@ class PrivacyRequestCreateApi(APIView):
 
     @extend_schema(request=PrivacyRequestCreateInputSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
-        data = _valid(self.PrivacyRequestCreateInputSerializer, request.data)
+        data = valid(self.PrivacyRequestCreateInputSerializer, request.data)
         created = privacy_request_create(
             actor=actor_from_request(request),
             subject_hash=subject_hash_of(data["subject_id"]),
@@ -107,7 +107,7 @@ class PrivacyRequestCreateApi(APIView):
         return _report(created, status.HTTP_201_CREATED)
 
 
-class PrivacyRequestCollectionApi(PrivacyRequestListApi, PrivacyRequestCreateApi, _SharedPath):
+class PrivacyRequestCollectionApi(PrivacyRequestListApi, PrivacyRequestCreateApi, SharedPath):
     permission_classes = [roles_allowed(Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.PIPELINE)]
     read_operation = PrivacyRequestListApi
     write_operation = PrivacyRequestCreateApi
@@ -137,7 +137,7 @@ class PrivacyRequestStatusApi(APIView):
 
     @extend_schema(request=PrivacyRequestStatusInputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, request_id: str) -> Response:
-        data = _valid(self.PrivacyRequestStatusInputSerializer, request.data)
+        data = valid(self.PrivacyRequestStatusInputSerializer, request.data)
         changed = privacy_request_status_set(
             actor=actor_from_request(request),
             request=privacy_request_get(pk=request_id),
@@ -187,9 +187,9 @@ class ErasureExemptionApi(APIView):
 
     @extend_schema(request=ErasureExemptionInputSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, request_id: str) -> Response:
-        data = _valid(self.ErasureExemptionInputSerializer, request.data)
+        data = valid(self.ErasureExemptionInputSerializer, request.data)
         row = privacy_request_get(pk=request_id)
-        model_version = _must_exist(
+        model_version = must_exist(
             "model", lambda: catalog.model_version_get(model_name=data["model"], version=data["version"])
         )
         erasure_exemption_record(
@@ -213,7 +213,7 @@ class RecordsOfProcessingApi(APIView):
 
     @extend_schema(parameters=[RecordsQuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response | HttpResponse:
-        query = _valid(self.RecordsQuerySerializer, request.query_params)
+        query = valid(self.RecordsQuerySerializer, request.query_params)
         records = records_of_processing()
         if query["format"] == "csv":
             response = HttpResponse(records_as_csv(records), content_type="text/csv; charset=utf-8")

@@ -1,0 +1,184 @@
+"""Datasets and dataset versions: list, register, read, add a version (upload or reference)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.actors import actor_from_request
+from governance.core.errors import ValidationFailed
+from governance.core.pagination import CursorPagination
+from registry.apis.common import (
+    JURISDICTION_ERRORS,
+    READ_ROLES,
+    WRITE_ROLES,
+    CatalogDatasetOutputSerializer,
+    CatalogDatasetVersionOutputSerializer,
+    JsonValueField,
+    SharedPath,
+    paginated,
+    valid,
+)
+from registry.models import (
+    Jurisdiction,
+)
+from registry.selectors import catalog as selectors
+from registry.services.datasets import (
+    dataset_create,
+    dataset_version_create,
+    dataset_version_upload,
+)
+
+
+class DatasetListApi(APIView):
+    """Datasets, newest first; filter by namespace, name (contains), holds_personal_data."""
+
+    permission_classes = [READ_ROLES]
+    pagination_class = CursorPagination
+
+    class DatasetListFilterSerializer(serializers.Serializer[Any]):
+        namespace = serializers.CharField(required=False, max_length=200)
+        name = serializers.CharField(required=False, max_length=300)
+        holds_personal_data = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        parameters=[DatasetListFilterSerializer], responses=CatalogDatasetOutputSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        filters = valid(self.DatasetListFilterSerializer, request.query_params)
+        return paginated(request, self, selectors.dataset_list(**filters), CatalogDatasetOutputSerializer)
+
+
+class DatasetCreateApi(APIView):
+    """Register a dataset: what personal data it holds (fideslang categories), where, and why."""
+
+    permission_classes = [WRITE_ROLES]
+
+    class DatasetCreateInputSerializer(serializers.Serializer[Any]):
+        namespace = serializers.CharField(max_length=200, default="default")
+        name = serializers.CharField(max_length=300)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        holds_personal_data = serializers.BooleanField(default=False)
+        subject_id_column = serializers.CharField(
+            max_length=200, required=False, allow_blank=True, default=""
+        )
+        jurisdictions = serializers.ListField(
+            child=serializers.ChoiceField(choices=Jurisdiction.choices, error_messages=JURISDICTION_ERRORS),
+            required=False,
+            default=list,
+        )
+        data_categories = serializers.ListField(
+            child=serializers.CharField(max_length=200), required=False, default=list
+        )
+        purposes = serializers.ListField(
+            child=serializers.CharField(max_length=200), required=False, default=list
+        )
+
+    @extend_schema(request=DatasetCreateInputSerializer, responses={201: CatalogDatasetOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = valid(self.DatasetCreateInputSerializer, request.data)
+        dataset = dataset_create(actor=actor_from_request(request), **data)
+        return Response(CatalogDatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetCollectionApi(DatasetListApi, DatasetCreateApi, SharedPath):
+    read_operation = DatasetListApi
+    write_operation = DatasetCreateApi
+
+
+def dataset_namespace(request: Request) -> str:
+    return request.query_params.get("namespace") or "default"
+
+
+class DatasetDetailApi(APIView):
+    """One dataset by name; ``?namespace=`` (default "default")."""
+
+    permission_classes = [READ_ROLES]
+
+    @extend_schema(responses=CatalogDatasetOutputSerializer)
+    def get(self, request: Request, name: str) -> Response:
+        dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
+        return Response(CatalogDatasetOutputSerializer(dataset).data)
+
+
+class DatasetVersionListApi(APIView):
+    permission_classes = [READ_ROLES]
+    pagination_class = CursorPagination
+
+    @extend_schema(responses=CatalogDatasetVersionOutputSerializer(many=True))
+    def get(self, request: Request, name: str) -> Response:
+        dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
+        rows = selectors.dataset_version_list(dataset=dataset)
+        return paginated(request, self, rows, CatalogDatasetVersionOutputSerializer)
+
+
+class DatasetVersionCreateApi(APIView):
+    """Add a version: upload a CSV or Parquet file (multipart field ``file``; its schema, row count and
+    keyed data-subject hashes are read from it) or reference one by uri + sha256."""
+
+    permission_classes = [WRITE_ROLES]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class DatasetVersionCreateInputSerializer(serializers.Serializer[Any]):
+        file = serializers.FileField(required=False, allow_empty_file=True)
+        file_format = serializers.ChoiceField(
+            choices=["csv", "parquet"], required=False, allow_blank=True, default=""
+        )
+        version = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        uri = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+        sha256 = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+        size = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        row_count = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        schema = JsonValueField(kind=list, required=False, default=list)
+
+    @extend_schema(
+        request={
+            "multipart/form-data": DatasetVersionCreateInputSerializer,
+            "application/json": DatasetVersionCreateInputSerializer,
+        },
+        responses={201: CatalogDatasetVersionOutputSerializer},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        data = valid(self.DatasetVersionCreateInputSerializer, request.data)
+        dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
+        actor = actor_from_request(request)
+        upload = data.pop("file", None)
+        if upload is not None:
+            given = sorted(key for key in ("uri", "sha256", "size", "row_count", "schema") if data[key])
+            if given:
+                raise ValidationFailed(
+                    f"{', '.join(given)}: leave out when uploading; the server reads the file"
+                )
+            row = dataset_version_upload(
+                actor=actor,
+                dataset=dataset,
+                upload=upload,
+                version=data["version"],
+                file_format=data["file_format"],
+            )
+        else:
+            # A referenced file is not read here, so its data subjects stay unknown (subject_count null).
+            row = dataset_version_create(actor=actor, dataset=dataset, **data)
+        row = selectors.dataset_version_get(dataset=dataset, version=row.version)
+        return Response(CatalogDatasetVersionOutputSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetVersionCollectionApi(DatasetVersionListApi, DatasetVersionCreateApi, SharedPath):
+    read_operation = DatasetVersionListApi
+    write_operation = DatasetVersionCreateApi
+
+
+class DatasetVersionDetailApi(APIView):
+    permission_classes = [READ_ROLES]
+
+    @extend_schema(responses=CatalogDatasetVersionOutputSerializer)
+    def get(self, request: Request, name: str, version: str) -> Response:
+        dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
+        row = selectors.dataset_version_get(dataset=dataset, version=version)
+        return Response(CatalogDatasetVersionOutputSerializer(row).data)

@@ -1,0 +1,148 @@
+"""Registered models: list, register, read, update (risk reclassification by compliance officers), archive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.actors import actor_from_request
+from governance.core.errors import PermissionRefused, ValidationFailed
+from governance.core.pagination import CursorPagination
+from governance.core.permissions import roles_allowed, user_roles
+from governance.core.roles import Role
+from registry.apis.common import (
+    READ_ROLES,
+    RISK_LEVEL_ERRORS,
+    WRITE_ROLE_NAMES,
+    WRITE_ROLES,
+    CatalogModelOutputSerializer,
+    SharedPath,
+    paginated,
+    valid,
+)
+from registry.models import (
+    RiskLevel,
+)
+from registry.selectors import catalog as selectors
+from registry.services import catalog as services
+
+
+class ModelListApi(APIView):
+    """Registered models, newest first; filter by name (contains), risk_level, owner, tag=key:value."""
+
+    permission_classes = [READ_ROLES]
+    pagination_class = CursorPagination
+
+    class ModelListFilterSerializer(serializers.Serializer[Any]):
+        name = serializers.CharField(required=False, max_length=200)
+        risk_level = serializers.ChoiceField(
+            choices=RiskLevel.choices, required=False, error_messages=RISK_LEVEL_ERRORS
+        )
+        owner = serializers.CharField(required=False, max_length=150)
+        tag = serializers.ListField(
+            child=serializers.RegexField(
+                r"^[^:]+:.*$", error_messages={"invalid": "write a tag as key:value"}
+            ),
+            required=False,
+        )
+        archived = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    @extend_schema(parameters=[ModelListFilterSerializer], responses=CatalogModelOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = valid(self.ModelListFilterSerializer, request.query_params)
+        tags = [tuple(item.split(":", 1)) for item in filters.pop("tag", [])]
+        rows = selectors.model_list(tags=tags, **filters)
+        return paginated(request, self, rows, CatalogModelOutputSerializer)
+
+
+class ModelCreateApi(APIView):
+    """Register a model; the caller owns it."""
+
+    permission_classes = [WRITE_ROLES]
+
+    class ModelCreateInputSerializer(serializers.Serializer[Any]):
+        name = serializers.SlugField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        intended_use = serializers.CharField(required=False, allow_blank=True, default="")
+        risk_level = serializers.ChoiceField(
+            choices=RiskLevel.choices, default=RiskLevel.MINIMAL, error_messages=RISK_LEVEL_ERRORS
+        )
+        tags = serializers.DictField(
+            child=serializers.CharField(allow_blank=True), required=False, default=dict
+        )
+
+    @extend_schema(request=ModelCreateInputSerializer, responses={201: CatalogModelOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = valid(self.ModelCreateInputSerializer, request.data)
+        model = services.model_create(actor=actor_from_request(request), **data)
+        return Response(CatalogModelOutputSerializer(model).data, status=status.HTTP_201_CREATED)
+
+
+class ModelCollectionApi(ModelListApi, ModelCreateApi, SharedPath):
+    read_operation = ModelListApi
+    write_operation = ModelCreateApi
+
+
+class ModelDetailApi(APIView):
+    permission_classes = [READ_ROLES]
+
+    @extend_schema(responses=CatalogModelOutputSerializer)
+    def get(self, request: Request, name: str) -> Response:
+        return Response(CatalogModelOutputSerializer(selectors.model_get(name=name)).data)
+
+
+class ModelUpdateApi(APIView):
+    """Change description, intended_use or tags (data scientists, pipelines), or reclassify risk_level
+    with a reason (compliance officers only: 403 ``risk_level_officer_only`` for anyone else); audited."""
+
+    permission_classes = [roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER)]
+
+    class ModelUpdateInputSerializer(serializers.Serializer[Any]):
+        description = serializers.CharField(required=False, allow_blank=True)
+        intended_use = serializers.CharField(required=False, allow_blank=True)
+        risk_level = serializers.ChoiceField(
+            choices=RiskLevel.choices, required=False, error_messages=RISK_LEVEL_ERRORS
+        )
+        reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+        tags = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+
+    @extend_schema(request=ModelUpdateInputSerializer, responses=CatalogModelOutputSerializer)
+    def patch(self, request: Request, name: str) -> Response:
+        unknown = sorted(set(request.data) - set(self.ModelUpdateInputSerializer().fields))
+        if unknown:
+            raise ValidationFailed(
+                f"{', '.join(unknown)}: not changeable here; "
+                "send only description, intended_use, risk_level (with reason) or tags"
+            )
+        changes = valid(self.ModelUpdateInputSerializer, request.data)
+        reason = changes.pop("reason")
+        if set(changes) - {"risk_level"} and not user_roles(request.user) & WRITE_ROLE_NAMES:
+            raise PermissionRefused("a compliance officer changes only a model's risk_level here")
+        model = selectors.model_get(name=name)
+        model = services.model_update(
+            actor=actor_from_request(request), model=model, changes=changes, reason=reason
+        )
+        return Response(CatalogModelOutputSerializer(model).data)
+
+
+class ModelResourceApi(ModelDetailApi, ModelUpdateApi, SharedPath):
+    read_operation = ModelDetailApi
+    write_operation = ModelUpdateApi
+
+
+class ModelArchiveApi(APIView):
+    """Archive a model (it is never deleted); audited."""
+
+    permission_classes = [WRITE_ROLES]
+
+    @extend_schema(request=None, responses=CatalogModelOutputSerializer)
+    def post(self, request: Request, name: str) -> Response:
+        model = services.model_archive(
+            actor=actor_from_request(request), model=selectors.model_get(name=name)
+        )
+        return Response(CatalogModelOutputSerializer(model).data)

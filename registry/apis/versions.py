@@ -1,0 +1,98 @@
+"""Model versions: list, add (upload or reference) and read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.actors import actor_from_request
+from governance.core.errors import ValidationFailed
+from governance.core.pagination import CursorPagination
+from registry.apis.common import (
+    READ_ROLES,
+    WRITE_ROLES,
+    CatalogModelVersionOutputSerializer,
+    JsonValueField,
+    SharedPath,
+    must_exist,
+    paginated,
+    valid,
+)
+from registry.selectors import catalog as selectors
+from registry.services import catalog as services
+
+
+class ModelVersionListApi(APIView):
+    permission_classes = [READ_ROLES]
+    pagination_class = CursorPagination
+
+    @extend_schema(responses=CatalogModelVersionOutputSerializer(many=True))
+    def get(self, request: Request, name: str) -> Response:
+        rows = selectors.model_version_list(model=selectors.model_get(name=name))
+        return paginated(request, self, rows, CatalogModelVersionOutputSerializer, ordering="-version")
+
+
+class ModelVersionCreateApi(APIView):
+    """Add the next version: upload the artifact (multipart field ``artifact``; stored content-addressed,
+    verified; an artifact_sha256 sent with it must match) or reference it by artifact_uri +
+    artifact_sha256 + artifact_size (unverified)."""
+
+    permission_classes = [WRITE_ROLES]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class ModelVersionCreateInputSerializer(serializers.Serializer[Any]):
+        artifact = serializers.FileField(required=False, allow_empty_file=True)
+        artifact_uri = serializers.CharField(required=False, max_length=1000, allow_blank=True, default="")
+        artifact_sha256 = serializers.CharField(required=False, max_length=64, allow_blank=True, default="")
+        artifact_size = serializers.IntegerField(required=False, min_value=0, allow_null=True, default=None)
+        framework = serializers.CharField(required=False, max_length=100, allow_blank=True, default="")
+        parameters = JsonValueField(kind=dict, required=False, default=dict)
+        metrics = JsonValueField(kind=dict, required=False, default=dict)
+        input_schema = JsonValueField(kind=list, required=False, default=list)
+        run_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        request={
+            "multipart/form-data": ModelVersionCreateInputSerializer,
+            "application/json": ModelVersionCreateInputSerializer,
+        },
+        responses={201: CatalogModelVersionOutputSerializer},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        data = valid(self.ModelVersionCreateInputSerializer, request.data)
+        model = selectors.model_get(name=name)
+        run_id = data.pop("run_id")
+        run = must_exist("run_id", lambda: selectors.run_get(run_id=run_id)) if run_id else None
+        artifact = data.pop("artifact", None)
+        actor = actor_from_request(request)
+        if artifact is not None:
+            if data.pop("artifact_size") is not None:
+                raise ValidationFailed("artifact_size: leave it out when uploading; the server measures it")
+            expected = data.pop("artifact_sha256")
+            version = services.model_version_upload(
+                actor=actor, model=model, artifact=artifact, expected_sha256=expected, run=run, **data
+            )
+        else:
+            version = services.model_version_create(actor=actor, model=model, run=run, **data)
+        version = selectors.model_version_get(model_name=model.name, version=version.version)
+        return Response(CatalogModelVersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class ModelVersionCollectionApi(ModelVersionListApi, ModelVersionCreateApi, SharedPath):
+    read_operation = ModelVersionListApi
+    write_operation = ModelVersionCreateApi
+
+
+class ModelVersionDetailApi(APIView):
+    permission_classes = [READ_ROLES]
+
+    @extend_schema(responses=CatalogModelVersionOutputSerializer)
+    def get(self, request: Request, name: str, version: str) -> Response:
+        row = selectors.model_version_get(model_name=name, version=version)
+        return Response(CatalogModelVersionOutputSerializer(row).data)
