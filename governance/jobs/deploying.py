@@ -16,23 +16,17 @@ Steps (the runner has verified and claimed the grant):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.db import transaction
 
 from governance.consent.selectors import erasure_block_reason
+from governance.jobs.context import Context, Refused, fetch_verified, pinned_hash
 from governance.jobs.services import job_complete_in_transaction, job_progress
 from registry import artifacts, signing
 from registry.services.aliases import alias_move
 from registry.services.deployments import deployment_create
 
-if TYPE_CHECKING:
-    from governance.jobs.runner import Context
-
 
 def deploy(context: Context) -> None:
-    from governance.jobs.runner import Refused, fetch_verified, pinned_hash
-
     job, release = context.job, context.job.release
     version = release.model_version
     if version is None:

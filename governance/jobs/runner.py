@@ -16,49 +16,29 @@ The order matters (issue: "the worker, before it does anything"):
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db import connections, transaction
 
 from audit.actors import Actor
 from governance.approvals import selectors
-from governance.approvals.grants import GrantClaims, GrantError, grant_verify
+from governance.approvals.grants import GrantError, grant_verify
 from governance.approvals.keys import grant_public_keys
 from governance.approvals.services.checks import release_checks_rerun
 from governance.approvals.services.grants import grant_claim
 from governance.core.errors import ApplicationError
 from governance.jobs import deploying, training
+from governance.jobs.context import TRANSIENT, Context, Refused
 from governance.jobs.models import JobStatus, ReleaseJob
 from governance.jobs.services import job_fail, job_heartbeat, job_refuse, job_start
 
 logger = logging.getLogger(__name__)
-TRANSIENT = (OperationalError, InterfaceError)
-
-
-class Refused(Exception):
-    """A check inside the worker said no; ``check`` names it."""
-
-    def __init__(self, check: str, reason: str) -> None:
-        super().__init__(reason)
-        self.check = check
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Context:
-    job: ReleaseJob
-    claims: GrantClaims
-    actor: Actor
-    workdir: Path
 
 
 def run_release_job(*, job_id: int | None, grant: str, worker: str) -> str:
@@ -156,35 +136,6 @@ def _checks_still_pass(context: Context) -> None:
     if outcome.failed:
         failed = outcome.failed[0]
         raise Refused(failed["name"], f"automated check {failed['name']} now fails: {failed['detail']}")
-
-
-def pinned_hash(context: Context, node_id: str) -> str:
-    for pin in context.claims["pinned"]:
-        if pin["node_id"] == node_id:
-            return pin["sha256"]
-    raise Refused("pinned_hash", f"the grant pins no hash for {node_id}")
-
-
-def fetch_verified(context: Context, *, storage_name: str, node_id: str) -> Path:
-    """Copy stored bytes into the job's directory, hashing them; they must hash to the pinned value."""
-    expected = pinned_hash(context, node_id)
-    if not storage_name:
-        raise Refused("bytes", f"{node_id} has no stored bytes here to load (only a reference)")
-    target = context.workdir / hashlib.sha256(node_id.encode()).hexdigest()
-    digest = hashlib.sha256()
-    try:
-        with default_storage.open(storage_name, "rb") as source, target.open("wb") as sink:
-            for chunk in iter(lambda: source.read(1024 * 1024), b""):
-                digest.update(chunk)
-                sink.write(chunk)
-    except FileNotFoundError as exc:
-        raise Refused("bytes", f"the stored bytes of {node_id} are missing") from exc
-    if digest.hexdigest() != expected:
-        raise Refused(
-            "hash_mismatch",
-            f"the bytes of {node_id} hash to {digest.hexdigest()}, but the approval pinned {expected}",
-        )
-    return target
 
 
 @contextmanager

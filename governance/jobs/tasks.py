@@ -8,7 +8,8 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from audit.actors import Actor
-from governance.jobs.runner import TRANSIENT, run_release_job
+from governance.jobs.context import TRANSIENT
+from governance.jobs.runner import run_release_job
 from governance.jobs.services import job_reap_stale
 
 

@@ -20,7 +20,7 @@ import importlib.metadata
 import io
 import platform
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import sklearn
@@ -32,14 +32,12 @@ from governance.accounts.models import User
 from governance.approvals.hashing import utc_text
 from governance.consent.selectors import eligible_rows, erasure_affected_nodes
 from governance.jobs import ml
+from governance.jobs.context import Context, Refused, fetch_verified
 from governance.jobs.services import job_complete_in_transaction, job_progress
 from governance.monitoring.services import profile_create
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel
 from registry.services.catalog import model_create, model_version_upload, run_create
 from registry.services.lineage import lineage_event_ingest
-
-if TYPE_CHECKING:
-    from governance.jobs.runner import Context
 
 PURPOSE = "train_ai_system"
 LINEAGE_NAMESPACE = "governance"
@@ -47,8 +45,6 @@ PRODUCER = "https://github.com/model-governance/service/jobs"
 
 
 def train(context: Context) -> None:
-    from governance.jobs.runner import Refused, fetch_verified
-
     job, release = context.job, context.job.release
     try:
         spec = ml.TrainingSpec.from_parameters(context.claims["parameters"])
