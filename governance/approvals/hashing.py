@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from audit.jcs import canonical_json
+
+# Re-exported (approvals, jobs and monitoring import them from here); their home is governance.core.timefmt.
+from governance.core.timefmt import parse_utc_text as parse_utc_text
+from governance.core.timefmt import utc_text as utc_text
 
 DOCUMENT_VERSION = 1
 
@@ -42,17 +45,6 @@ class ReleaseDocument(TypedDict):
     dpia_reference: str
     human_overseer_id: int | None
     policy: PolicyRef
-
-
-def utc_text(moment: datetime) -> str:
-    """RFC 3339 in UTC with microseconds and ``Z``: the one spelling that is hashed and signed."""
-    if moment.tzinfo is None:
-        raise ValueError("a naive datetime has no defined instant; pass an aware one")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_utc_text(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def sha256_hex(data: bytes) -> str:
