@@ -11,10 +11,11 @@ from registry import pages as registry_pages
 api_v1 = [
     path("", include("governance.accounts.urls")),
     path("audit/", include("audit.urls")),
+    # Consent's dataset-version eligibility route must be matched before registry's datasets/<path:name>.
+    path("", include("governance.consent.urls")),
     path("", include("registry.catalog_urls")),
     path("", include("registry.lineage_urls")),
     path("", include("registry.report_urls")),
-    path("", include("governance.consent.urls")),
     path("", include("governance.approvals.urls")),
     path("", include("governance.jobs.urls")),
     path("", include("governance.monitoring.urls")),

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from governance.consent.apis.consent import EligibilityApi
 from registry import archive_apis
 from registry.apis import datasets, deployments, models, runs, versions
 
@@ -22,12 +21,8 @@ urlpatterns: list[URLPattern] = [
         name="model-version-archive",
     ),
     path("datasets", datasets.DatasetCollectionApi.as_view(), name="datasets"),
-    # Dataset names may hold "/" (OpenLineage names paths so), hence <path:name>; the longer routes first.
-    path(
-        "datasets/<path:name>/versions/<str:version>/eligibility",
-        EligibilityApi.as_view(),
-        name="dataset-version-eligibility",
-    ),
+    # Dataset names may hold "/" (OpenLineage names paths so), hence <path:name>; the longer routes first
+    # (consent's .../versions/<version>/eligibility is included ahead of these in governance/urls.py).
     path(
         "datasets/<path:name>/versions/<str:version>",
         datasets.DatasetVersionDetailApi.as_view(),
@@ -42,7 +37,7 @@ urlpatterns: list[URLPattern] = [
     path("datasets/<path:name>", datasets.DatasetDetailApi.as_view(), name="dataset"),
     path("runs", runs.RunCollectionApi.as_view(), name="runs"),
     path("runs/<str:run_id>", runs.RunDetailApi.as_view(), name="run"),
-    path("deployments", deployments.DeploymentCollectionApi.as_view(), name="deployments"),
+    # "deployments" (list here, record under a release) is governance.jobs.urls'.
     path("deployments/at", deployments.DeploymentAtApi.as_view(), name="deployment-at"),
     path("deployments/<str:deployment_id>", deployments.DeploymentDetailApi.as_view(), name="deployment"),
     path(

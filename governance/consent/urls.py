@@ -1,5 +1,5 @@
-"""API routes (mounted under /api/v1/). The eligibility route lives in ``registry.catalog_urls``,
-ahead of the catch-all ``datasets/<path:name>``."""
+"""API routes (mounted under /api/v1/), included ahead of ``registry.catalog_urls`` so that a dataset
+version's eligibility route is matched before the registry's catch-all ``datasets/<path:name>``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,11 @@ urlpatterns: list[URLPattern] = [
         "privacy-requests/<str:request_id>/exemptions",
         requests.ErasureExemptionApi.as_view(),
         name="privacy-request-exemptions",
+    ),
+    path(
+        "datasets/<path:name>/versions/<str:version>/eligibility",
+        consent.EligibilityApi.as_view(),
+        name="dataset-version-eligibility",
     ),
     path("records-of-processing", requests.RecordsOfProcessingApi.as_view(), name="records-of-processing"),
 ]

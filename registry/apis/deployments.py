@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,8 +20,6 @@ from registry.apis.common import (
     READ_ROLES,
     WRITE_ROLES,
     CatalogDeploymentOutputSerializer,
-    SharedPath,
-    must_exist,
     paginated,
     valid,
 )
@@ -47,50 +45,6 @@ class DeploymentListApi(APIView):
         filters = valid(self.DeploymentListFilterSerializer, request.query_params)
         rows = selectors.deployment_list(**filters)
         return paginated(request, self, rows, CatalogDeploymentOutputSerializer, ordering="-deployed_at")
-
-
-class DeploymentCreateApi(APIView):
-    """Record a deployment made outside this service, under the approved deploy ``release`` for this
-    version and environment (its grant is used up, as a deploy job would). Without one: 409 saying why.
-    Deploys made here go through ``POST /api/v1/releases/<id>/run``."""
-
-    permission_classes = [WRITE_ROLES]
-
-    class DeploymentCreateInputSerializer(serializers.Serializer[Any]):
-        model = serializers.CharField(max_length=200)
-        version = serializers.IntegerField(min_value=1)
-        environment = serializers.CharField(max_length=100)
-        endpoint = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-        release = serializers.IntegerField(
-            min_value=1,
-            help_text="the approved deploy request (POST /api/v1/releases) this deployment carries out",
-        )
-
-    @extend_schema(
-        request=DeploymentCreateInputSerializer, responses={201: CatalogDeploymentOutputSerializer}
-    )
-    def post(self, request: Request) -> Response:
-        from governance.approvals.selectors import release_get
-        from governance.jobs.external import deployment_record_approved
-
-        data = valid(self.DeploymentCreateInputSerializer, request.data)
-        model_version = must_exist(
-            "model", lambda: selectors.model_version_get(model_name=data["model"], version=data["version"])
-        )
-        deployment = deployment_record_approved(
-            actor=actor_from_request(request),
-            release=release_get(pk=data["release"]),
-            model_version=model_version,
-            environment=data["environment"],
-            endpoint=data["endpoint"],
-        )
-        row = selectors.deployment_get(pk=deployment.pk)
-        return Response(CatalogDeploymentOutputSerializer(row).data, status=status.HTTP_201_CREATED)
-
-
-class DeploymentCollectionApi(DeploymentListApi, DeploymentCreateApi, SharedPath):
-    read_operation = DeploymentListApi
-    write_operation = DeploymentCreateApi
 
 
 class DeploymentDetailApi(APIView):
