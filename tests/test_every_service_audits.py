@@ -544,7 +544,7 @@ def _monitoring_webhook_attempt(make_user: Any, tmp_path: Path) -> str:
     from django.test import override_settings
     from django.utils import timezone
 
-    from governance.monitoring.alarms import webhook_attempt
+    from governance.monitoring.delivery import webhook_attempt
     from governance.monitoring.models import WebhookDelivery
     from governance.monitoring.services import drift_check_run
 

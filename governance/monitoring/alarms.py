@@ -8,12 +8,10 @@ consent state of the moment it runs (``governance.jobs.training``).
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,12 +22,10 @@ from governance.approvals.hashing import utc_text
 from governance.approvals.models import OPEN_STATUSES, ReleaseRequest
 from governance.approvals.services.releases import release_create
 from governance.core.errors import ApplicationError
-from governance.monitoring import notify
-from governance.monitoring.models import DeliveryStatus, DriftCheck, WebhookDelivery
+from governance.monitoring import delivery, notify
+from governance.monitoring.models import DriftCheck, WebhookDelivery
 from registry.models import DatasetVersion, Deployment
 from registry.services.catalog import DatasetVersionRef
-
-logger = logging.getLogger(__name__)
 
 
 def monitor_actor(*, user_id: int, deployment: Deployment) -> Actor:
@@ -119,8 +115,6 @@ def alarm_raise(*, check: DriftCheck) -> DriftCheck:
        episode: a webhook delivery per ``MONITORING_WEBHOOK_URLS`` entry (sent after commit, retried
        with backoff) and an e-mail to ``MONITORING_ALERT_EMAILS``.
     """
-    from governance.monitoring import tasks
-
     now = timezone.now()
     release, error, opened = _open_retraining(check), "", False
     if release is None:
@@ -162,89 +156,5 @@ def alarm_raise(*, check: DriftCheck) -> DriftCheck:
     )
     if notify_now:
         ids = [delivery.pk for delivery in deliveries]
-        transaction.on_commit(lambda: _enqueue(tasks, check.pk, ids))
+        transaction.on_commit(lambda: delivery.notifications_send(check_id=check.pk, delivery_ids=ids))
     return check
-
-
-def _enqueue(tasks: Any, check_id: int, delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
-        tasks.webhook_deliver.apply_async(kwargs={"delivery_id": delivery_id})
-    if settings.MONITORING_ALERT_EMAILS:
-        tasks.alarm_email.apply_async(kwargs={"check_id": check_id})
-
-
-@transaction.atomic
-def _attempt_record(
-    *, delivery: WebhookDelivery, status: int | None, error: str, retry_in: float | None
-) -> None:
-    now = timezone.now()
-    delivered = status is not None and 200 <= status < 300
-    attempt = {"at": utc_text(now), "status": status, "error": error, "retry_in": retry_in}
-    outcome = (
-        DeliveryStatus.DELIVERED
-        if delivered
-        else DeliveryStatus.PENDING
-        if retry_in
-        else DeliveryStatus.FAILED
-    )
-    # Conditional: a duplicated task message cannot append to a delivery that has finished.
-    changed = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
-        status=outcome,
-        attempts=[*delivery.attempts, attempt],
-        finished_at=None if outcome == DeliveryStatus.PENDING else now,
-    )
-    if changed:
-        audit_record(
-            actor=Actor.system("monitoring.webhook"),
-            action=AuditAction.MONITORING_WEBHOOK_ATTEMPT,
-            target=Target.of("webhook_delivery", delivery.pk),
-            data={"url": delivery.url, "attempt": len(delivery.attempts) + 1, "outcome": outcome, **attempt},
-        )
-
-
-def webhook_attempt(*, delivery_id: int) -> float | None:
-    """POST a pending delivery once and record the attempt; returns the seconds to wait before the next
-    attempt (exponential backoff), or None when it was delivered or has used all its attempts."""
-    delivery = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).first()
-    if delivery is None:
-        return None
-    # The HTTP call runs outside any transaction: no row stays locked while a receiver is slow.
-    status, error = notify.post(
-        delivery.url, delivery.body, delivery.signature, timeout=settings.MONITORING_WEBHOOK_TIMEOUT_SECONDS
-    )
-    attempt = len(delivery.attempts) + 1
-    delivered = status is not None and 200 <= status < 300
-    if not delivered and not error:
-        error = f"HTTP {status}"
-    retry_in = None
-    if not delivered and attempt < settings.MONITORING_WEBHOOK_MAX_ATTEMPTS:
-        retry_in = notify.backoff_seconds(attempt, base=settings.MONITORING_WEBHOOK_BACKOFF_SECONDS)
-    _attempt_record(delivery=delivery, status=status, error=error, retry_in=retry_in)
-    if not delivered:
-        logger.warning("webhook %s to %s failed (attempt %s): %s", delivery.pk, delivery.url, attempt, error)
-    return retry_in
-
-
-def alarm_email(*, check_id: int) -> int:
-    """Mail the alarm to ``MONITORING_ALERT_EMAILS`` through Django's e-mail backend."""
-    check = DriftCheck.objects.select_related("deployment__model_version__model", "retraining_release").get(
-        pk=check_id
-    )
-    recipients = list(settings.MONITORING_ALERT_EMAILS)
-    if not recipients:
-        return 0
-    release = check.retraining_release
-    lines = [
-        f"Drift alarm on {check.deployment.node_id} (v{check.model_version.version}), check {check.pk}:",
-        *(f"- {breach}" for breach in check.result["breaches"]),
-        "",
-        f"Retraining request {release.pk} waits for sign-off."
-        if release
-        else "No retraining request was opened.",
-    ]
-    return send_mail(
-        subject=f"[governance] drift alarm: {check.deployment.node_id}",
-        message="\n".join(lines),
-        from_email=None,
-        recipient_list=recipients,
-    )

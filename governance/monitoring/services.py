@@ -16,6 +16,7 @@ from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.core.errors import Conflict, NotFound, ValidationFailed
 from governance.monitoring import drift, profiles, selectors
+from governance.monitoring.alarms import alarm_raise
 from governance.monitoring.models import DriftCheck, PredictionLabel, PredictionLog, ReferenceProfile
 from registry.models import Deployment, ModelVersion
 
@@ -116,8 +117,6 @@ def drift_check_run(*, deployment: Deployment, actor: Actor, now: datetime | Non
     4. Store and audit the check; a breach raises an alarm (``alarms.alarm_raise``): a retraining
        request waiting for sign-off, a webhook and an e-mail.
     """
-    from governance.monitoring.alarms import alarm_raise
-
     # Serialise checks of one deployment, so two never judge the same window.
     deployment = (
         Deployment.objects.select_for_update().select_related("model_version__model").get(pk=deployment.pk)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from celery import Task, shared_task
+from celery import shared_task
 
 from audit.actors import Actor
 from governance.core.errors import ApplicationError
-from governance.monitoring import alarms, selectors
+from governance.monitoring import selectors
+
+# The webhook and e-mail tasks live in delivery.py; named here so the worker, which imports each
+# app's tasks module, registers them, and callers find every monitoring task in one place.
+from governance.monitoring.delivery import alarm_email, webhook_deliver
 from governance.monitoring.services import drift_check_run
 from registry.models import Deployment
+
+__all__ = ["alarm_email", "drift_check", "drift_checks_schedule", "webhook_deliver"]
 
 
 @shared_task(name="monitoring.drift_checks_schedule", ignore_result=True)
@@ -29,17 +35,3 @@ def drift_check(*, deployment_id: int) -> int | None:
         return drift_check_run(deployment=deployment, actor=Actor.system("monitoring.beat")).pk
     except ApplicationError:  # e.g. a version trained before monitoring has no profile to check against
         return None
-
-
-@shared_task(bind=True, name="monitoring.webhook_deliver", ignore_result=True, max_retries=None)
-def webhook_deliver(self: Task, *, delivery_id: int) -> None:
-    """One attempt; on failure the service says how long to back off and the task retries then (the
-    service, not Celery, counts attempts: they are recorded on the delivery row)."""
-    retry_in = alarms.webhook_attempt(delivery_id=delivery_id)
-    if retry_in is not None:
-        raise self.retry(countdown=retry_in)
-
-
-@shared_task(name="monitoring.alarm_email", ignore_result=True)
-def alarm_email(*, check_id: int) -> int:
-    return alarms.alarm_email(check_id=check_id)
