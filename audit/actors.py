@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
 
-    from governance.accounts.models import ApiToken, User
+
+# audit sits below accounts (accounts records its actions here), so it names what it needs of a user and
+# of a token as protocols rather than importing accounts' models.
+class UserLike(Protocol):
+    @property
+    def pk(self) -> Any: ...
+
+
+@runtime_checkable
+class TokenLike(Protocol):
+    """An API token (governance.accounts.models.ApiToken): the only ``request.auth`` carrying these."""
+
+    @property
+    def user_id(self) -> Any: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -32,11 +51,11 @@ class Actor:
         return None
 
     @classmethod
-    def for_user(cls, user: User) -> Actor:
+    def for_user(cls, user: UserLike) -> Actor:
         return cls("user", str(user.pk))
 
     @classmethod
-    def for_token(cls, token: ApiToken) -> Actor:
+    def for_token(cls, token: TokenLike) -> Actor:
         return cls("token", f"{token.user_id}:{token.prefix}", token.name)
 
     @classmethod
@@ -59,10 +78,8 @@ class Actor:
 
 def actor_from_request(request: Request | Any) -> Actor:
     """The actor behind an API or page request: the token if one authenticated it, else the session user."""
-    from governance.accounts.models import ApiToken
-
     auth = getattr(request, "auth", None)
-    if isinstance(auth, ApiToken):
+    if isinstance(auth, TokenLike):
         return Actor.for_token(auth)
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:

@@ -53,8 +53,6 @@ def audit_proof_bundle(
 
     Returns the tree size the proofs are against.
     """
-    from audit.checkpoints import checkpoint_create
-
     store = CheckpointStore()
     checkpoint = checkpoint_create(store=store)
     size = checkpoint.size
