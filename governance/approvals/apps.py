@@ -10,3 +10,7 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         from governance.approvals import keys  # noqa: F401  (registers the signing-key system check)
+        from governance.approvals.selectors import approvals_for_nodes
+        from registry.reports.assemble import approvals_source
+
+        approvals_source(approvals_for_nodes)  # the lineage report's approvals section (registry's hook)

@@ -9,6 +9,11 @@ class ConsentConfig(AppConfig):
     verbose_name = "Consent and data-subject rights"
 
     def ready(self) -> None:
+        # Imported here, not at the top: models and selectors load only once the app registry is ready.
         from governance.consent import access_logs
+        from governance.consent.selectors import erasure_block_reason
+        from registry.services.deployments import deployment_gate
 
         access_logs.install()
+        # GDPR Art. 17: no version trained on an erased subject's data is deployed (registry's hook).
+        deployment_gate(erasure_block_reason, code="affected_by_erasure")

@@ -7,7 +7,7 @@ Reads only; exporting (which is audited) is ``registry.services.reports``.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -252,12 +252,31 @@ def _deployments(ids: set[str]) -> list[DeploymentEntry]:
     ]
 
 
+ApprovalsSource = Callable[[Iterable[str]], list[ApprovalEntry]]
+_approvals_sources: list[ApprovalsSource] = []
+
+
+def approvals_source(source: ApprovalsSource) -> ApprovalsSource:
+    """Register where the report's approvals come from (called at app start by the layer that owns them).
+
+    The registry sits below the approvals app and never imports it: approvals registers
+    ``approvals_for_nodes`` here when it starts. Without a source the report's approvals section is empty.
+    Registering the same source twice keeps one.
+    """
+    if source not in _approvals_sources:
+        _approvals_sources.append(source)
+    return source
+
+
+def approvals_sources() -> list[ApprovalsSource]:
+    """The registered approvals sources (the approvals app's, once it has started)."""
+    return list(_approvals_sources)
+
+
 def _approvals(ids: set[str]) -> tuple[list[ApprovalEntry], set[str]]:
     """The e-signatures on release requests that pinned any of the report's dataset or model versions,
     and those requests' ids (their own audit entries prove the signing and the grant)."""
-    from governance.approvals.selectors import approvals_for_nodes
-
-    approvals = approvals_for_nodes(ids)
+    approvals = [entry for source in _approvals_sources for entry in source(ids)]
     return approvals, {entry["request"].split(":", 1)[1] for entry in approvals}
 
 

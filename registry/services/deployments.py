@@ -7,7 +7,7 @@ version served production at T" has one answer for every T.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,13 +15,52 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.consent.selectors import erasure_block_reason
 from governance.core.errors import Conflict, ValidationFailed
 from registry.edges import DEPLOYED_AS, edge_add
 from registry.models import Deployment, ModelAlias, ModelVersion, RegisteredModel
 from registry.services.catalog import acting_user_id
 
 ENVIRONMENT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class DeploymentGate(Protocol):
+    """Why ``model_version`` must not be deployed (the refusal detail); ``None`` when nothing blocks it."""
+
+    def __call__(self, *, model_version: ModelVersion) -> str | None: ...
+
+
+_gates: dict[DeploymentGate, str] = {}
+
+
+def deployment_gate(gate: DeploymentGate, *, code: str) -> DeploymentGate:
+    """Register a check every deployment must pass; a refusal is a 409 with error ``code``.
+
+    The registry sits below the consent app and never imports it; consent registers its erasure check
+    (``erasure_block_reason``, code ``affected_by_erasure``) when it starts. Registering twice keeps one.
+    """
+    _gates[gate] = code
+    return gate
+
+
+def deployment_gates() -> dict[DeploymentGate, str]:
+    """The registered checks and their refusal codes (deployments are refused while there are none)."""
+    return dict(_gates)
+
+
+def _deployment_refusal(model_version: ModelVersion) -> Conflict | None:
+    if not _gates:
+        # Fail closed: without the consent app's erasure check a version trained on erased data could
+        # be deployed unnoticed (GDPR Art. 17).
+        return Conflict(
+            "no deployment checks are installed (the consent app registers them at start); "
+            "nothing is deployed until they are",
+            code="deployment_gate_missing",
+        )
+    for gate, code in _gates.items():
+        reason = gate(model_version=model_version)
+        if reason is not None:
+            return Conflict(reason, code=code)
+    return None
 
 
 @transaction.atomic
@@ -35,8 +74,9 @@ def deployment_create(
     2. Close the open one (``until`` = now) and open the new one from the same instant, so the
        intervals ``[deployed_at, until)`` touch without overlapping.
     3. Edge model version → deployment (``deployed_as``) and one audit entry naming what it closed.
-    A version trained on data of a subject whose erasure or deletion is pending or done is refused
-    (409 ``affected_by_erasure``) until retrained without them or exempted by a compliance officer.
+    Every registered ``deployment_gate`` must let the version through (409 with the gate's code if not;
+    consent's refuses, as ``affected_by_erasure``, a version trained on data of a subject whose erasure or
+    deletion is pending or done, until retrained without them or exempted by a compliance officer).
     (Production deploys will require an approved ``job_reference``: that check belongs here.)
     """
     if not ENVIRONMENT.match(environment):
@@ -47,9 +87,9 @@ def deployment_create(
     model = RegisteredModel.objects.select_for_update().get(pk=model_version.model_id)
     if model.archived_at is not None or model_version.archived_at is not None:
         raise Conflict(f"{model_version.node_id} is archived; an archived model is not deployed")
-    blocked = erasure_block_reason(model_version=model_version)
-    if blocked is not None:
-        raise Conflict(blocked, code="affected_by_erasure")
+    refusal = _deployment_refusal(model_version)
+    if refusal is not None:
+        raise refusal
     now = timezone.now()
     open_now = Deployment.objects.filter(
         model_version__model=model, environment=environment, until__isnull=True
