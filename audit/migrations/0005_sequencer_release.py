@@ -6,29 +6,13 @@ statement it runs, so the queue is read after the unlock and sees every row comm
 
 from django.db import migrations
 
-CREATE = """
-CREATE OR REPLACE FUNCTION audit_sequencer_release(lock_key bigint) RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    PERFORM pg_advisory_unlock(lock_key);
-    RETURN EXISTS (SELECT 1 FROM audit_auditpending);
-END;
-$$
-"""
+from governance.core.postgres import postgres_only, sql_file
+
+CREATE = sql_file(__file__, "audit_sequencer_release.sql")
 DROP = "DROP FUNCTION IF EXISTS audit_sequencer_release(bigint)"
-
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
 
 
 class Migration(migrations.Migration):
     dependencies = [("audit", "0004_target_id_700")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [postgres_only(CREATE, DROP)]
