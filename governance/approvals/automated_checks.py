@@ -8,7 +8,6 @@ apps stay loosely coupled).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ from django.utils import timezone
 from governance.accounts.models import User
 from governance.approvals import rules
 from governance.approvals.hashing import utc_text
+from governance.consent import selectors as consent_selectors
 from governance.core.errors import ApplicationError
 from governance.core.roles import Role
 from registry.models import DatasetVersion, MetricsSource, ModelVersion
@@ -50,12 +50,9 @@ class CheckSubject:
 
 
 def consent_selector(name: str) -> Callable[..., Any] | None:
-    """A function of the consent app's selectors, or None while that app does not provide it."""
-    try:
-        module = importlib.import_module(CONSENT_SELECTORS)
-    except ImportError:
-        return None
-    function = getattr(module, name, None)
+    """A function of the consent app's selectors, or None when it provides none by that name (the checks
+    then fail closed). Looked up by name so tests can stand in for the consent app."""
+    function = getattr(consent_selectors, name, None)
     return function if callable(function) else None
 
 

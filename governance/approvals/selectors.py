@@ -23,7 +23,6 @@ from governance.approvals.models import (
     ReleaseRequest,
     ReleaseStatus,
     Signature,
-    SigningLock,
 )
 from governance.core.errors import ApplicationError, NotFound
 from registry.reports.types import ApprovalEntry
@@ -301,12 +300,6 @@ def approvals_for_nodes(node_ids: Iterable[str]) -> list[ApprovalEntry]:
         }
         for signature in signatures
     ]
-
-
-def signing_locked_until(user: User, now: datetime | None = None) -> datetime | None:
-    now = now or timezone.now()
-    lock = SigningLock.objects.filter(user=user, locked_until__gt=now).order_by("-locked_until").first()
-    return lock.locked_until if lock is not None else None
 
 
 # --- Grants -----------------------------------------------------------------------------------------------

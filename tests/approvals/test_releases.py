@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from governance.approvals import hashing, selectors
+from governance.approvals import hashing, hooks, selectors
 from governance.approvals.models import ReleaseRequest
 from tests.approvals.factories import (
     client_for,
@@ -169,6 +169,10 @@ def test_an_unacceptable_risk_model_is_rejected_by_its_check(requester: Any) -> 
         ),
         (_train_body(model="fresh", risk_level=""), "risk_level: model 'fresh' is not registered yet"),
         (_train_body(version=3), "leave version out"),
+        (
+            _train_body(parameters={"target": "label", "learning_rate": 0.1}),
+            "parameters.learning_rate: unknown",
+        ),
         (_train_body(metric_thresholds={"accuracy": "good"}), "metric_thresholds.accuracy"),
         (_train_body(policy="nonesuch"), "policy: 'nonesuch' is not an active policy"),
         (_train_body(human_overseer="nobody"), "human_overseer: no user named"),
@@ -191,6 +195,22 @@ def test_bad_input_is_a_400_that_says_why_and_stores_nothing(
     assert detail in response.json()["detail"]
     assert not ReleaseRequest.objects.exists()
     assert not AuditEntry.objects.filter(action="release.create").exists()
+
+
+def test_it_refuses_every_training_request_while_no_training_job_checks_parameters(
+    requester: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_policy("train-default")
+    dataset_version(requester)
+    monkeypatch.setattr(hooks, "_training_parameters_checks", [])  # the jobs app registered nothing
+
+    response = client_for(requester).post("/api/v1/releases", _train_body(), format="json")
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["error"] == "training_unavailable"
+    assert not ReleaseRequest.objects.exists()
+    refusal = json.loads(AuditEntry.objects.get(action="release.refuse").entry)["data"]
+    assert (refusal["kind"], refusal["error"]) == ("train", "training_unavailable")
 
 
 def test_a_dataset_version_without_a_hash_cannot_be_pinned(requester: Any) -> None:

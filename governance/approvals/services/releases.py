@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
+from audit.jcs import canonical_json
 from audit.services import Target, audit_record
 from governance.accounts.models import User
-from governance.approvals import hashing, risk, rules, selectors
+from governance.approvals import hashing, hooks, risk, rules, selectors
 from governance.approvals.automated_checks import FAILED, CheckResult, CheckSubject, checks_run
 from governance.approvals.models import (
     OPEN_STATUSES,
@@ -33,15 +34,12 @@ from governance.approvals.models import (
 from governance.approvals.policy_choice import policy_version_choose
 from governance.approvals.services.grants import grants_revoke
 from governance.core.errors import ApplicationError, Conflict, NotFound, PermissionRefused, ValidationFailed
-from governance.jobs.ml import ParameterError, TrainingSpec
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel, RiskClassification
 from registry.selectors import catalog
 from registry.services.catalog import DatasetVersionRef, acting_user_id
 
 
 def _canonical(value: Any, *, field: str) -> None:
-    from audit.jcs import canonical_json
-
     try:
         canonical_json(value)
     except (TypeError, ValueError) as exc:
@@ -173,10 +171,7 @@ def _training_datasets(ask: ReleaseAsk) -> list[DatasetVersion]:
         raise ValidationFailed("version: a training request makes a new version; leave version out")
     if not ask.datasets:
         raise ValidationFailed("datasets: name at least one dataset version to train on")
-    try:  # what the training job will accept, checked before anyone is asked to sign
-        TrainingSpec.from_parameters(ask.parameters)
-    except ParameterError as exc:
-        raise ValidationFailed(str(exc)) from exc
+    hooks.training_parameters_check(ask.parameters)  # what the job will accept, before anyone signs
     return _pinned_dataset_versions(ask.datasets)
 
 
