@@ -9,6 +9,8 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Release approvals"
 
     def ready(self) -> None:
+        # In ready(), not at the top: this module is imported while Django loads the app registry, and
+        # these import models (not loadable before then).
         from governance.approvals import keys  # noqa: F401  (registers the signing-key system check)
         from governance.approvals.selectors import approvals_for_nodes
         from registry.reports.assemble import approvals_source
