@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from django.core.exceptions import RequestDataTooBig
@@ -19,14 +18,14 @@ from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
 from governance.accounts.permissions import request_user
+from governance.core.api import MethodRoles
 from governance.core.errors import ApplicationError
-from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
 from registry.selectors.lineage import DEFAULT_DEPTH, MAX_DEPTH, lineage_graph
 from registry.services.lineage import InvalidLineageEvent, lineage_event_ingest
 
 if TYPE_CHECKING:
-    from rest_framework.permissions import _SupportsHasPermission
+    pass
 
 # An event with column-level lineage for a wide table is a few hundred KiB; 8 MiB leaves room while
 # keeping a gzip bomb (1 KiB can inflate to 1 MiB) from exhausting memory.
@@ -101,12 +100,16 @@ class NodeOutputSerializer(serializers.Serializer[Any]):
     outEdges = EdgeOutputSerializer(many=True)
 
 
-INGEST_ROLES = roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE)
-GRAPH_ROLES = roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
+INGESTERS: Final = (Role.DATA_SCIENTIST, Role.PIPELINE)
+GRAPH_READERS: Final = (Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
 
 
-class LineageEventIngestApi(APIView):
-    """Take one OpenLineage 2-0-2 event, as the openlineage-python HTTP transport sends it.
+class LineageApi(APIView):
+    """GET: The lineage graph around ``nodeId``, upstream and downstream up to ``depth`` edges, in
+    Marquez's shape.
+
+    POST: Take one OpenLineage 2-0-2 event, as the openlineage-python HTTP transport sends it (it
+    POSTs where Marquez clients GET, hence one path).
 
     201 ``{"id", "kind"}`` for a new event; 200 with the stored event's id for an identical event sent
     before (nothing changes, no second audit entry). A malformed event gets 400 naming the path and
@@ -114,12 +117,35 @@ class LineageEventIngestApi(APIView):
 
     Throttled on its own scope (``THROTTLE_LINEAGE_INGEST``, default 60,000/minute per user), not the
     general per-user rate: a pipeline reports every run's START and COMPLETE, and a busy one sends
-    hundreds of events a second.
-    """
+    hundreds of events a second."""
 
-    permission_classes = [INGEST_ROLES]
-    throttle_classes = [ScopedRateThrottle]
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": GRAPH_READERS, "POST": INGESTERS}
+    throttle_classes = [ScopedRateThrottle]  # both methods, as before the two operations shared a view
     throttle_scope = "lineage_ingest"
+
+    class LineageGraphInputSerializer(serializers.Serializer[Any]):
+        nodeId = serializers.CharField(max_length=800)  # Marquez's parameter name
+        depth = serializers.IntegerField(min_value=0, max_value=MAX_DEPTH, default=DEFAULT_DEPTH)
+
+    class LineageGraphOutputSerializer(serializers.Serializer[Any]):
+        graph = NodeOutputSerializer(many=True)
+
+    @extend_schema(
+        operation_id="lineage_graph",
+        parameters=[
+            OpenApiParameter("nodeId", str, required=True, description="e.g. run:<uuid> or job:<ns>:<name>"),
+            OpenApiParameter("depth", int, description=f"edges to walk each way (default {DEFAULT_DEPTH})"),
+        ],
+        responses=LineageGraphOutputSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        incoming = self.LineageGraphInputSerializer(data=request.query_params)
+        incoming.is_valid(raise_exception=True)
+        graph = lineage_graph(
+            node_id=incoming.validated_data["nodeId"], depth=incoming.validated_data["depth"]
+        )
+        return Response(self.LineageGraphOutputSerializer(graph).data)
 
     class LineageEventIngestOutputSerializer(serializers.Serializer[Any]):
         id = serializers.IntegerField()
@@ -147,44 +173,3 @@ class LineageEventIngestApi(APIView):
             {"id": result.event.pk, "kind": result.event.kind}
         ).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
-
-
-class LineageGraphApi(APIView):
-    """The lineage graph around ``nodeId``, upstream and downstream up to ``depth`` edges, in
-    Marquez's shape."""
-
-    permission_classes = [GRAPH_ROLES]
-
-    class LineageGraphInputSerializer(serializers.Serializer[Any]):
-        nodeId = serializers.CharField(max_length=800)  # Marquez's parameter name
-        depth = serializers.IntegerField(min_value=0, max_value=MAX_DEPTH, default=DEFAULT_DEPTH)
-
-    class LineageGraphOutputSerializer(serializers.Serializer[Any]):
-        graph = NodeOutputSerializer(many=True)
-
-    @extend_schema(
-        operation_id="lineage_graph",
-        parameters=[
-            OpenApiParameter("nodeId", str, required=True, description="e.g. run:<uuid> or job:<ns>:<name>"),
-            OpenApiParameter("depth", int, description=f"edges to walk each way (default {DEFAULT_DEPTH})"),
-        ],
-        responses=LineageGraphOutputSerializer,
-    )
-    def get(self, request: Request) -> Response:
-        incoming = self.LineageGraphInputSerializer(data=request.query_params)
-        incoming.is_valid(raise_exception=True)
-        graph = lineage_graph(
-            node_id=incoming.validated_data["nodeId"], depth=incoming.validated_data["depth"]
-        )
-        return Response(self.LineageGraphOutputSerializer(graph).data)
-
-
-class LineageApi(LineageGraphApi, LineageEventIngestApi):
-    """One path, two operations (the OpenLineage transport POSTs where Marquez clients GET); each
-    method keeps its own operation's roles."""
-
-    permission_classes = [GRAPH_ROLES]
-
-    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
-        operation = LineageEventIngestApi if self.request.method == "POST" else LineageGraphApi
-        return [permission() for permission in operation.permission_classes]

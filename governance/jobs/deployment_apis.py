@@ -10,22 +10,25 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
 from governance.approvals.selectors import release_get
+from governance.core.api import MethodRoles, must_exist, valid
 from governance.jobs.external import deployment_record_approved
-from registry.apis.common import WRITE_ROLES, CatalogDeploymentOutputSerializer, SharedPath, must_exist, valid
+from registry.apis.common import READERS, WRITERS, CatalogDeploymentOutputSerializer
 from registry.apis.deployments import DeploymentListApi
 from registry.selectors import catalog as selectors
 
 
-class DeploymentCreateApi(APIView):
-    """Record a deployment made outside this service, under the approved deploy ``release`` for this
+class DeploymentCollectionApi(DeploymentListApi):
+    """GET: the registry's deployment list (``DeploymentListApi``).
+
+    POST: record a deployment made outside this service, under the approved deploy ``release`` for this
     version and environment (its grant is used up, as a deploy job would). Without one: 409 saying why.
     Deploys made here go through ``POST /api/v1/releases/<id>/run``."""
 
-    permission_classes = [WRITE_ROLES]
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": READERS, "POST": WRITERS}
 
     class DeploymentCreateInputSerializer(serializers.Serializer[Any]):
         model = serializers.CharField(max_length=200)
@@ -43,7 +46,8 @@ class DeploymentCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = valid(self.DeploymentCreateInputSerializer, request.data)
         model_version = must_exist(
-            "model", lambda: selectors.model_version_get(model_name=data["model"], version=data["version"])
+            lambda: selectors.model_version_get(model_name=data["model"], version=data["version"]),
+            field="model",
         )
         deployment = deployment_record_approved(
             actor=actor_from_request(request),
@@ -54,8 +58,3 @@ class DeploymentCreateApi(APIView):
         )
         row = selectors.deployment_get(pk=deployment.pk)
         return Response(CatalogDeploymentOutputSerializer(row).data, status=status.HTTP_201_CREATED)
-
-
-class DeploymentCollectionApi(DeploymentListApi, DeploymentCreateApi, SharedPath):
-    read_operation = DeploymentListApi
-    write_operation = DeploymentCreateApi

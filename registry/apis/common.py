@@ -1,21 +1,14 @@
-"""What the catalog API's resources share: the roles that read and write, JSON fields, the
-output shapes, and (until every app uses ``governance.core.api``) the request helpers."""
+"""What the catalog API's resources share: the roles that read and write, JSON fields and the output
+shapes. Request helpers (``valid``, ``paginated``, ``must_exist``, ``MethodRoles``) are the kernel's,
+``governance.core.api``."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Final
 
-from django.db.models import QuerySet
 from rest_framework import serializers
-from rest_framework.permissions import SAFE_METHODS
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from governance.core.errors import NotFound, ValidationFailed
-from governance.core.pagination import CursorPagination
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
 from registry.models import (
@@ -30,13 +23,12 @@ from registry.services.datasets import (
     special_category_keys,
 )
 
-if TYPE_CHECKING:
-    from rest_framework.permissions import _SupportsHasPermission
-
-T = TypeVar("T")
-
-READ_ROLES = roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
-WRITE_ROLES = roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE)
+READERS: Final = (Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
+WRITERS: Final = (Role.DATA_SCIENTIST, Role.PIPELINE)
+# Compliance officers change only a model's risk_level (its EU AI Act classification) through PATCH.
+UPDATERS: Final = (Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER)
+READ_ROLES = roles_allowed(*READERS)
+WRITE_ROLES = roles_allowed(*WRITERS)
 WRITE_ROLE_NAMES = frozenset({Role.DATA_SCIENTIST.value, Role.PIPELINE.value})
 RISK_LEVEL_ERRORS: dict[str, Any] = {
     "invalid_choice": (
@@ -65,46 +57,6 @@ class JsonValueField(serializers.JSONField):
         if not isinstance(value, self.kind):
             raise serializers.ValidationError(f"must be a JSON {'object' if self.kind is dict else 'array'}")
         return value
-
-
-def must_exist(field: str, fetch: Callable[[], T]) -> T:
-    """A row named in a request body: its absence is a bad request (400), not a missing page (404)."""
-    try:
-        return fetch()
-    except NotFound as exc:
-        raise ValidationFailed(f"{field}: {exc.detail}") from exc
-
-
-def paginated(
-    request: Request,
-    view: APIView,
-    rows: QuerySet[Any],
-    serializer: type[serializers.Serializer[Any]],
-    ordering: str = "-created_at",
-) -> Response:
-    paginator = CursorPagination()
-    paginator.ordering = ordering
-    page = paginator.paginate_queryset(rows, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
-
-
-def valid(serializer: type[serializers.Serializer[Any]], data: Any, **kwargs: Any) -> dict[str, Any]:
-    incoming = serializer(data=data, **kwargs)
-    incoming.is_valid(raise_exception=True)
-    return dict(incoming.validated_data)
-
-
-class SharedPath(APIView):
-    """Reads and writes on one path: GET takes the reading operation's roles, the rest the writer's."""
-
-    permission_classes = [READ_ROLES]  # the union of both, named for the role checks
-    read_operation: type[APIView]
-    write_operation: type[APIView]
-
-    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
-        safe = self.request.method in SAFE_METHODS
-        operation = self.read_operation if safe else self.write_operation
-        return [permission() for permission in operation.permission_classes]
 
 
 class CatalogModelOutputSerializer(serializers.Serializer[RegisteredModel]):

@@ -12,18 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
+from governance.core.api import MethodRoles, paginated, valid
 from governance.core.errors import ValidationFailed
 from governance.core.pagination import CursorPagination
 from registry.apis.common import (
     JURISDICTION_ERRORS,
     READ_ROLES,
-    WRITE_ROLES,
+    READERS,
+    WRITERS,
     CatalogDatasetOutputSerializer,
     CatalogDatasetVersionOutputSerializer,
     JsonValueField,
-    SharedPath,
-    paginated,
-    valid,
 )
 from registry.models import (
     Jurisdiction,
@@ -36,10 +35,14 @@ from registry.services.datasets import (
 )
 
 
-class DatasetListApi(APIView):
-    """Datasets, newest first; filter by namespace, name (contains), holds_personal_data."""
+class DatasetCollectionApi(APIView):
+    """GET: Datasets, newest first; filter by namespace, name (contains), holds_personal_data.
 
-    permission_classes = [READ_ROLES]
+    POST: Register a dataset: what personal data it holds (fideslang categories), where, and why."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": READERS, "POST": WRITERS}
+
     pagination_class = CursorPagination
 
     class DatasetListFilterSerializer(serializers.Serializer[Any]):
@@ -52,13 +55,9 @@ class DatasetListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = valid(self.DatasetListFilterSerializer, request.query_params)
-        return paginated(request, self, selectors.dataset_list(**filters), CatalogDatasetOutputSerializer)
-
-
-class DatasetCreateApi(APIView):
-    """Register a dataset: what personal data it holds (fideslang categories), where, and why."""
-
-    permission_classes = [WRITE_ROLES]
+        return paginated(
+            request, selectors.dataset_list(**filters), CatalogDatasetOutputSerializer, view=self
+        )
 
     class DatasetCreateInputSerializer(serializers.Serializer[Any]):
         namespace = serializers.CharField(max_length=200, default="default")
@@ -87,11 +86,6 @@ class DatasetCreateApi(APIView):
         return Response(CatalogDatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
 
-class DatasetCollectionApi(DatasetListApi, DatasetCreateApi, SharedPath):
-    read_operation = DatasetListApi
-    write_operation = DatasetCreateApi
-
-
 def dataset_namespace(request: Request) -> str:
     return request.query_params.get("namespace") or "default"
 
@@ -107,22 +101,21 @@ class DatasetDetailApi(APIView):
         return Response(CatalogDatasetOutputSerializer(dataset).data)
 
 
-class DatasetVersionListApi(APIView):
-    permission_classes = [READ_ROLES]
+class DatasetVersionCollectionApi(APIView):
+    """POST: Add a version: upload a CSV or Parquet file (multipart field ``file``; its schema, row count and
+    keyed data-subject hashes are read from it) or reference one by uri + sha256."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": READERS, "POST": WRITERS}
+
     pagination_class = CursorPagination
 
     @extend_schema(responses=CatalogDatasetVersionOutputSerializer(many=True))
     def get(self, request: Request, name: str) -> Response:
         dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
         rows = selectors.dataset_version_list(dataset=dataset)
-        return paginated(request, self, rows, CatalogDatasetVersionOutputSerializer)
+        return paginated(request, rows, CatalogDatasetVersionOutputSerializer, view=self)
 
-
-class DatasetVersionCreateApi(APIView):
-    """Add a version: upload a CSV or Parquet file (multipart field ``file``; its schema, row count and
-    keyed data-subject hashes are read from it) or reference one by uri + sha256."""
-
-    permission_classes = [WRITE_ROLES]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     class DatasetVersionCreateInputSerializer(serializers.Serializer[Any]):
@@ -167,11 +160,6 @@ class DatasetVersionCreateApi(APIView):
             row = dataset_version_create(actor=actor, dataset=dataset, **data)
         row = selectors.dataset_version_get(dataset=dataset, version=row.version)
         return Response(CatalogDatasetVersionOutputSerializer(row).data, status=status.HTTP_201_CREATED)
-
-
-class DatasetVersionCollectionApi(DatasetVersionListApi, DatasetVersionCreateApi, SharedPath):
-    read_operation = DatasetVersionListApi
-    write_operation = DatasetVersionCreateApi
 
 
 class DatasetVersionDetailApi(APIView):

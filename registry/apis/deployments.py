@@ -14,14 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
+from governance.core.api import paginated, valid
 from governance.core.errors import NotFound
 from governance.core.pagination import CursorPagination
 from registry.apis.common import (
     READ_ROLES,
     WRITE_ROLES,
     CatalogDeploymentOutputSerializer,
-    paginated,
-    valid,
 )
 from registry.selectors import catalog as selectors
 from registry.services.deployments import deployment_end
@@ -44,7 +43,7 @@ class DeploymentListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = valid(self.DeploymentListFilterSerializer, request.query_params)
         rows = selectors.deployment_list(**filters)
-        return paginated(request, self, rows, CatalogDeploymentOutputSerializer, ordering="-deployed_at")
+        return paginated(request, rows, CatalogDeploymentOutputSerializer, view=self, ordering="-deployed_at")
 
 
 class DeploymentDetailApi(APIView):

@@ -11,19 +11,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
+from governance.core.api import MethodRoles, paginated, valid
 from governance.core.errors import PermissionRefused, ValidationFailed
 from governance.core.pagination import CursorPagination
-from governance.core.permissions import roles_allowed, user_roles
-from governance.core.roles import Role
+from governance.core.permissions import user_roles
 from registry.apis.common import (
-    READ_ROLES,
+    READERS,
     RISK_LEVEL_ERRORS,
+    UPDATERS,
     WRITE_ROLE_NAMES,
     WRITE_ROLES,
+    WRITERS,
     CatalogModelOutputSerializer,
-    SharedPath,
-    paginated,
-    valid,
 )
 from registry.models import (
     RiskLevel,
@@ -32,10 +31,14 @@ from registry.selectors import catalog as selectors
 from registry.services import catalog as services
 
 
-class ModelListApi(APIView):
-    """Registered models, newest first; filter by name (contains), risk_level, owner, tag=key:value."""
+class ModelCollectionApi(APIView):
+    """GET: Registered models, newest first; filter by name (contains), risk_level, owner, tag=key:value.
 
-    permission_classes = [READ_ROLES]
+    POST: Register a model; the caller owns it."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": READERS, "POST": WRITERS}
+
     pagination_class = CursorPagination
 
     class ModelListFilterSerializer(serializers.Serializer[Any]):
@@ -57,13 +60,7 @@ class ModelListApi(APIView):
         filters = valid(self.ModelListFilterSerializer, request.query_params)
         tags = [tuple(item.split(":", 1)) for item in filters.pop("tag", [])]
         rows = selectors.model_list(tags=tags, **filters)
-        return paginated(request, self, rows, CatalogModelOutputSerializer)
-
-
-class ModelCreateApi(APIView):
-    """Register a model; the caller owns it."""
-
-    permission_classes = [WRITE_ROLES]
+        return paginated(request, rows, CatalogModelOutputSerializer, view=self)
 
     class ModelCreateInputSerializer(serializers.Serializer[Any]):
         name = serializers.SlugField(max_length=200)
@@ -83,24 +80,16 @@ class ModelCreateApi(APIView):
         return Response(CatalogModelOutputSerializer(model).data, status=status.HTTP_201_CREATED)
 
 
-class ModelCollectionApi(ModelListApi, ModelCreateApi, SharedPath):
-    read_operation = ModelListApi
-    write_operation = ModelCreateApi
+class ModelResourceApi(APIView):
+    """PATCH: Change description, intended_use or tags (data scientists, pipelines), or reclassify risk_level
+    with a reason (compliance officers only: 403 ``risk_level_officer_only`` for anyone else); audited."""
 
-
-class ModelDetailApi(APIView):
-    permission_classes = [READ_ROLES]
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": READERS, "PATCH": UPDATERS}
 
     @extend_schema(responses=CatalogModelOutputSerializer)
     def get(self, request: Request, name: str) -> Response:
         return Response(CatalogModelOutputSerializer(selectors.model_get(name=name)).data)
-
-
-class ModelUpdateApi(APIView):
-    """Change description, intended_use or tags (data scientists, pipelines), or reclassify risk_level
-    with a reason (compliance officers only: 403 ``risk_level_officer_only`` for anyone else); audited."""
-
-    permission_classes = [roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER)]
 
     class ModelUpdateInputSerializer(serializers.Serializer[Any]):
         description = serializers.CharField(required=False, allow_blank=True)
@@ -128,11 +117,6 @@ class ModelUpdateApi(APIView):
             actor=actor_from_request(request), model=model, changes=changes, reason=reason
         )
         return Response(CatalogModelOutputSerializer(model).data)
-
-
-class ModelResourceApi(ModelDetailApi, ModelUpdateApi, SharedPath):
-    read_operation = ModelDetailApi
-    write_operation = ModelUpdateApi
 
 
 class ModelArchiveApi(APIView):

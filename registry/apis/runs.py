@@ -11,22 +11,25 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
+from governance.core.api import MethodRoles, paginated, valid
 from governance.core.pagination import CursorPagination
 from registry.apis.common import (
     READ_ROLES,
-    WRITE_ROLES,
+    READERS,
+    WRITERS,
     CatalogDatasetVersionRefSerializer,
     CatalogRunOutputSerializer,
-    SharedPath,
-    paginated,
-    valid,
 )
 from registry.selectors import catalog as selectors
 from registry.services import catalog as services
 
 
-class RunListApi(APIView):
-    permission_classes = [READ_ROLES]
+class RunCollectionApi(APIView):
+    """POST: Record a training run: its job (upserted), the dataset versions it read, parameters, metrics."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": READERS, "POST": WRITERS}
+
     pagination_class = CursorPagination
 
     class RunListFilterSerializer(serializers.Serializer[Any]):
@@ -36,13 +39,7 @@ class RunListApi(APIView):
     @extend_schema(parameters=[RunListFilterSerializer], responses=CatalogRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         filters = valid(self.RunListFilterSerializer, request.query_params)
-        return paginated(request, self, selectors.run_list(**filters), CatalogRunOutputSerializer)
-
-
-class RunCreateApi(APIView):
-    """Record a training run: its job (upserted), the dataset versions it read, parameters, metrics."""
-
-    permission_classes = [WRITE_ROLES]
+        return paginated(request, selectors.run_list(**filters), CatalogRunOutputSerializer, view=self)
 
     class RunCreateInputSerializer(serializers.Serializer[Any]):
         run_id = serializers.UUIDField(required=False, allow_null=True, default=None)
@@ -65,11 +62,6 @@ class RunCreateApi(APIView):
             CatalogRunOutputSerializer(selectors.run_get(run_id=run.run_id)).data,
             status=status.HTTP_201_CREATED,
         )
-
-
-class RunCollectionApi(RunListApi, RunCreateApi, SharedPath):
-    read_operation = RunListApi
-    write_operation = RunCreateApi
 
 
 class RunDetailApi(APIView):

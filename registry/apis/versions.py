@@ -12,38 +12,35 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
+from governance.core.api import MethodRoles, must_exist, paginated, valid
 from governance.core.errors import ValidationFailed
 from governance.core.pagination import CursorPagination
 from registry.apis.common import (
     READ_ROLES,
-    WRITE_ROLES,
+    READERS,
+    WRITERS,
     CatalogModelVersionOutputSerializer,
     JsonValueField,
-    SharedPath,
-    must_exist,
-    paginated,
-    valid,
 )
 from registry.selectors import catalog as selectors
 from registry.services import catalog as services
 
 
-class ModelVersionListApi(APIView):
-    permission_classes = [READ_ROLES]
+class ModelVersionCollectionApi(APIView):
+    """POST: Add the next version: upload the artifact (multipart field ``artifact``; stored
+    content-addressed, verified; an artifact_sha256 sent with it must match) or reference it by artifact_uri +
+    artifact_sha256 + artifact_size (unverified)."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": READERS, "POST": WRITERS}
+
     pagination_class = CursorPagination
 
     @extend_schema(responses=CatalogModelVersionOutputSerializer(many=True))
     def get(self, request: Request, name: str) -> Response:
         rows = selectors.model_version_list(model=selectors.model_get(name=name))
-        return paginated(request, self, rows, CatalogModelVersionOutputSerializer, ordering="-version")
+        return paginated(request, rows, CatalogModelVersionOutputSerializer, view=self, ordering="-version")
 
-
-class ModelVersionCreateApi(APIView):
-    """Add the next version: upload the artifact (multipart field ``artifact``; stored content-addressed,
-    verified; an artifact_sha256 sent with it must match) or reference it by artifact_uri +
-    artifact_sha256 + artifact_size (unverified)."""
-
-    permission_classes = [WRITE_ROLES]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     class ModelVersionCreateInputSerializer(serializers.Serializer[Any]):
@@ -68,7 +65,7 @@ class ModelVersionCreateApi(APIView):
         data = valid(self.ModelVersionCreateInputSerializer, request.data)
         model = selectors.model_get(name=name)
         run_id = data.pop("run_id")
-        run = must_exist("run_id", lambda: selectors.run_get(run_id=run_id)) if run_id else None
+        run = must_exist(lambda: selectors.run_get(run_id=run_id), field="run_id") if run_id else None
         artifact = data.pop("artifact", None)
         actor = actor_from_request(request)
         if artifact is not None:
@@ -82,11 +79,6 @@ class ModelVersionCreateApi(APIView):
             version = services.model_version_create(actor=actor, model=model, run=run, **data)
         version = selectors.model_version_get(model_name=model.name, version=version.version)
         return Response(CatalogModelVersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
-
-
-class ModelVersionCollectionApi(ModelVersionListApi, ModelVersionCreateApi, SharedPath):
-    read_operation = ModelVersionListApi
-    write_operation = ModelVersionCreateApi
 
 
 class ModelVersionDetailApi(APIView):

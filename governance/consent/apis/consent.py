@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -25,15 +25,16 @@ from governance.consent.selectors.ledger import binding_erasures, consent_states
 from governance.consent.services.imports import consent_import
 from governance.consent.services.ledger import EventInput, consent_notice_create, consent_record, notice_get
 from governance.consent.subjects import subject_hash_of
+from governance.core.api import MethodRoles, paginated, valid
 from governance.core.errors import ValidationFailed
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
-from registry.apis.common import SharedPath, paginated, valid
 from registry.selectors import catalog
 
 CONSENT_WRITERS = roles_allowed(Role.PIPELINE, Role.COMPLIANCE_OFFICER)
-CONSENT_READERS = roles_allowed(Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.PIPELINE)
-NOTICE_WRITERS = roles_allowed(Role.COMPLIANCE_OFFICER)
+CONSENT_READ_ROLES: Final = (Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.PIPELINE)
+NOTICE_WRITE_ROLES: Final = (Role.COMPLIANCE_OFFICER,)
+CONSENT_READERS = roles_allowed(*CONSENT_READ_ROLES)
 ELIGIBILITY_READERS = roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
 GPC_HEADER = "Sec-GPC"  # Global Privacy Control: "1" is a do-not-sell-or-share request
 GPC_DEFAULT_PURPOSE = "third_party_sharing"
@@ -255,10 +256,14 @@ class ConsentStateApi(APIView):
         return response
 
 
-class NoticeListApi(APIView):
-    """Notice versions, newest first. Roles: compliance_officer, auditor, pipeline."""
+class NoticeCollectionApi(APIView):
+    """GET: Notice versions, newest first. Roles: compliance_officer, auditor, pipeline.
 
-    permission_classes = [CONSENT_READERS]
+    POST: Publish the next version of a notice (its SHA-256 commits to the text).
+    Role: compliance_officer."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": CONSENT_READ_ROLES, "POST": NOTICE_WRITE_ROLES}
 
     class NoticeOutputSerializer(serializers.Serializer[ConsentNotice]):
         key = serializers.CharField()
@@ -272,13 +277,7 @@ class NoticeListApi(APIView):
 
     @extend_schema(responses=NoticeOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return paginated(request, self, notice_list(), self.NoticeOutputSerializer)
-
-
-class NoticeCreateApi(APIView):
-    """Publish the next version of a notice (its SHA-256 commits to the text). Role: compliance_officer."""
-
-    permission_classes = [NOTICE_WRITERS]
+        return paginated(request, notice_list(), self.NoticeOutputSerializer, view=self)
 
     class NoticeCreateInputSerializer(serializers.Serializer[Any]):
         key = serializers.SlugField(max_length=100)
@@ -286,17 +285,11 @@ class NoticeCreateApi(APIView):
         language = serializers.CharField(max_length=35, default="en")
         text = serializers.CharField(trim_whitespace=False)
 
-    @extend_schema(request=NoticeCreateInputSerializer, responses={201: NoticeListApi.NoticeOutputSerializer})
+    @extend_schema(request=NoticeCreateInputSerializer, responses={201: NoticeOutputSerializer})
     def post(self, request: Request) -> Response:
         data = valid(self.NoticeCreateInputSerializer, request.data)
         notice = consent_notice_create(actor=actor_from_request(request), **data)
-        return Response(NoticeListApi.NoticeOutputSerializer(notice).data, status=status.HTTP_201_CREATED)
-
-
-class NoticeCollectionApi(NoticeListApi, NoticeCreateApi, SharedPath):
-    permission_classes = [CONSENT_READERS]
-    read_operation = NoticeListApi
-    write_operation = NoticeCreateApi
+        return Response(self.NoticeOutputSerializer(notice).data, status=status.HTTP_201_CREATED)
 
 
 class EligibilityApi(APIView):

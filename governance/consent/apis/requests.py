@@ -3,7 +3,7 @@ processing (GDPR Art. 30)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -29,13 +29,14 @@ from governance.consent.services.requests import (
     privacy_request_status_set,
 )
 from governance.consent.subjects import subject_hash_of
+from governance.core.api import MethodRoles, must_exist, paginated, valid
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
-from registry.apis.common import SharedPath, must_exist, paginated, valid
 from registry.selectors import catalog
 
-REQUEST_READERS = roles_allowed(Role.COMPLIANCE_OFFICER, Role.AUDITOR)
-REQUEST_CREATORS = roles_allowed(Role.COMPLIANCE_OFFICER, Role.PIPELINE)
+REQUEST_READ_ROLES: Final = (Role.COMPLIANCE_OFFICER, Role.AUDITOR)
+REQUEST_CREATE_ROLES: Final = (Role.COMPLIANCE_OFFICER, Role.PIPELINE)
+REQUEST_READERS = roles_allowed(*REQUEST_READ_ROLES)
 REQUEST_HANDLERS = roles_allowed(Role.COMPLIANCE_OFFICER)
 
 
@@ -55,11 +56,17 @@ class PrivacyRequestSummarySerializer(serializers.Serializer[PrivacyRequest]):
     created_at = serializers.DateTimeField()
 
 
-class PrivacyRequestListApi(APIView):
-    """Privacy requests, newest first; ``?open=true`` for those not completed or denied, ``?status=``.
-    Roles: compliance_officer, auditor."""
+class PrivacyRequestCollectionApi(APIView):
+    """GET: Privacy requests, newest first; ``?open=true`` for those not completed or denied, ``?status=``.
+    Roles: compliance_officer, auditor.
 
-    permission_classes = [REQUEST_READERS]
+    POST: Record a data subject's request (the id is hashed at once); its deadlines follow the
+    jurisdiction (GDPR: one month; CCPA: confirm in 10 business days, answer in 45 days). An erasure
+    or deletion is followed through lineage at once: its impact is in the answer, and deploys of
+    affected model versions are refused from now on. Roles: compliance_officer, pipeline (web forms)."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": REQUEST_READ_ROLES, "POST": REQUEST_CREATE_ROLES}
 
     class PrivacyRequestFilterSerializer(serializers.Serializer[Any]):
         open = serializers.BooleanField(required=False, default=False)
@@ -73,16 +80,7 @@ class PrivacyRequestListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = valid(self.PrivacyRequestFilterSerializer, request.query_params)
         rows = privacy_request_list(open_only=filters["open"], status=filters["status"])
-        return paginated(request, self, rows, PrivacyRequestSummarySerializer)
-
-
-class PrivacyRequestCreateApi(APIView):
-    """Record a data subject's request (the id is hashed at once); its deadlines follow the
-    jurisdiction (GDPR: one month; CCPA: confirm in 10 business days, answer in 45 days). An erasure
-    or deletion is followed through lineage at once: its impact is in the answer, and deploys of
-    affected model versions are refused from now on. Roles: compliance_officer, pipeline (web forms)."""
-
-    permission_classes = [REQUEST_CREATORS]
+        return paginated(request, rows, PrivacyRequestSummarySerializer, view=self)
 
     class PrivacyRequestCreateInputSerializer(serializers.Serializer[Any]):
         subject_id = serializers.CharField(max_length=500, trim_whitespace=False, write_only=True)
@@ -105,12 +103,6 @@ class PrivacyRequestCreateApi(APIView):
             purposes=data["purposes"],
         )
         return _report(created, status.HTTP_201_CREATED)
-
-
-class PrivacyRequestCollectionApi(PrivacyRequestListApi, PrivacyRequestCreateApi, SharedPath):
-    permission_classes = [roles_allowed(Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.PIPELINE)]
-    read_operation = PrivacyRequestListApi
-    write_operation = PrivacyRequestCreateApi
 
 
 class PrivacyRequestDetailApi(APIView):
@@ -190,7 +182,8 @@ class ErasureExemptionApi(APIView):
         data = valid(self.ErasureExemptionInputSerializer, request.data)
         row = privacy_request_get(pk=request_id)
         model_version = must_exist(
-            "model", lambda: catalog.model_version_get(model_name=data["model"], version=data["version"])
+            lambda: catalog.model_version_get(model_name=data["model"], version=data["version"]),
+            field="model",
         )
         erasure_exemption_record(
             actor=actor_from_request(request),
