@@ -13,10 +13,11 @@ from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
 from governance.approvals import rules, selectors
-from governance.approvals.api_common import ADMINS, ANY_ROLE, SharedPath, valid
+from governance.approvals.api_common import ADMIN_ROLES, ANY_ROLE, EVERY_ROLE
 from governance.approvals.keys import grant_public_key_published
 from governance.approvals.models import Policy
 from governance.approvals.services.policies import policy_create, policy_version_create
+from governance.core.api import MethodRoles, valid
 
 
 class PolicyVersionOutputSerializer(serializers.Serializer[Any]):
@@ -76,20 +77,17 @@ def _spec(data: dict[str, Any]) -> dict[str, Any]:
     return {field: data[field] for field in SPEC_FIELDS if field in data}
 
 
-class PolicyListApi(APIView):
-    """Every policy with its current version and history."""
+class PolicyCollectionApi(APIView):
+    """GET: every policy with its current version and history (any role).
 
-    permission_classes = [ANY_ROLE]
+    POST: create a policy (its version 1), administrators only; audited."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": EVERY_ROLE, "POST": ADMIN_ROLES}
 
     @extend_schema(responses=PolicyOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response({"results": PolicyOutputSerializer(selectors.policy_list(), many=True).data})
-
-
-class PolicyCreateApi(APIView):
-    """Create a policy (its version 1); audited."""
-
-    permission_classes = [ADMINS]
 
     class PolicyCreateInputSerializer(PolicySpecInputSerializer):
         name = serializers.CharField(max_length=100)
@@ -108,12 +106,6 @@ class PolicyCreateApi(APIView):
         return Response(PolicyOutputSerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
-class PolicyCollectionApi(PolicyListApi, PolicyCreateApi, SharedPath):
-    permission_classes = [ANY_ROLE]
-    read_operation = PolicyListApi
-    write_operation = PolicyCreateApi
-
-
 class PolicyDetailApi(APIView):
     permission_classes = [ANY_ROLE]
 
@@ -122,20 +114,19 @@ class PolicyDetailApi(APIView):
         return Response(PolicyOutputSerializer(selectors.policy_get(name=name)).data)
 
 
-class PolicyVersionListApi(APIView):
-    permission_classes = [ANY_ROLE]
+class PolicyVersionCollectionApi(APIView):
+    """GET: a policy's versions (any role).
+
+    POST: change a policy, administrators only: a new version for new requests (``active: false``
+    retires it); audited. Pending requests stay on the version they were made under."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": EVERY_ROLE, "POST": ADMIN_ROLES}
 
     @extend_schema(responses=PolicyVersionOutputSerializer(many=True))
     def get(self, request: Request, name: str) -> Response:
         policy = selectors.policy_get(name=name)
         return Response({"results": PolicyVersionOutputSerializer(policy.versions.all(), many=True).data})
-
-
-class PolicyVersionCreateApi(APIView):
-    """Change a policy: a new version for new requests (``active: false`` retires it); audited.
-    Pending requests stay on the version they were made under."""
-
-    permission_classes = [ADMINS]
 
     class PolicyVersionCreateInputSerializer(PolicySpecInputSerializer):
         active = serializers.BooleanField(default=True)
@@ -152,12 +143,6 @@ class PolicyVersionCreateApi(APIView):
             change_note=data["change_note"],
         )
         return Response(PolicyVersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
-
-
-class PolicyVersionCollectionApi(PolicyVersionListApi, PolicyVersionCreateApi, SharedPath):
-    permission_classes = [ANY_ROLE]
-    read_operation = PolicyVersionListApi
-    write_operation = PolicyVersionCreateApi
 
 
 class GrantPublicKeyApi(APIView):

@@ -23,12 +23,12 @@ from governance.accounts.permissions import request_user
 from governance.approvals import selectors
 from governance.approvals.api_common import (
     HISTORY_READERS,
+    RELEASE_READER_ROLES,
     RELEASE_READERS,
+    REQUESTER_ROLES,
     REQUESTERS,
+    SIGNER_ROLES,
     SIGNERS,
-    SharedPath,
-    paginated,
-    valid,
 )
 from governance.approvals.models import (
     EXPIRED,
@@ -41,6 +41,7 @@ from governance.approvals.models import (
 )
 from governance.approvals.services.releases import release_create, release_withdraw
 from governance.approvals.services.signatures import release_sign, signature_revoke
+from governance.core.api import MethodRoles, MethodThrottles, paginated, valid
 from governance.core.errors import NotFound
 
 
@@ -187,11 +188,16 @@ def _release(release_id: str) -> ReleaseRequest:
 # --- Releases -----------------------------------------------------------------------------------------------
 
 
-class ReleaseListApi(APIView):
-    """Release requests, newest first; filter by status (pending, approved, rejected, withdrawn,
-    expired, consumed) and kind."""
+class ReleaseCollectionApi(APIView):
+    """GET: release requests, newest first; filter by status (pending, approved, rejected, withdrawn,
+    expired, consumed) and kind.
 
-    permission_classes = [RELEASE_READERS]
+    POST: ask to train (datasets, parameters, code_version, metric_thresholds declared before
+    evaluation) or to deploy (model version → environment). The request pins SHA-256 digests, runs the
+    policy's checks at once (a failed check rejects it) and answers 201 with the results."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": RELEASE_READER_ROLES, "POST": REQUESTER_ROLES}
 
     class ReleaseListFilterSerializer(serializers.Serializer[Any]):
         status = serializers.ChoiceField(choices=[*ReleaseStatus.values, EXPIRED], required=False)
@@ -202,15 +208,7 @@ class ReleaseListApi(APIView):
         filters = valid(self.ReleaseListFilterSerializer, request.query_params)
         now = timezone.now()
         rows = selectors.release_list(now=now, **filters)
-        return paginated(request, self, rows, ReleaseOutputSerializer, context={"now": now})
-
-
-class ReleaseCreateApi(APIView):
-    """Ask to train (datasets, parameters, code_version, metric_thresholds declared before evaluation)
-    or to deploy (model version → environment). The request pins SHA-256 digests, runs the policy's
-    checks at once (a failed check rejects it) and answers 201 with the results."""
-
-    permission_classes = [REQUESTERS]
+        return paginated(request, rows, ReleaseOutputSerializer, view=self, context={"now": now})
 
     class ReleaseCreateInputSerializer(serializers.Serializer[Any]):
         kind = serializers.ChoiceField(choices=ReleaseKind.values)
@@ -242,12 +240,6 @@ class ReleaseCreateApi(APIView):
         return Response(
             ReleaseOutputSerializer(_release(str(release.pk))).data, status=status.HTTP_201_CREATED
         )
-
-
-class ReleaseCollectionApi(ReleaseListApi, ReleaseCreateApi, SharedPath):
-    permission_classes = [RELEASE_READERS]
-    read_operation = ReleaseListApi
-    write_operation = ReleaseCreateApi
 
 
 class ReleaseDetailApi(APIView):
@@ -293,24 +285,23 @@ class ReleaseGrantApi(APIView):
 # --- Signatures ---------------------------------------------------------------------------------------------
 
 
-class SignatureListApi(APIView):
-    permission_classes = [RELEASE_READERS]
+class SignatureCollectionApi(MethodThrottles):
+    """GET: the request's signatures (release readers).
+
+    POST: sign with a meaning (approved, rejected, reviewed) and your password again (21 CFR 11.200),
+    throttled as ``signing``. 403 for the requester, for a role the policy does not name and for a
+    wrong password; 409 when the request is not pending or you signed it already; 423 after repeated
+    wrong passwords."""
+
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": RELEASE_READER_ROLES, "POST": SIGNER_ROLES}
+    method_throttles = {"POST": (UserRateThrottle, ScopedRateThrottle)}
+    throttle_scope = "signing"
 
     @extend_schema(responses=SignatureOutputSerializer(many=True))
     def get(self, request: Request, release_id: str) -> Response:
         release = _release(release_id)
         return Response({"results": SignatureOutputSerializer(release.signatures.all(), many=True).data})
-
-
-class SignatureCreateApi(APIView):
-    """Sign with a meaning (approved, rejected, reviewed) and your password again (21 CFR 11.200).
-
-    403 for the requester, for a role the policy does not name and for a wrong password; 409 when the
-    request is not pending or you signed it already; 423 after repeated wrong passwords."""
-
-    permission_classes = [SIGNERS]
-    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
-    throttle_scope = "signing"
 
     class SignatureCreateInputSerializer(serializers.Serializer[Any]):
         meaning = serializers.ChoiceField(choices=Meaning.values)
@@ -337,12 +328,6 @@ class SignatureCreateApi(APIView):
             "release": ReleaseOutputSerializer(release).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)
-
-
-class SignatureCollectionApi(SignatureListApi, SignatureCreateApi, SharedPath):
-    permission_classes = [RELEASE_READERS]
-    read_operation = SignatureListApi
-    write_operation = SignatureCreateApi
 
 
 class SignatureRevokeApi(APIView):
@@ -377,5 +362,5 @@ class SignatureHistoryApi(APIView):
     @extend_schema(responses=SignatureOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         return paginated(
-            request, self, selectors.signature_list(), SignatureOutputSerializer, ordering="-signed_at"
+            request, selectors.signature_list(), SignatureOutputSerializer, view=self, ordering="-signed_at"
         )

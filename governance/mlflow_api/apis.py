@@ -10,7 +10,7 @@ registry's services, reads as ``mlflow.read``, governance refusals as ``mlflow.r
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import JSONParser
@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
+from governance.core.api import MethodRoles
 from governance.core.errors import ValidationFailed
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
@@ -28,11 +29,10 @@ from registry.models import ModelVersion, RegisteredModel
 from registry.services import catalog
 from registry.services.aliases import alias_move, alias_remove
 
-if TYPE_CHECKING:
-    from rest_framework.permissions import _SupportsHasPermission
-
-READ_ROLES = roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
-WRITE_ROLES = roles_allowed(Role.DATA_SCIENTIST, Role.PIPELINE)
+READERS = (Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFICER, Role.AUDITOR)
+WRITERS = (Role.DATA_SCIENTIST, Role.PIPELINE)
+READ_ROLES = roles_allowed(*READERS)
+WRITE_ROLES = roles_allowed(*WRITERS)
 
 
 @extend_schema(exclude=True)  # MLflow's own API, documented by MLflow; kept out of our OpenAPI schema
@@ -61,6 +61,11 @@ class MlflowApi(APIView):
                 raise ValidationFailed(f"Missing value for required parameter '{name}'.")
             values.append(str(value))
         return values
+
+    def version(self, params: dict[str, Any]) -> ModelVersion:
+        """The version named by ``name`` and ``version``."""
+        name, number = self.required(params, "name", "version")
+        return selectors.mlflow_version_get(name=name, version=number)
 
     def read(self, request: Request, target: str, params: dict[str, Any]) -> None:
         services.mlflow_read_record(
@@ -207,10 +212,8 @@ class AliasApi(MlflowApi):
     """POST sets, GET reads (the version it names), DELETE removes; governed aliases are refused."""
 
     endpoint = "registered-models/alias"
-    permission_classes = [READ_ROLES]
-
-    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
-        return [READ_ROLES()] if self.request.method == "GET" else [WRITE_ROLES()]
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": READERS, "POST": WRITERS, "DELETE": WRITERS}
 
     def get(self, request: Request) -> Response:
         params = self.params(request)
@@ -278,15 +281,7 @@ class VersionCreateApi(MlflowApi):
         return Response({"model_version": render.version_json(found)})
 
 
-class VersionApi(MlflowApi):
-    """Shared: the version named by ``name`` and ``version``."""
-
-    def version(self, params: dict[str, Any]) -> ModelVersion:
-        name, number = self.required(params, "name", "version")
-        return selectors.mlflow_version_get(name=name, version=number)
-
-
-class VersionGetApi(ReadApi, VersionApi):
+class VersionGetApi(ReadApi):
     endpoint = "model-versions/get"
 
     def get(self, request: Request) -> Response:
@@ -314,7 +309,7 @@ class VersionSearchApi(ReadApi):
         return _page(rows, more, offset, "model_versions", render.version_json)
 
 
-class VersionDownloadUriApi(ReadApi, VersionApi):
+class VersionDownloadUriApi(ReadApi):
     endpoint = "model-versions/get-download-uri"
 
     def get(self, request: Request) -> Response:
@@ -323,7 +318,7 @@ class VersionDownloadUriApi(ReadApi, VersionApi):
         return Response({"artifact_uri": self.version(params).artifact_uri})
 
 
-class VersionUpdateApi(VersionApi):
+class VersionUpdateApi(MlflowApi):
     endpoint = "model-versions/update"
 
     def patch(self, request: Request) -> Response:
@@ -336,7 +331,7 @@ class VersionUpdateApi(VersionApi):
         return Response({"model_version": render.version_json(self.version(params))})
 
 
-class VersionDeleteApi(VersionApi):
+class VersionDeleteApi(MlflowApi):
     endpoint = "model-versions/delete"
 
     def delete(self, request: Request) -> Response:
@@ -346,7 +341,7 @@ class VersionDeleteApi(VersionApi):
         return Response({})
 
 
-class VersionTagSetApi(VersionApi):
+class VersionTagSetApi(MlflowApi):
     endpoint = "model-versions/set-tag"
 
     def post(self, request: Request) -> Response:
@@ -360,7 +355,7 @@ class VersionTagSetApi(VersionApi):
         return Response({})
 
 
-class VersionTagDeleteApi(VersionApi):
+class VersionTagDeleteApi(MlflowApi):
     endpoint = "model-versions/delete-tag"
 
     def delete(self, request: Request) -> Response:
@@ -371,7 +366,7 @@ class VersionTagDeleteApi(VersionApi):
         return Response({})
 
 
-class VersionStageApi(VersionApi):
+class VersionStageApi(MlflowApi):
     endpoint = "model-versions/transition-stage"
 
     def post(self, request: Request) -> Response:
