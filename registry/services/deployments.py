@@ -121,31 +121,49 @@ def deployment_create(
     return deployment
 
 
+def stop_reason(reason: str) -> str:
+    """The reason a deployment is stopped, recorded for auditors: required, at most 2,000 characters."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("reason: say why the deployment is stopped (it is recorded for auditors)")
+    return reason[:2000]
+
+
 @transaction.atomic
-def deployment_end(*, actor: Actor, deployment: Deployment) -> Deployment:
-    """Take a deployment out of service (``until`` = now); it stays in the history."""
+def deployment_end(*, actor: Actor, deployment: Deployment, reason: str | None = None) -> Deployment:
+    """Take a deployment out of service now (``until`` = now); it stays in the history. The one service
+    that ends a deployment, whichever endpoint asks:
+
+    - retiring it (``POST /deployments/<id>/end``, no reason): audited ``deployment.end``; the
+      environment's alias goes if it named this version (it named it because it served there);
+    - stopping it (``reason`` given; EU AI Act Art. 14(4)(e): a human can interrupt the system, no
+      approval needed): audited ``deployment.stop`` with the reason; the environment's alias goes
+      whichever version it names, so predictions stop with the commit.
+    """
+    if reason is not None:
+        reason = stop_reason(reason)
     now = timezone.now()
     # Conditional update: a deployment ends once, whoever asks first.
     if not Deployment.objects.filter(pk=deployment.pk, until__isnull=True).update(until=now):
         raise Conflict(f"deployment {deployment.pk} has ended already")
     deployment.until = now
-    # The environment's alias named this version because it served there; it serves no more.
-    alias_removed = (
-        ModelAlias.objects.filter(
-            model_id=deployment.model_version.model_id,
-            alias=deployment.environment,
-            version_id=deployment.model_version_id,
-        ).delete()[0]
-        > 0
+    aliases = ModelAlias.objects.filter(
+        model_id=deployment.model_version.model_id, alias=deployment.environment
     )
+    if reason is None:
+        aliases = aliases.filter(version_id=deployment.model_version_id)
+    alias_removed = aliases.delete()[0] > 0
+    data: dict[str, object] = {
+        "deployment": deployment.pk,
+        "model_version": deployment.model_version.node_id,
+        "alias_removed": alias_removed,
+    }
+    if reason is not None:
+        data["reason"] = reason
     audit_record(
         actor=actor,
-        action=AuditAction.DEPLOYMENT_END,
+        action=AuditAction.DEPLOYMENT_END if reason is None else AuditAction.DEPLOYMENT_STOP,
         target=Target.of("deployment", deployment.node_id),
-        data={
-            "deployment": deployment.pk,
-            "model_version": deployment.model_version.node_id,
-            "alias_removed": alias_removed,
-        },
+        data=data,
     )
     return deployment

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
-from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.services import Target, audit_record
-from governance.core.errors import NotFound, ValidationFailed
-from registry.models import Deployment, ModelAlias, RegisteredModel
+from governance.core.errors import NotFound
+from registry.models import Deployment, RegisteredModel
+from registry.services.deployments import deployment_end, stop_reason
 
 
 @transaction.atomic
 def deployment_stop(*, actor: Actor, environment: str, model_name: str, reason: str) -> Deployment:
-    """Take the model's deployment in ``environment`` out of service now, and drop the environment's alias,
-    so predictions stop with the commit. No approval is needed to stop; the reason is recorded.
-
-    One action, one audit entry (``deployment.stop``) naming the deployment, the version it served and
-    why; the deployment stays in the history with ``until`` set.
-    """
-    reason = reason.strip()
-    if not reason:
-        raise ValidationFailed("reason: say why the deployment is stopped (it is recorded for auditors)")
+    """Stop what serves ``model_name`` in ``environment`` now: find its open deployment and end it with
+    ``reason`` (``deployment_end``, audited ``deployment.stop``). No approval is needed to stop."""
+    reason = stop_reason(reason)
+    # Lock the model row: a deploy of this model waits, so the deployment found is the one that serves.
     model = RegisteredModel.objects.select_for_update().filter(name=model_name).first()
     if model is None:
         raise NotFound(f"no model named {model_name!r}")
@@ -33,19 +26,4 @@ def deployment_stop(*, actor: Actor, environment: str, model_name: str, reason: 
     )
     if deployment is None:
         raise NotFound(f"model {model_name!r} is not deployed in {environment!r}")
-    now = timezone.now()
-    Deployment.objects.filter(pk=deployment.pk, until__isnull=True).update(until=now)
-    deployment.until = now
-    alias_removed = ModelAlias.objects.filter(model=model, alias=environment).delete()[0] > 0
-    audit_record(
-        actor=actor,
-        action=AuditAction.DEPLOYMENT_STOP,
-        target=Target.of("deployment", deployment.node_id),
-        data={
-            "deployment": deployment.pk,
-            "model_version": deployment.model_version.node_id,
-            "reason": reason[:2000],
-            "alias_removed": alias_removed,
-        },
-    )
-    return deployment
+    return deployment_end(actor=actor, deployment=deployment, reason=reason)
