@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # governance/demo/run.py -> the project root
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
 VAR_DIR = Path(os.environ.get("GOVERNANCE_VAR_DIR", str(ROOT / "var")))
 PERSONAS = [
