@@ -28,6 +28,7 @@ from registry.models import Dataset, DatasetVersion, Job, LineageEvent, Training
 from registry.openlineage.limits import INVALID_EVENT, InvalidLineageEvent, check_limits, parse_time
 from registry.openlineage.plan import TERMINAL_STATES, LineagePlan, RunPlan, plan_event
 from registry.openlineage.spec import EventKind, OpenLineageError, validate_event
+from registry.services.lineage_postgres import lineage_plan_apply
 from registry.services.upserts import insert_new, locked_rows, update_columns, upsert_merging_facets
 
 __all__ = ["INVALID_EVENT", "IngestResult", "InvalidLineageEvent", "lineage_event_ingest"]
@@ -81,8 +82,6 @@ def lineage_event_ingest(*, actor: Actor, user: User, event: object) -> IngestRe
         "bodySha256": digest,
     }
     if connection.vendor == "postgresql":
-        from registry.services.lineage_postgres import lineage_plan_apply
-
         created = lineage_plan_apply(stored, plan, actor=actor, audit_data=audit_data)
     else:
         created = _ingest_rows(stored, plan, actor=actor, audit_data=audit_data)
