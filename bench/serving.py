@@ -239,9 +239,10 @@ def _in_process(samples: int = 500) -> dict[str, Any]:
     """Median and p99 (ms) of the monitoring capture and of the whole ``serving.predict`` for one row."""
     from governance.jobs import serving
     from governance.monitoring.capture import predictions_log
+    from registry.selectors.deployments import deployment_serving_get
 
     rows = _rows(samples, seed=3)
-    deployment = serving.serving_deployment(environment="staging", model_name="churn")
+    deployment = deployment_serving_get(environment="staging", model_name="churn")
     serving.predict(environment="staging", model_name="churn", rows=rows[:1])  # loads the model once
     timed: dict[str, list[float]] = {"monitoring_capture_ms": [], "predict_in_process_ms": []}
     for row in rows:
@@ -371,6 +372,7 @@ def main() -> None:
                 "REDIS_URL": REDIS,
                 "CELERY_TASK_ALWAYS_EAGER": "1",
                 "THROTTLE_USER": "100000000/minute",  # measure serving, not the rate limit
+                "THROTTLE_PREDICT": "100000000/minute",
             }
         )
         setup_django(env)

@@ -24,11 +24,9 @@ import threading
 import zipfile
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
-
-import numpy as np
 
 from governance.core.errors import ValidationFailed
 from registry.models import ArtifactFormat
@@ -289,83 +287,3 @@ def onnx_session(path_or_bytes: Path | bytes, sha256: str, *, keep: int = 8) -> 
         while len(_sessions.sessions) > keep:
             _sessions.sessions.popitem(last=False)
     return session
-
-
-# --- Predicting ------------------------------------------------------------------------------------------
-
-
-class RowsInvalid(ValueError):
-    """A JSON row that lacks a feature or has a mistyped one; the message names it."""
-
-
-def rows_columns(schema: Sequence[Mapping[str, Any]], rows: Sequence[Any]) -> dict[str, np.ndarray]:
-    """One numpy column per schema field: numbers as float64 (null -> NaN), strings as objects (null -> "").
-
-    Missing categories become "" because that is what the training pipeline's imputer treats as missing.
-    """
-    columns: dict[str, list[Any]] = {item["name"]: [] for item in schema}
-    fields = [(item["name"], item["type"] == "number", columns[item["name"]]) for item in schema]
-    for number, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            raise RowsInvalid(f"rows[{number}]: must be an object of feature values")
-        for name, numeric, column in fields:
-            try:
-                value = row[name]
-            except KeyError:
-                missing = [n for n, _, _ in fields if n not in row]
-                raise RowsInvalid(f"rows[{number}]: missing feature(s) {', '.join(missing)}") from None
-            if numeric:
-                if value is None:
-                    value = np.nan
-                elif isinstance(value, bool) or not isinstance(value, int | float):
-                    raise RowsInvalid(f"rows[{number}].{name}: must be a number")
-            elif value is None:
-                value = ""
-            elif not isinstance(value, str):
-                value = str(value)
-            column.append(value)
-    return {
-        name: np.asarray(columns[name], dtype=np.float64 if numeric else object)
-        for name, numeric, _ in fields
-    }
-
-
-_ONNX_DTYPES: Final = {
-    "tensor(float)": np.float32,
-    "tensor(double)": np.float64,
-    "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32,
-    "tensor(string)": object,
-}
-
-
-def onnx_inputs(
-    session: Any, schema: Sequence[Mapping[str, Any]], rows: Sequence[Any]
-) -> dict[str, np.ndarray]:
-    """The session's input tensors for JSON rows: one ``[n, 1]`` tensor per feature when the model's inputs
-    are named after the features (as skl2onnx writes them), else every feature stacked into its one input."""
-    columns = rows_columns(schema, rows)
-    inputs = session.get_inputs()
-    names = {item.name for item in inputs}
-    if names <= set(columns):
-        return {
-            item.name: columns[item.name].astype(_ONNX_DTYPES.get(item.type, np.float32)).reshape(-1, 1)
-            for item in inputs
-        }
-    if len(inputs) == 1:
-        dtype = _ONNX_DTYPES.get(inputs[0].type, np.float32)
-        if dtype is object:
-            raise RowsInvalid("the model takes one string tensor; name its input after the feature")
-        stacked = np.column_stack([columns[item["name"]] for item in schema]) if columns else np.empty((0, 0))
-        return {inputs[0].name: stacked.astype(dtype)}
-    raise RowsInvalid(
-        f"the model's inputs ({', '.join(sorted(names))}) do not match the input schema's features "
-        f"({', '.join(columns)})"
-    )
-
-
-def onnx_predict(session: Any, schema: Sequence[Mapping[str, Any]], rows: Sequence[Any]) -> list[Any]:
-    """Labels for JSON rows from an ONNX session (its first output), as plain JSON values."""
-    label = session.get_outputs()[0].name
-    (labels,) = session.run([label], onnx_inputs(session, schema, rows))
-    return np.asarray(labels).reshape(len(rows), -1)[:, 0].tolist()

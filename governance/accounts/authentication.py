@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any
 
+from django.db.models import Exists, OuterRef
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from governance.accounts.models import ApiToken, User
+from governance.core.roles import Role
+
+# The user's roles come with the token, in its one query: ``core.permissions.user_roles`` reads them
+# from the cache this fills on the user, so a token request costs one statement to authenticate.
+_ROLES: dict[str, Any] = {
+    f"role_{role}": Exists(User.groups.through.objects.filter(user_id=OuterRef("user_id"), group__name=role))
+    for role in Role
+}
+
+
+def token_with_roles(key: str) -> ApiToken:
+    """The usable token ``key`` is, its user and the user's roles in one query; DoesNotExist otherwise."""
+    prefix, _, _ = key.partition(".")
+    token = ApiToken.objects.get_usable_keys().annotate(**_ROLES).get(prefix=prefix)
+    if not token.is_valid(key):
+        raise ApiToken.DoesNotExist("Key is not valid.")
+    token.user._role_names_cache = frozenset(  # type: ignore[attr-defined]
+        str(role) for role in Role if getattr(token, f"role_{role}")
+    )
+    return token
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -22,7 +43,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not credentials:
             raise exceptions.AuthenticationFailed("The Bearer header carries no token.")
         try:
-            token = cast(ApiToken, ApiToken.objects.get_from_key(credentials))
+            token = token_with_roles(credentials)
         except ApiToken.DoesNotExist:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.") from None
         if token.has_expired:

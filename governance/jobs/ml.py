@@ -30,7 +30,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from registry.artifacts import RowsInvalid, rows_columns
+from registry.rows import RowsInvalid, rows_columns
 
 ESTIMATOR: Final = "RandomForestClassifier"
 # Parameter name -> the JSON types it may take (checked before anything is trained).

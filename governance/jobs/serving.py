@@ -16,7 +16,6 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -31,10 +30,16 @@ from governance.jobs import ml
 from governance.monitoring.capture import predictions_log
 from registry import artifacts, signing
 from registry.models import Deployment, ModelVersion
+from registry.rows import RowsInvalid, onnx_predict
+from registry.selectors.deployments import ServingKey, deployment_serving_get, deployment_serving_key
 
 MAX_ROWS = 1000
 # skops-only uploads, loaded pipelines per SHA-256 (ONNX sessions are cached in registry.artifacts).
 _pipelines: OrderedDict[str, Any] = OrderedDict()
+# Deployment rows (with version and model) per serving key; a row never changes version, and the key's
+# hashes keep a reused id (a restored or test database) from picking up another deployment.
+_deployments: OrderedDict[ServingKey, Deployment] = OrderedDict()
+_DEPLOYMENTS_CACHED = 64
 _lock = threading.Lock()
 
 
@@ -47,14 +52,20 @@ class Prediction(TypedDict):
     prediction_ids: list[str] | None  # ids to post labels for; None when the request was not sampled
 
 
-def serving_deployment(*, environment: str, model_name: str) -> Deployment:
-    deployment = (
-        Deployment.objects.select_related("model_version__model")
-        .filter(environment=environment, model_version__model__name=model_name, until__isnull=True)
-        .first()
-    )
-    if deployment is None:
-        raise NotFound(f"model {model_name!r} is not serving in {environment!r} (never deployed, or stopped)")
+def _serving(*, environment: str, model_name: str) -> Deployment:
+    """The deployment serving now: its key read on every request (a stop or a redeploy takes effect on
+    the next one), the rest of the row, its version and model cached per key."""
+    key = deployment_serving_key(environment=environment, model_name=model_name)
+    with _lock:
+        deployment = _deployments.get(key)
+        if deployment is not None:
+            _deployments.move_to_end(key)
+            return deployment
+    deployment = deployment_serving_get(environment=environment, model_name=model_name)
+    with _lock:
+        _deployments[key] = deployment
+        while len(_deployments) > _DEPLOYMENTS_CACHED:
+            _deployments.popitem(last=False)
     return deployment
 
 
@@ -99,14 +110,12 @@ def _load(version: ModelVersion) -> tuple[str, Any]:
     return "skops", pipeline
 
 
-def predict(
-    *, environment: str, model_name: str, rows: Sequence[Any], actor: Actor | None = None
-) -> Prediction:
+def predict(*, environment: str, model_name: str, rows: Any, actor: Actor | None = None) -> Prediction:
     if not isinstance(rows, list) or not rows:
         raise ValidationFailed("rows: send a non-empty list of objects, one per prediction")
     if len(rows) > MAX_ROWS:
         raise ValidationFailed(f"rows: at most {MAX_ROWS} per request")
-    deployment = serving_deployment(environment=environment, model_name=model_name)
+    deployment = _serving(environment=environment, model_name=model_name)
     version = deployment.model_version
     if not version.storage_name:
         raise NotFound(f"{version.node_id} has no stored artifact to serve")
@@ -121,10 +130,10 @@ def predict(
         ) from exc
     try:
         if kind == "onnx":
-            predictions = artifacts.onnx_predict(model, version.input_schema, rows)
+            predictions = onnx_predict(model, version.input_schema, rows)
         else:
             predictions = ml.predict(model, version.input_schema, rows)
-    except (artifacts.RowsInvalid, ml.ParameterError) as exc:
+    except (RowsInvalid, ml.ParameterError) as exc:
         raise ValidationFailed(str(exc)) from exc
     prediction_ids = predictions_log(deployment=deployment, rows=rows, predictions=predictions)
     return {

@@ -14,11 +14,11 @@ from audit.actors import actor_from_request
 from governance.core.errors import NotFound
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
-from governance.jobs.serving import serving_deployment
 from governance.monitoring import selectors
 from governance.monitoring.models import DriftCheck, WebhookDelivery
 from governance.monitoring.services import MAX_LABELS, drift_check_run, labels_record
 from registry.models import Deployment
+from registry.selectors.deployments import deployment_serving_get
 
 LABELLERS = roles_allowed(Role.PIPELINE, Role.DATA_SCIENTIST)
 CHECKERS = roles_allowed(Role.PIPELINE, Role.DATA_SCIENTIST, Role.COMPLIANCE_OFFICER)
@@ -98,7 +98,7 @@ class MonitoringCheckApi(APIView):
 
     @extend_schema(request=None, responses={201: DriftCheckOutputSerializer})
     def post(self, request: Request, environment: str, model: str) -> Response:
-        deployment = serving_deployment(environment=environment, model_name=model)
+        deployment = deployment_serving_get(environment=environment, model_name=model)
         check = drift_check_run(deployment=deployment, actor=actor_from_request(request))
         return Response(DriftCheckOutputSerializer(check).data, status=status.HTTP_201_CREATED)
 

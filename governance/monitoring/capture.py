@@ -1,21 +1,33 @@
-"""Logging what a deployment serves, on the predict path: bins only, one bulk INSERT per request.
+"""Logging what a deployment serves, on the predict path: bins only, one INSERT statement per request.
 
-Kept small because every prediction pays for it: the profile of a model version never changes, so it
-is cached per process; rows are binned in plain Python (``bisect``) and written with one
-``bulk_create``. Logging is telemetry, not a governed action, so it writes no audit entry (the drift
-checks it feeds are audited).
+Kept small because every prediction pays for it:
+
+1. The profile of a model version never changes, so it is cached per process.
+2. Rows are binned a feature at a time (numbers with one ``numpy.searchsorted``, categories with one
+   dict lookup each), giving one column of bins per profiled feature; :func:`feature_bins` answers as
+   ``profiles.bin_of`` does, value for value.
+3. The columns are written as they are: on PostgreSQL one ``INSERT ... SELECT FROM unnest(...)`` whose
+   arrays are the columns (only the profiled features' bin columns, the rest stay NULL), elsewhere one
+   ``executemany``. The ORM's ``bulk_create`` spent most of a 1,000-row request preparing 38 fields
+   per row.
+
+Logging is telemetry, not a governed action, so it writes no audit entry (the drift checks it feeds
+are audited).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from governance.monitoring import profiles
@@ -27,6 +39,7 @@ from registry.models import Deployment, ModelVersion
 _profiles: OrderedDict[tuple[int, str], profiles.Profile | None] = OrderedDict()
 _lock = threading.Lock()
 _CACHED = 64
+_NUMBERS = frozenset({int, float})
 
 
 def profile_for(model_version: ModelVersion) -> profiles.Profile | None:
@@ -47,6 +60,81 @@ def profile_for(model_version: ModelVersion) -> profiles.Profile | None:
     return profile
 
 
+def feature_bins(feature: profiles.FeatureProfile, values: list[Any]) -> list[int]:
+    """``[profiles.bin_of(feature, value) for value in values]``, a column at a time."""
+    if feature["type"] == "number" and set(map(type, values)) <= _NUMBERS:
+        numbers = np.asarray(values, dtype=np.float64)
+        bins = np.searchsorted(np.asarray(feature["edges"], dtype=np.float64), numbers, side="left")
+        bins[np.isnan(numbers)] = len(feature["labels"]) - 1  # "missing"
+        result: list[int] = bins.tolist()
+        return result
+    if feature["type"] == "string":
+        index = {category: number for number, category in reversed(list(enumerate(feature["categories"])))}
+        other = len(feature["labels"]) - 2
+        return [
+            index.get(value, other) if type(value) is str else profiles.bin_of(feature, value)
+            for value in values
+        ]
+    return [profiles.bin_of(feature, value) for value in values]  # nulls, booleans, text among numbers
+
+
+def _uuids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs as strings, from one read of the system's random source."""
+    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4 (RFC 9562 §5.4)
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # variant 10
+    text = raw.tobytes().hex()
+    return [
+        f"{text[at : at + 8]}-{text[at + 8 : at + 12]}-{text[at + 12 : at + 16]}-"
+        f"{text[at + 16 : at + 20]}-{text[at + 20 : at + 32]}"
+        for at in range(0, 32 * count, 32)
+    ]
+
+
+def _insert(
+    *, deployment: Deployment, ids: list[str], predictions: Sequence[Any], bins: list[list[int]]
+) -> None:
+    """One statement for all rows: the columns as arrays on PostgreSQL, ``executemany`` elsewhere."""
+    quote = connection.ops.quote_name
+    served_at = timezone.now()
+    prediction_bins, feature_columns = bins[0], bins[1:]
+    names = ["id", "prediction", "prediction_bin", *(f"f{n}" for n in range(len(feature_columns)))]
+    columns = ", ".join(quote(name) for name in ("deployment_id", "model_version_id", "served_at", *names))
+    table = quote(PredictionLog._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(
+                ["unnest(%s::uuid[])", "jsonb_array_elements(%s::jsonb)"]
+                + ["unnest(%s::smallint[])"] * len(bins)
+            )
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, r.* "  # noqa: S608 (names from the model)
+                f"FROM ROWS FROM ({arrays}) AS r",
+                [
+                    deployment.pk,
+                    deployment.model_version_id,
+                    served_at,
+                    ids,
+                    json.dumps(list(predictions)),
+                    *bins,
+                ],
+            )
+            return
+        at = connection.ops.adapt_datetimefield_value(served_at)
+        if not connection.features.has_native_uuid_field:  # stored as 32 hex digits, as UUIDField does
+            ids = [log_id.replace("-", "") for log_id in ids]
+        values = ", ".join(["%s"] * (3 + len(names)))
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({values})",  # noqa: S608 (names from the model)
+            [
+                (deployment.pk, deployment.model_version_id, at, log_id, json.dumps(prediction), *row_bins)
+                for log_id, prediction, *row_bins in zip(
+                    ids, predictions, prediction_bins, *feature_columns, strict=True
+                )
+            ],
+        )
+
+
 def predictions_log(
     *, deployment: Deployment, rows: Sequence[Mapping[str, Any]], predictions: Sequence[Any]
 ) -> list[str] | None:
@@ -58,21 +146,11 @@ def predictions_log(
     profile = profile_for(deployment.model_version)
     if profile is None:
         return None
-    now = timezone.now()
-    binned = profiles.rows_binned(profile, rows)
     prediction_profile = profile["predictions"]
-    logs = []
-    for bins, prediction in zip(binned, predictions, strict=True):
-        log = PredictionLog(
-            id=uuid.uuid4(),
-            deployment_id=deployment.pk,
-            model_version_id=deployment.model_version_id,
-            served_at=now,
-            prediction=prediction,
-            prediction_bin=profiles.prediction_bin(prediction_profile, prediction),
-        )
-        for index, value in enumerate(bins):
-            setattr(log, f"f{index}", value)
-        logs.append(log)
-    PredictionLog.objects.bulk_create(logs)
-    return [str(log.id) for log in logs]
+    bins = [[profiles.prediction_bin(prediction_profile, prediction) for prediction in predictions]]
+    for feature in profile["features"][: profiles.MAX_FEATURES]:
+        name = feature["name"]
+        bins.append(feature_bins(feature, [row.get(name) for row in rows]))
+    ids = _uuids(len(rows))
+    _insert(deployment=deployment, ids=ids, predictions=predictions, bins=bins)
+    return ids

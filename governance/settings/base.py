@@ -230,6 +230,7 @@ REST_FRAMEWORK = {
         "user": env.string("THROTTLE_USER", "6000/minute"),
         "signing": env.string("THROTTLE_SIGNING", "30/minute"),
         "lineage_ingest": env.string("THROTTLE_LINEAGE_INGEST", "60000/minute"),
+        "predict": env.string("THROTTLE_PREDICT", "60000/minute"),  # per user, see jobs/throttling.py
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "governance.core.exceptions.exception_handler",

@@ -10,6 +10,7 @@ import pytest
 
 from governance.jobs import ml
 from registry import artifacts
+from registry.rows import onnx_predict
 
 
 def _frame(rows: int = 400, seed: int = 1) -> pd.DataFrame:
@@ -83,7 +84,7 @@ def test_the_pipeline_is_written_as_skops_and_onnx_that_answer_like_scikit_learn
     session = artifacts.onnx_session(data, hashlib.sha256(data).hexdigest())
     loaded = artifacts.skops_load(skops_file)
     expected = ml.predict(trained.pipeline, trained.input_schema, rows)
-    assert artifacts.onnx_predict(session, trained.input_schema, rows) == expected
+    assert onnx_predict(session, trained.input_schema, rows) == expected
     assert ml.predict(loaded, trained.input_schema, rows) == expected
     with pytest.raises(artifacts.ArtifactRefused, match="was pinned"):
         artifacts.onnx_session(data + b"x", "0" * 64)
