@@ -37,39 +37,7 @@ def grant_issue(
         raise Conflict("a grant needs the approvals it rests on")
     now = timezone.now()
     expires_at = min(signature.expires_at or now for signature, _ in signatures)
-    signers: list[GrantSigner] = [
-        {
-            "name": signature.printed_name,
-            "user_id": signature.signer_id,
-            "role": role,
-            "meaning": signature.meaning,
-            "signed_at": hashing.utc_text(signature.signed_at),
-            "signed_hash": signature.signed_hash,
-        }
-        for signature, role in sorted(signatures, key=lambda item: (item[0].signed_at, item[0].pk))
-    ]
-    pins: list[hashing.PinnedHash] = [
-        {"node_id": row.node_id, "sha256": row.sha256} for row in release.datasets.all()
-    ]
-    if release.model_version is not None:
-        pins.append({"node_id": release.model_node_id, "sha256": release.model_sha256})
-    claims: GrantClaims = {
-        "typ": GRANT_TYPE,
-        "grant_id": str(uuid.uuid4()),
-        "request_id": release.pk,
-        "kind": release.kind,
-        "environment": release.environment,
-        "model": release.model_name,
-        "model_version": release.model_version.version if release.model_version is not None else None,
-        "parameters": dict(release.parameters),
-        "code_version": release.code_version,
-        "pinned": sorted(pins, key=lambda pin: pin["node_id"]),
-        "request_hash": release.request_hash,
-        "policy": {"name": release.policy_version.policy.name, "version": release.policy_version.version},
-        "signers": signers,
-        "issued_at": hashing.utc_text(now),
-        "expires_at": hashing.utc_text(expires_at),
-    }
+    claims = _claims(release, _signers(signatures), issued_at=now, expires_at=expires_at)
     grant = Grant.objects.create(
         grant_id=claims["grant_id"],
         release=release,
@@ -87,11 +55,54 @@ def grant_issue(
             "kind": release.kind,
             "request_hash": release.request_hash,
             "expires_at": claims["expires_at"],
-            "signed_hashes": [signer["signed_hash"] for signer in signers],
+            "signed_hashes": [signer["signed_hash"] for signer in claims["signers"]],
             "token_sha256": hashing.sha256_hex(grant.token.encode()),
         },
     )
     return grant
+
+
+def _signers(signatures: Sequence[tuple[Signature, str]]) -> list[GrantSigner]:
+    """Who approved, as the grant names them: printed name, role counted for, meaning, time, hash."""
+    return [
+        {
+            "name": signature.printed_name,
+            "user_id": signature.signer_id,
+            "role": role,
+            "meaning": signature.meaning,
+            "signed_at": hashing.utc_text(signature.signed_at),
+            "signed_hash": signature.signed_hash,
+        }
+        for signature, role in sorted(signatures, key=lambda item: (item[0].signed_at, item[0].pk))
+    ]
+
+
+def _claims(
+    release: ReleaseRequest, signers: list[GrantSigner], *, issued_at: datetime, expires_at: datetime
+) -> GrantClaims:
+    """What the grant lets a worker do: the request's kind, target, parameters and pinned hashes."""
+    pins: list[hashing.PinnedHash] = [
+        {"node_id": row.node_id, "sha256": row.sha256} for row in release.datasets.all()
+    ]
+    if release.model_version is not None:
+        pins.append({"node_id": release.model_node_id, "sha256": release.model_sha256})
+    return {
+        "typ": GRANT_TYPE,
+        "grant_id": str(uuid.uuid4()),
+        "request_id": release.pk,
+        "kind": release.kind,
+        "environment": release.environment,
+        "model": release.model_name,
+        "model_version": release.model_version.version if release.model_version is not None else None,
+        "parameters": dict(release.parameters),
+        "code_version": release.code_version,
+        "pinned": sorted(pins, key=lambda pin: pin["node_id"]),
+        "request_hash": release.request_hash,
+        "policy": {"name": release.policy_version.policy.name, "version": release.policy_version.version},
+        "signers": signers,
+        "issued_at": hashing.utc_text(issued_at),
+        "expires_at": hashing.utc_text(expires_at),
+    }
 
 
 @transaction.atomic

@@ -105,7 +105,7 @@ def release_create(
 ) -> ReleaseRequest:
     """Ask to train (``datasets``, ``parameters``, ``code_version`` → model ``model``) or to deploy
     (``model`` version ``version`` → ``environment``); a request refused when filed stores nothing and
-    leaves a ``release.refuse`` audit entry saying why (``_release_file`` does the work)."""
+    leaves a ``release.refuse`` audit entry saying why (``_train_file`` and ``_deploy_file`` do the work)."""
     ask = ReleaseAsk(
         kind=kind,
         model=model,
@@ -122,7 +122,9 @@ def release_create(
         policy=policy,
     )
     try:
-        return _release_file(actor=actor, ask=ask)
+        if ask.kind == ReleaseKind.DEPLOY:
+            return _deploy_file(actor=actor, ask=ask)
+        return _train_file(actor=actor, ask=ask)  # an unknown kind is refused there (``_thresholds``)
     except ApplicationError as exc:
         release_refusal_record(actor=actor, ask=ask, refusal=exc)
         raise
@@ -204,21 +206,33 @@ def _risk_level(ask: ReleaseAsk) -> tuple[str, RiskClassification | None]:
 
 
 @transaction.atomic
-def _release_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
-    """1. Resolve and pin: each dataset version's SHA-256, or the (deployable) model artifact's.
-    2. The risk level: never below the highest recorded for the model (``_risk_level``).
-    3. The policy version: the strictest covering the request (``policy_choice``).
-    4. Hash the request (canonical JSON), store it with its pins, run the checks; a failed check
-       rejects it at once.
-    """
+def _train_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
+    """A training request: each dataset version to train on pinned by its SHA-256; parameters the
+    training job accepts (``hooks.training_parameters_check``)."""
     requester_id = acting_user_id(actor)
     thresholds = _thresholds(ask)
-    model_version: ModelVersion | None = None
-    pinned_versions: list[DatasetVersion] = []
-    if ask.kind == ReleaseKind.TRAIN:
-        pinned_versions = _training_datasets(ask)
-    else:
-        model_version = _deploy_version(ask)
+    versions = _training_datasets(ask)
+    release = _release_build(ask, requester_id=requester_id, thresholds=thresholds, model_version=None)
+    pins: list[hashing.PinnedHash] = [{"node_id": dv.node_id, "sha256": dv.sha256} for dv in versions]
+    return _release_store(actor=actor, release=release, pins=pins, pinned_versions=versions)
+
+
+@transaction.atomic
+def _deploy_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
+    """A deploy request: the (deployable) model version's artifact pinned by its SHA-256."""
+    requester_id = acting_user_id(actor)
+    thresholds = _thresholds(ask)
+    version = _deploy_version(ask)
+    release = _release_build(ask, requester_id=requester_id, thresholds=thresholds, model_version=version)
+    pins: list[hashing.PinnedHash] = [{"node_id": version.node_id, "sha256": version.artifact_sha256}]
+    return _release_store(actor=actor, release=release, pins=pins, pinned_versions=[])
+
+
+def _release_build(
+    ask: ReleaseAsk, *, requester_id: int, thresholds: rules.Bounds, model_version: ModelVersion | None
+) -> ReleaseRequest:
+    """The unsaved request, judged at its risk level (never below the highest recorded for the model,
+    ``_risk_level``) under the strictest policy version covering it (``policy_choice``)."""
     if ask.environment and not rules.ENVIRONMENT.match(ask.environment):
         raise ValidationFailed(f"environment: {ask.environment!r} is not an environment name")
     risk_level, reclassification = _risk_level(ask)
@@ -226,7 +240,7 @@ def _release_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
     policy_version = policy_version_choose(
         named=ask.policy, kind=ask.kind, environment=ask.environment, risk_level=risk_level
     )
-    release = ReleaseRequest(
+    return ReleaseRequest(
         kind=ask.kind,
         policy_version=policy_version,
         requested_by_id=requester_id,
@@ -244,9 +258,17 @@ def _release_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
         justification=ask.justification,
         created_at=timezone.now(),
     )
-    pins: list[hashing.PinnedHash] = [{"node_id": dv.node_id, "sha256": dv.sha256} for dv in pinned_versions]
-    if model_version is not None:
-        pins.append({"node_id": model_version.node_id, "sha256": model_version.artifact_sha256})
+
+
+def _release_store(
+    *,
+    actor: Actor,
+    release: ReleaseRequest,
+    pins: list[hashing.PinnedHash],
+    pinned_versions: list[DatasetVersion],
+) -> ReleaseRequest:
+    """Hash the request (canonical JSON), run the checks (a failed one rejects it at once), store it
+    with its pins and audit it."""
     release.request_hash = hashing.request_hash(selectors.release_document(release, pins))
     results = _checks_run(release, pinned_versions)
     release.save()
@@ -254,17 +276,18 @@ def _release_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
         ReleaseDataset(release=release, dataset_version=dv, node_id=dv.node_id, sha256=dv.sha256)
         for dv in pinned_versions
     )
+    policy_version = release.policy_version
     audit_record(
         actor=actor,
         action=AuditAction.RELEASE_CREATE,
         target=Target.of("release", release.pk),
         data={
-            "kind": ask.kind,
+            "kind": release.kind,
             "request_hash": release.request_hash,
             "pinned": sorted(pins, key=lambda pin: pin["node_id"]),
             "policy": {"name": policy_version.policy.name, "version": policy_version.version},
-            "risk_level": risk_level,
-            "risk_classification": reclassification.pk if reclassification is not None else None,
+            "risk_level": release.risk_level,
+            "risk_classification": release.risk_classification_id,
             "status": release.status,
             "checks": {result["name"]: result["status"] for result in results},
         },

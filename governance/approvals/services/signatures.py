@@ -86,9 +86,40 @@ def release_sign(
 def _signature_add(
     *, actor: Actor, release: ReleaseRequest, signer: User, meaning: str, comment: str
 ) -> Signature:
-    # Lock the request first: concurrent signers queue here, so the quorum is judged on all of them.
+    """1. Lock the request: concurrent signers queue here, so the quorum is judged on all of them.
+    2. Refuse a signer the policy does not name, the requester, a request not pending, a second signature.
+    3. Store the signature, then decide: a rejection ends the request, a met quorum approves it.
+    4. Audit; a met quorum issues the grant (its own audited action)."""
     ReleaseRequest.objects.select_for_update().filter(pk=release.pk).first()
     release = selectors.release_get(pk=release.pk)
+    roles = _signer_roles(release, signer)
+    now = timezone.now()
+    _refuse_unless_first_signature(release, signer, now)
+    signature = _signature_store(
+        actor=actor, release=release, signer=signer, meaning=meaning, comment=comment, roles=roles, now=now
+    )
+    counted = _decide(release, signature, now)
+    audit_record(
+        actor=actor,
+        action=AuditAction.RELEASE_SIGN,
+        target=Target.of("release", release.pk),
+        data={
+            "signature_id": signature.pk,
+            "meaning": meaning,
+            "roles": roles,
+            "signed_at": hashing.utc_text(now),
+            "signed_hash": signature.signed_hash,
+            "request_hash": release.request_hash,
+            "quorum_met": bool(counted),
+        },
+    )
+    if counted:
+        grant_issue(actor=actor, release=selectors.release_get(pk=release.pk), signatures=counted)
+    return signature
+
+
+def _signer_roles(release: ReleaseRequest, signer: User) -> list[str]:
+    """The signer's roles the policy names (at least one), once the separation of duties allows them."""
     policy = release.policy_version
     named = {requirement["role"] for requirement in policy.required_approvals}
     roles = sorted(user_roles(signer) & named)
@@ -98,7 +129,11 @@ def _signature_add(
             code="not_a_signer_for_this_policy",
         )
     signer_check(release, signer)  # the requester, and whoever made what the request rests on
-    now = timezone.now()
+    return roles
+
+
+def _refuse_unless_first_signature(release: ReleaseRequest, signer: User, now: datetime) -> None:
+    """Only a pending request is signed, and one person counts once."""
     status = release.effective_status(now)
     if status != ReleaseStatus.PENDING:
         raise Conflict(
@@ -119,8 +154,22 @@ def _signature_add(
             f"{earlier.signed_at:%Y-%m-%d %H:%M:%S} UTC); one person counts once",
             code="already_signed",
         )
+
+
+def _signature_store(
+    *,
+    actor: Actor,
+    release: ReleaseRequest,
+    signer: User,
+    meaning: str,
+    comment: str,
+    roles: list[str],
+    now: datetime,
+) -> Signature:
+    """The signature row: printed name, UTC time and meaning (§11.50), bound to the request hash (§11.70)."""
     signed_at = hashing.utc_text(now)
-    signature = Signature.objects.create(
+    validity = timedelta(seconds=release.policy_version.approval_validity_seconds)
+    return Signature.objects.create(
         release=release,
         signer=signer,
         printed_name=signer.full_name.strip(),
@@ -136,18 +185,21 @@ def _signature_add(
             meaning=meaning,
             signed_at=signed_at,
         ),
-        expires_at=now + timedelta(seconds=policy.approval_validity_seconds)
-        if meaning == Meaning.APPROVED
-        else None,
+        expires_at=now + validity if meaning == Meaning.APPROVED else None,
     )
+
+
+def _decide(release: ReleaseRequest, signature: Signature, now: datetime) -> list[tuple[Signature, str]]:
+    """A rejection ends the request; an approval that meets the quorum approves it. Returns the
+    signatures counted towards the quorum, with the role each counts as (empty: not approved)."""
     counted: list[tuple[Signature, str]] = []
-    if meaning == Meaning.REJECTED:
+    if signature.meaning == Meaning.REJECTED:
         ReleaseRequest.objects.filter(pk=release.pk).update(
             status=ReleaseStatus.REJECTED,
             decided_at=now,
             decision_reason=f"rejected by {signature.printed_name}",
         )
-    elif meaning == Meaning.APPROVED:
+    elif signature.meaning == Meaning.APPROVED:
         release = selectors.release_get(pk=release.pk)
         quorum, counting = selectors.release_quorum(release, now)
         if quorum.met:
@@ -158,23 +210,7 @@ def _signature_add(
                 decision_reason="approved by the policy's quorum",
                 expires_at=min(s.expires_at or now for s, _ in counted),
             )
-    audit_record(
-        actor=actor,
-        action=AuditAction.RELEASE_SIGN,
-        target=Target.of("release", release.pk),
-        data={
-            "signature_id": signature.pk,
-            "meaning": meaning,
-            "roles": roles,
-            "signed_at": signed_at,
-            "signed_hash": signature.signed_hash,
-            "request_hash": release.request_hash,
-            "quorum_met": bool(counted),
-        },
-    )
-    if counted:
-        grant_issue(actor=actor, release=selectors.release_get(pk=release.pk), signatures=counted)
-    return signature
+    return counted
 
 
 def _refuse_if_locked(locked_until: datetime | None) -> None:
