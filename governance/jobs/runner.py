@@ -28,7 +28,7 @@ from django.db import connections, transaction
 
 from audit.actors import Actor
 from governance.approvals import selectors
-from governance.approvals.grants import GrantError, grant_verify
+from governance.approvals.grants import GrantClaims, GrantError, grant_verify
 from governance.approvals.keys import grant_public_keys
 from governance.approvals.services.checks import release_checks_rerun
 from governance.approvals.services.grants import grant_claim
@@ -76,8 +76,13 @@ def run_release_job(*, job_id: int | None, grant: str, worker: str) -> str:
             mark=False,
         )
         return "ignored"
+    return _run_started(started, claims, actor)
+
+
+def _run_started(job: ReleaseJob, claims: GrantClaims, actor: Actor) -> str:
+    """Steps 4-7 for a job this worker claimed, each ending recorded: refused, failed or succeeded."""
     with tempfile.TemporaryDirectory(prefix=f"job-{job.pk}-") as workdir, heartbeat(job.pk):
-        context = Context(job=started, claims=claims, actor=actor, workdir=Path(workdir))
+        context = Context(job=job, claims=claims, actor=actor, workdir=Path(workdir))
         try:
             _claim_grant(context)
             _checks_still_pass(context)

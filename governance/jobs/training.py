@@ -20,6 +20,8 @@ import importlib.metadata
 import io
 import platform
 import uuid
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -35,7 +37,7 @@ from governance.jobs import ml
 from governance.jobs.context import Context, Refused, fetch_verified
 from governance.jobs.services import job_complete_in_transaction, job_progress
 from governance.monitoring.services import profile_create
-from registry.models import DatasetVersion, ModelVersion, RegisteredModel
+from registry.models import DatasetVersion, ModelVersion, RegisteredModel, TrainingRun
 from registry.services.catalog import model_create, model_version_upload, run_create
 from registry.services.lineage import lineage_event_ingest
 
@@ -45,47 +47,20 @@ PRODUCER = "https://github.com/model-governance/service/jobs"
 
 
 def train(context: Context) -> None:
-    job, release = context.job, context.job.release
+    job = context.job
     try:
         spec = ml.TrainingSpec.from_parameters(context.claims["parameters"])
     except ml.ParameterError as exc:
         raise Refused("parameters", str(exc)) from exc
-    versions = [
-        item.dataset_version
-        for item in release.datasets.select_related("dataset_version__dataset").order_by("node_id")
-    ]
-    job_progress(job=job, stage="verifying data", percent=5)
-    paths = [
-        fetch_verified(context, storage_name=version.storage_name, node_id=version.node_id)
-        for version in versions
-    ]
-    affected = erasure_affected_nodes(dataset_version_ids=[version.pk for version in versions])
-    if affected:
-        raise Refused("erasure", f"an erasure or deletion request now affects {', '.join(affected)}")
-
+    versions, paths = _verified_data(context)
     job_progress(job=job, stage="consent filter", percent=20)
     started_at = timezone.now()
-    frames, manifests = [], []
-    for version, path in zip(versions, paths, strict=True):
-        frame, manifest = eligible_rows(dataset_version=version, purpose=PURPOSE, at=started_at, source=path)
-        frames.append(frame)
-        manifests.append(manifest)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    subject_columns = sorted({v.dataset.subject_id_column for v in versions if v.dataset.subject_id_column})
+    frame, manifests, subject_columns = _consented_rows(versions, paths, at=started_at)
 
     job_progress(job=job, stage="training", percent=40)
     trained = ml.train(frame, spec, exclude=subject_columns)
     job_progress(job=job, stage="evaluating", percent=80)
-    misses = ml.metrics_below(trained.metrics, release.metric_thresholds)
-    if misses:
-        raise ValueError(
-            f"metrics below the thresholds declared in release {release.pk}: {'; '.join(misses)}"
-        )
-    artifact = ml.skops_bytes(trained.pipeline)
-    serving = ml.onnx_bytes(trained.pipeline, trained.input_schema)
-    disagreement = ml.onnx_disagreement(trained.pipeline, serving, trained.input_schema, trained.held_out)
-    if disagreement:
-        raise Refused("onnx_agreement", f"{disagreement}; the model is not registered")
+    artifacts = _checked_artifacts(context, trained)
     # The drift monitor's reference: the labelled rows trained and evaluated on, and the model's answers.
     labelled = frame[frame[spec.target].notna()]
     answers = trained.pipeline.predict(ml.prepare(labelled, trained.input_schema)).tolist()
@@ -94,13 +69,7 @@ def train(context: Context) -> None:
     job_progress(job=job, stage="registering", percent=90)
     with transaction.atomic():
         registered = _register(
-            context,
-            versions,
-            trained,
-            manifests,
-            (artifact, serving),
-            started_at=started_at,
-            ended_at=ended_at,
+            context, versions, trained, manifests, artifacts, started_at=started_at, ended_at=ended_at
         )
         profile_create(
             actor=context.actor,
@@ -111,6 +80,56 @@ def train(context: Context) -> None:
         )
 
 
+def _verified_data(context: Context) -> tuple[list[DatasetVersion], list[Path]]:
+    """Steps 1-2: each pinned dataset version copied out and hashed; no erasure may now affect them."""
+    versions = [
+        item.dataset_version
+        for item in context.job.release.datasets.select_related("dataset_version__dataset").order_by(
+            "node_id"
+        )
+    ]
+    job_progress(job=context.job, stage="verifying data", percent=5)
+    paths = [
+        fetch_verified(context, storage_name=version.storage_name, node_id=version.node_id)
+        for version in versions
+    ]
+    affected = erasure_affected_nodes(dataset_version_ids=[version.pk for version in versions])
+    if affected:
+        raise Refused("erasure", f"an erasure or deletion request now affects {', '.join(affected)}")
+    return versions, paths
+
+
+def _consented_rows(
+    versions: list[DatasetVersion], paths: list[Path], *, at: datetime
+) -> tuple[pd.DataFrame, list[Any], list[str]]:
+    """Step 3: the rows with consent for ``train_ai_system`` as of ``at``, their manifests, and the
+    subject id columns (never a feature)."""
+    frames, manifests = [], []
+    for version, path in zip(versions, paths, strict=True):
+        frame, manifest = eligible_rows(dataset_version=version, purpose=PURPOSE, at=at, source=path)
+        frames.append(frame)
+        manifests.append(manifest)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    subject_columns = sorted({v.dataset.subject_id_column for v in versions if v.dataset.subject_id_column})
+    return frame, manifests, subject_columns
+
+
+def _checked_artifacts(context: Context, trained: ml.TrainedModel) -> tuple[bytes, bytes]:
+    """Steps 4-5: metrics meet the declared thresholds; the skops and ONNX forms, which must agree."""
+    release = context.job.release
+    misses = ml.metrics_below(trained.metrics, release.metric_thresholds)
+    if misses:
+        raise ValueError(
+            f"metrics below the thresholds declared in release {release.pk}: {'; '.join(misses)}"
+        )
+    artifact = ml.skops_bytes(trained.pipeline)
+    serving = ml.onnx_bytes(trained.pipeline, trained.input_schema)
+    disagreement = ml.onnx_disagreement(trained.pipeline, serving, trained.input_schema, trained.held_out)
+    if disagreement:
+        raise Refused("onnx_agreement", f"{disagreement}; the model is not registered")
+    return artifact, serving
+
+
 def _register(
     context: Context,
     versions: list[DatasetVersion],
@@ -118,9 +137,10 @@ def _register(
     manifests: list[Any],
     artifacts: tuple[bytes, bytes],
     *,
-    started_at: Any,
-    ended_at: Any,
+    started_at: datetime,
+    ended_at: datetime,
 ) -> ModelVersion:
+    """Step 6, inside the caller's transaction: model (if new), run, signed version, lineage, job end."""
     job, release, actor = context.job, context.job.release, context.actor
     model = RegisteredModel.objects.filter(name=release.model_name).first()
     if model is None:
@@ -132,35 +152,8 @@ def _register(
         )
     run_id = uuid.uuid4()
     job_name = f"train/{model.name}"
-    environment = {
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "pandas": pd.__version__,
-        "skops": importlib.metadata.version("skops"),
-        "skl2onnx": importlib.metadata.version("skl2onnx"),
-        "onnxruntime": importlib.metadata.version("onnxruntime"),
-        "worker": job.worker,
-    }
-    facets = {
-        "consent": manifests,
-        "release": {"id": release.pk, "request_hash": release.request_hash, "grant_id": str(job.grant_id)},
-        "job": {"id": job.pk, "rows_train": trained.rows_train, "rows_test": trained.rows_test},
-    }
-    run = run_create(
-        actor=actor,
-        run_id=run_id,
-        job_namespace=LINEAGE_NAMESPACE,
-        job_name=job_name,
-        inputs=[
-            {"namespace": v.dataset.namespace, "name": v.dataset.name, "version": v.version} for v in versions
-        ],
-        parameters=dict(release.parameters),
-        metrics=trained.metrics,
-        code_version=release.code_version,
-        environment=environment,
-        started_at=started_at,
-        ended_at=ended_at,
-        facets=facets,
+    run = _run_record(
+        context, run_id, job_name, versions, trained, manifests, started_at=started_at, ended_at=ended_at
     )
     version = model_version_upload(
         actor=actor,
@@ -198,6 +191,52 @@ def _register(
         },
     )
     return version
+
+
+def _run_record(
+    context: Context,
+    run_id: uuid.UUID,
+    job_name: str,
+    versions: list[DatasetVersion],
+    trained: ml.TrainedModel,
+    manifests: list[Any],
+    *,
+    started_at: datetime,
+    ended_at: datetime,
+) -> TrainingRun:
+    """The training run: inputs, parameters, code version, the library versions that wrote the
+    artifacts, metrics, and facets naming the consent manifests, the release and the job."""
+    job, release = context.job, context.job.release
+    environment = {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "pandas": pd.__version__,
+        "skops": importlib.metadata.version("skops"),
+        "skl2onnx": importlib.metadata.version("skl2onnx"),
+        "onnxruntime": importlib.metadata.version("onnxruntime"),
+        "worker": job.worker,
+    }
+    facets = {
+        "consent": manifests,
+        "release": {"id": release.pk, "request_hash": release.request_hash, "grant_id": str(job.grant_id)},
+        "job": {"id": job.pk, "rows_train": trained.rows_train, "rows_test": trained.rows_test},
+    }
+    return run_create(
+        actor=context.actor,
+        run_id=run_id,
+        job_namespace=LINEAGE_NAMESPACE,
+        job_name=job_name,
+        inputs=[
+            {"namespace": v.dataset.namespace, "name": v.dataset.name, "version": v.version} for v in versions
+        ],
+        parameters=dict(release.parameters),
+        metrics=trained.metrics,
+        code_version=release.code_version,
+        environment=environment,
+        started_at=started_at,
+        ended_at=ended_at,
+        facets=facets,
+    )
 
 
 def _openlineage_event(
