@@ -15,8 +15,8 @@ from registry.apis.common import (
 )
 from registry.apis.datasets import dataset_namespace
 from registry.selectors import catalog as selectors
-from registry.services.catalog import model_version_archive
 from registry.services.datasets import dataset_archive
+from registry.services.model_versions import model_version_archive
 
 
 class ModelVersionArchiveApi(APIView):

@@ -21,7 +21,7 @@ from registry.apis.common import (
     CatalogRunOutputSerializer,
 )
 from registry.selectors import catalog as selectors
-from registry.services import catalog as services
+from registry.services import runs as services
 
 
 class RunCollectionApi(APIView):

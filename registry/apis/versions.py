@@ -23,7 +23,7 @@ from registry.apis.common import (
     JsonValueField,
 )
 from registry.selectors import catalog as selectors
-from registry.services import catalog as services
+from registry.services import model_versions as services
 
 
 class ModelVersionCollectionApi(APIView):

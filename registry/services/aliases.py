@@ -21,7 +21,7 @@ from audit.services import Target, audit_record
 from governance.core.errors import Conflict, PermissionRefused, ValidationFailed
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from registry.selectors.aliases import name_governed
-from registry.services.catalog import acting_user_id
+from registry.services.common import acting_user_id
 
 ALIAS: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 

@@ -23,7 +23,7 @@ from registry import storage
 from registry.edges import VERSION_OF, edge_add
 from registry.models import Dataset, DatasetSubject, DatasetVersion, Jurisdiction
 from registry.services.archiving import row_archive
-from registry.services.catalog import acting_user_id, check_sha256
+from registry.services.common import acting_user_id, check_sha256
 from registry.services.dataset_files import detect_format, profile_file
 
 FIDESLANG_KEY: Final = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")

@@ -18,7 +18,7 @@ from audit.services import Target, audit_record
 from governance.core.errors import Conflict, ValidationFailed
 from registry.edges import DEPLOYED_AS, edge_add
 from registry.models import Deployment, ModelAlias, ModelVersion, RegisteredModel
-from registry.services.catalog import acting_user_id
+from registry.services.common import acting_user_id
 
 ENVIRONMENT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 

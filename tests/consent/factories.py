@@ -24,7 +24,7 @@ from registry.models import (
     ModelVersion,
     RegisteredModel,
 )
-from registry.services import catalog, datasets, deployments
+from registry.services import catalog, datasets, deployments, model_versions, runs
 
 
 def raw_id(n: int) -> str:
@@ -97,7 +97,7 @@ def trained_and_deployed(
     actor: Actor, version: DatasetVersion, *, model: str = "churn", environment: str = "production"
 ) -> tuple[ModelVersion, Deployment]:
     """A run reading ``version``, the model version it produced, and its deployment."""
-    run = catalog.run_create(
+    run = runs.run_create(
         actor=actor,
         inputs=[
             {"namespace": version.dataset.namespace, "name": version.dataset.name, "version": version.version}
@@ -107,7 +107,7 @@ def trained_and_deployed(
     registered = RegisteredModel.objects.filter(name=model).first() or catalog.model_create(
         actor=actor, name=model
     )
-    model_version = catalog.model_version_create(
+    model_version = model_versions.model_version_create(
         actor=actor,
         model=registered,
         artifact_uri=f"s3://models/{model}.pkl",

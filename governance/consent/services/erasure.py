@@ -29,7 +29,7 @@ from governance.consent.selectors.erasure import request_affects
 from governance.consent.services.requests import text_digest
 from governance.core.errors import Conflict, ValidationFailed
 from registry.models import DatasetVersion, ModelVersion
-from registry.services.catalog import acting_user_id
+from registry.services.common import acting_user_id
 from registry.services.datasets import dataset_version_files_forget, dataset_version_upload
 
 ERASABLE_STATUSES: Final = frozenset({RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS})

@@ -36,7 +36,7 @@ from governance.consent.streams import HashingReader, text_lines
 from governance.consent.subjects import SUBJECT_DOMAIN, subject_id_problem
 from governance.core.errors import ValidationFailed
 from governance.core.pseudonyms import keyed_hash
-from registry.services.catalog import acting_user_id
+from registry.services.common import acting_user_id
 
 REQUIRED: Final = ("subject_id", "purpose", "event", "jurisdiction", "occurred_at")
 OPTIONAL: Final = ("lawful_basis", "method", "source", "notice_key", "notice_version")

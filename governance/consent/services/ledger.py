@@ -31,7 +31,7 @@ from governance.consent.models import (
 )
 from governance.core.errors import Conflict, ValidationFailed
 from registry.models import Jurisdiction
-from registry.services.catalog import acting_user_id
+from registry.services.common import acting_user_id
 from registry.services.datasets import FIDESLANG_KEY
 
 # A clock a little ahead of ours is not a reason to refuse an event; an event in the future is.

@@ -28,7 +28,7 @@ from governance.consent.selectors.erasure import Impact, erasure_impact
 from governance.consent.services.ledger import CLOCK_SKEW
 from governance.core.errors import Conflict, ValidationFailed
 from registry.models import Jurisdiction
-from registry.services.catalog import acting_user_id
+from registry.services.common import acting_user_id
 from registry.services.datasets import check_fideslang_keys
 
 # Identity is verified first (GDPR Art. 12(6); CCPA: a "verifiable consumer request"), then the request
