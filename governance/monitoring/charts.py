@@ -27,6 +27,7 @@ COLOURS: Final = (
 )
 
 
+# long: one SVG template (frame, axis labels, threshold, lines, legend) reads best top to bottom.
 def line_chart(
     times: Sequence[datetime],
     series: Mapping[str, Sequence[float | None]],

@@ -20,7 +20,7 @@ from typing import Any, Final, TypedDict
 
 from scipy.stats import chi2_contingency
 
-from governance.monitoring.profiles import Profile
+from governance.monitoring.profiles import FeatureProfile, Profile
 
 DEFAULT_THRESHOLDS: Final[Mapping[str, float]] = {
     "psi": 0.2,
@@ -126,36 +126,68 @@ def evaluate(
     """
     samples = sum(prediction_counts)
     enough = samples >= thresholds["min_samples"]
-    breaches: list[str] = []
-    features: list[FeatureResult] = []
-    for feature, live in zip(profile["features"], feature_counts, strict=True):
-        reference = feature["counts"]
-        result: FeatureResult = {
-            "name": feature["name"],
-            "type": feature["type"],
-            "psi": round(psi(reference, live), 6),
-            "ks": None,
-            "chi2": None,
-            "p_value": None,
-            "breached": [],
-            "counts": list(live),
-        }
-        if feature["type"] == "number":
-            result["ks"] = round(ks(reference, live), 6)
-        else:
-            statistic, p_value = chi_squared(reference, live)
-            result["chi2"], result["p_value"] = round(statistic, 6), p_value
-        if enough and result["psi"] > thresholds["psi"]:
-            result["breached"].append(f"psi {result['psi']:.3f} > {thresholds['psi']}")
-        if enough and result["ks"] is not None and result["ks"] > thresholds["ks"]:
-            result["breached"].append(f"ks {result['ks']:.3f} > {thresholds['ks']}")
-        breaches += [f"feature {feature['name']}: {reason}" for reason in result["breached"]]
-        features.append(result)
+    features = [
+        _feature_result(feature, live, thresholds, enough=enough)
+        for feature, live in zip(profile["features"], feature_counts, strict=True)
+    ]
+    breaches = [f"feature {result['name']}: {reason}" for result in features for reason in result["breached"]]
+    prediction = _prediction_result(profile, prediction_counts, thresholds, enough=enough)
+    breaches += [f"predictions: {reason}" for reason in prediction["breached"]]
+    accuracy = _accuracy_result(labelled, correct, baseline_accuracy, thresholds)
+    breaches += [f"accuracy: {reason}" for reason in accuracy["breached"]]
+    return {
+        "samples": samples,
+        "enough": enough,
+        "thresholds": dict(thresholds),
+        "features": features,
+        "prediction": prediction,
+        "accuracy": accuracy,
+        "breaches": breaches,
+        "alarm": bool(breaches),
+    }
+
+
+def _feature_result(
+    feature: FeatureProfile, live: Sequence[int], thresholds: Mapping[str, float], *, enough: bool
+) -> FeatureResult:
+    """PSI, and KS (numbers) or chi-squared (categories), of one feature's live bins."""
+    reference = feature["counts"]
+    result: FeatureResult = {
+        "name": feature["name"],
+        "type": feature["type"],
+        "psi": round(psi(reference, live), 6),
+        "ks": None,
+        "chi2": None,
+        "p_value": None,
+        "breached": [],
+        "counts": list(live),
+    }
+    if feature["type"] == "number":
+        result["ks"] = round(ks(reference, live), 6)
+    else:
+        statistic, p_value = chi_squared(reference, live)
+        result["chi2"], result["p_value"] = round(statistic, 6), p_value
+    if enough and result["psi"] > thresholds["psi"]:
+        result["breached"].append(f"psi {result['psi']:.3f} > {thresholds['psi']}")
+    if enough and result["ks"] is not None and result["ks"] > thresholds["ks"]:
+        result["breached"].append(f"ks {result['ks']:.3f} > {thresholds['ks']}")
+    return result
+
+
+def _prediction_result(
+    profile: Profile, prediction_counts: Sequence[int], thresholds: Mapping[str, float], *, enough: bool
+) -> PredictionResult:
     prediction_psi = round(psi(profile["predictions"]["counts"], prediction_counts), 6)
     prediction: PredictionResult = {"psi": prediction_psi, "breached": [], "counts": list(prediction_counts)}
     if enough and prediction_psi > thresholds["prediction_psi"]:
         prediction["breached"].append(f"psi {prediction_psi:.3f} > {thresholds['prediction_psi']}")
-        breaches.append(f"predictions: {prediction['breached'][0]}")
+    return prediction
+
+
+def _accuracy_result(
+    labelled: int, correct: int, baseline_accuracy: float | None, thresholds: Mapping[str, float]
+) -> AccuracyResult:
+    """Accuracy on the labels that arrived, against the version's own; judged from ``min_labels``."""
     accuracy: AccuracyResult = {
         "labelled": labelled,
         "accuracy": round(correct / labelled, 6) if labelled else None,
@@ -170,14 +202,4 @@ def evaluate(
     ):
         drop = baseline_accuracy - accuracy["accuracy"]
         accuracy["breached"].append(f"accuracy dropped by {drop:.3f} > {thresholds['accuracy_drop']}")
-        breaches.append(f"accuracy: {accuracy['breached'][0]}")
-    return {
-        "samples": samples,
-        "enough": enough,
-        "thresholds": dict(thresholds),
-        "features": features,
-        "prediction": prediction,
-        "accuracy": accuracy,
-        "breaches": breaches,
-        "alarm": bool(breaches),
-    }
+    return accuracy

@@ -107,6 +107,28 @@ def _window_start(deployment: Deployment) -> datetime:
     return last or deployment.deployed_at
 
 
+def _window_evaluate(
+    deployment: Deployment, profile: profiles.Profile, *, start: datetime, end: datetime
+) -> drift.CheckResult:
+    """Steps 1-3 after the profile: the approving policy's thresholds, the window's bin counts (in
+    SQL) and labels, judged by ``drift.evaluate``."""
+    thresholds = selectors.thresholds_for(deployment)
+    feature_counts, prediction_counts = selectors.bin_counts(
+        deployment=deployment, profile=profile, start=start, end=end
+    )
+    labelled, correct = selectors.labels_in_window(deployment=deployment, start=start, end=end)
+    baseline = deployment.model_version.metrics.get("accuracy")
+    return drift.evaluate(
+        profile,
+        feature_counts=feature_counts,
+        prediction_counts=prediction_counts,
+        labelled=labelled,
+        correct=correct,
+        baseline_accuracy=float(baseline) if isinstance(baseline, int | float) else None,
+        thresholds=thresholds,
+    )
+
+
 @transaction.atomic
 def drift_check_run(*, deployment: Deployment, actor: Actor, now: datetime | None = None) -> DriftCheck:
     """Check ``deployment`` for drift over the predictions served since its last conclusive check.
@@ -129,24 +151,9 @@ def drift_check_run(*, deployment: Deployment, actor: Actor, now: datetime | Non
             "retrain it to monitor it",
             code="no_reference_profile",
         )
-    profile: profiles.Profile = stored.profile
-    thresholds = selectors.thresholds_for(deployment)
     end = now or timezone.now()
     start = _window_start(deployment)
-    feature_counts, prediction_counts = selectors.bin_counts(
-        deployment=deployment, profile=profile, start=start, end=end
-    )
-    labelled, correct = selectors.labels_in_window(deployment=deployment, start=start, end=end)
-    baseline = version.metrics.get("accuracy")
-    result = drift.evaluate(
-        profile,
-        feature_counts=feature_counts,
-        prediction_counts=prediction_counts,
-        labelled=labelled,
-        correct=correct,
-        baseline_accuracy=float(baseline) if isinstance(baseline, int | float) else None,
-        thresholds=thresholds,
-    )
+    result = _window_evaluate(deployment, stored.profile, start=start, end=end)
     check = DriftCheck.objects.create(
         deployment=deployment,
         model_version=version,
