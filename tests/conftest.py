@@ -58,8 +58,10 @@ def _append_only_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
         _triggers_dropped = False
     AuditHead.objects.get_or_create(pk=1)
     if not transactional:
-        # These tests run inside a transaction that never commits, so "after commit" work (the audit
-        # sequencer, task enqueueing) runs at once instead; transactional tests keep real commits.
+        # These tests run inside a transaction that never commits, and most (and their fixtures) read the
+        # audit log right after a service returns, so "after commit" work (the audit sequencer, task
+        # enqueueing) runs at once instead; transactional tests keep real commits. A test about *when*
+        # work is enqueued uses pytest-django's django_capture_on_commit_callbacks or a transactional db.
         from django.db import transaction
 
         monkeypatch = request.getfixturevalue("monkeypatch")
@@ -68,13 +70,6 @@ def _append_only_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
     if transactional:
         triggers.remove(connection)
         _triggers_dropped = True
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    """Production hashes passwords with PBKDF2 at 1,000,000 rounds; tests sign and log in often, and what
-    they check is who may sign, not the cost of a guess."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

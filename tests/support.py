@@ -33,7 +33,8 @@ def test_database_url() -> str:
 def child_env(**overrides: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
     env["DATABASE_URL"] = test_database_url()
-    env.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings.base")
+    # A process a test starts runs as deployed (pytest itself runs governance.settings.test).
+    env["DJANGO_SETTINGS_MODULE"] = "governance.settings.base"
     env.update(overrides)
     return env
 
