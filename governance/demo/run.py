@@ -15,6 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from governance.demo.story import Api, ApiError, run_story
+
 ROOT = Path(__file__).resolve().parents[2]  # governance/demo/run.py -> the project root
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
 VAR_DIR = Path(os.environ.get("GOVERNANCE_VAR_DIR", str(ROOT / "var")))
@@ -79,6 +81,8 @@ def _smoke(token: str) -> dict[str, object]:
 
 def _worker_ping() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings.base")
+    # Imported here, not at the top: this process runs manage.py commands first, and Django is set up
+    # only now (audit.tasks needs the app registry). The story's registry look-ups rely on this too.
     import django
 
     django.setup()
@@ -89,8 +93,6 @@ def _worker_ping() -> int:
 
 def _tell_story(tokens: dict[str, str], logins: dict[str, str]) -> None:
     """The governed story over the API, once per var directory (a second ``make demo`` just serves)."""
-    from governance.demo.story import Api, ApiError, run_story
-
     api = Api(f"http://127.0.0.1:{PORT}", tokens)
     try:
         api.call("audrey", "GET", "/api/v1/models/churn")
@@ -112,64 +114,63 @@ def _tell_story(tokens: dict[str, str], logins: dict[str, str]) -> None:
     _say(f"   audit bundle (verified):    {told['bundle']}")
 
 
-def main() -> int:
-    os.chdir(ROOT)
-    _say("== migrate")
-    _manage("migrate", "--noinput", "-v", "0")
-    logins = _ensure_users()
-    processes = [
+def _start() -> list[subprocess.Popen[bytes]]:
+    """The web server and one worker (all queues, solo pool) on the embedded default."""
+    worker = ["worker", "--queues", "default,train,deploy", "--concurrency", "1", "--pool", "solo"]
+    return [
         subprocess.Popen(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{PORT}", "--noreload", "--insecure"],
             cwd=ROOT,
         ),
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "governance",
-                "worker",
-                "--queues",
-                "default,train,deploy",
-                "--concurrency",
-                "1",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "WARNING",
-            ],
-            cwd=ROOT,
+            [sys.executable, "-m", "celery", "-A", "governance", *worker, "--loglevel", "WARNING"], cwd=ROOT
         ),
     ]
+
+
+def _introduce(logins: dict[str, str]) -> dict[str, str]:
+    """Print where the service is and the logins; issue each persona's API token and smoke-test."""
+    _wait_for(f"http://127.0.0.1:{PORT}/healthz")
+    _say(f"\nThe service is at http://127.0.0.1:{PORT}/  (API docs: /api/docs/, admin: /admin/)")
+    _say(f"Logins (also in {VAR_DIR / 'demo-logins.json'}):")
+    for username, role, _ in PERSONAS:
+        _say(f"  {username:8} {role:20} {logins[username]}")
+    tokens = {
+        username: _manage(
+            "issuetoken", username, "--name", "demo", "--expires-days", "1", capture=True
+        ).splitlines()[-1]
+        for username in ("dana", "pipe", "carla", "colin", "audrey")
+    }
+    me = _smoke(tokens["pipe"])
+    _say(f"\nSmoke request GET /api/v1/me with the pipeline's token: {me}")
+    _say(f"A task through the worker: ping(41) = {_worker_ping()}")
+    return tokens
+
+
+def _serve(processes: list[subprocess.Popen[bytes]]) -> int:
+    _say("\nServing until Ctrl-C.")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        _wait_for(f"http://127.0.0.1:{PORT}/healthz")
-        _say(f"\nThe service is at http://127.0.0.1:{PORT}/  (API docs: /api/docs/, admin: /admin/)")
-        _say(f"Logins (also in {VAR_DIR / 'demo-logins.json'}):")
-        for username, role, _ in PERSONAS:
-            _say(f"  {username:8} {role:20} {logins[username]}")
-        tokens = {
-            username: _manage(
-                "issuetoken", username, "--name", "demo", "--expires-days", "1", capture=True
-            ).splitlines()[-1]
-            for username in ("dana", "pipe", "carla", "colin", "audrey")
-        }
-        me = _smoke(tokens["pipe"])
-        _say(f"\nSmoke request GET /api/v1/me with the pipeline's token: {me}")
-        _say(f"A task through the worker: ping(41) = {_worker_ping()}")
-        _tell_story(tokens, logins)
+        while all(process.poll() is None for process in processes):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return 0
+    _say("a demo process stopped; shutting down")
+    return 1
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    _say("== migrate")
+    _manage("migrate", "--noinput", "-v", "0")
+    logins = _ensure_users()
+    processes = _start()
+    try:
+        _tell_story(_introduce(logins), logins)
         if os.environ.get("DEMO_EXIT") == "1":
             _say("DEMO_EXIT=1: done.")
             return 0
-        _say("\nServing until Ctrl-C.")
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        try:
-            while all(process.poll() is None for process in processes):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            return 0
-        _say("a demo process stopped; shutting down")
-        return 1
+        return _serve(processes)
     finally:
         for process in processes:
             process.terminate()
