@@ -193,19 +193,24 @@ def dataset_version_create(
             batch_size=SUBJECT_BATCH,
         )
     edge_add(source=locked.node_id, target=row.node_id, relation=VERSION_OF)
+    _record_version_created(actor, row)
+    return row
+
+
+def _record_version_created(actor: Actor, row: DatasetVersion) -> None:
+    """One audit entry for a new dataset version: digests and counts, never a subject's id."""
     audit_record(
         actor=actor,
         action=AuditAction.DATASET_VERSION_CREATE,
         target=Target.of("dataset_version", row.node_id),
         data={
-            "sha256": sha256,
-            "size": size,
-            "stored": bool(storage_name),
-            "row_count": row_count,
+            "sha256": row.sha256,
+            "size": row.size,
+            "stored": bool(row.storage_name),
+            "row_count": row.row_count,
             "subject_count": row.subject_count,
         },
     )
-    return row
 
 
 def dataset_version_upload(

@@ -33,6 +33,7 @@ from registry.services.archiving import row_archive
 from registry.services.common import acting_user_id, check_sha256
 
 
+# long: twenty lines of keyword parameters (the version's columns); each step is a helper below.
 @transaction.atomic
 def model_version_create(
     *,
@@ -65,6 +66,94 @@ def model_version_create(
        key, naming this version and its run (``trained_here``) or its uploader; store bundle and provenance.
     4. Link the producing run (edge run → model version, ``produced``) and record the action.
     """
+    _check_artifact_fields(
+        digest_unknown=digest_unknown,
+        storage_name=storage_name,
+        artifact_uri=artifact_uri,
+        artifact_sha256=artifact_sha256,
+        artifact_size=artifact_size,
+        artifact_format=artifact_format,
+        signed=bool(sign_files),
+    )
+    version = _version_insert(
+        model=model,
+        user_id=acting_user_id(actor),
+        sign_files=sign_files if storage_name else None,
+        trained_here=trained_here,
+        artifact_uri=artifact_uri,
+        artifact_sha256=artifact_sha256,
+        artifact_size=artifact_size,
+        storage_name=storage_name,
+        artifact_verified=bool(storage_name),
+        artifact_format=artifact_format if storage_name else ArtifactFormat.REFERENCE,
+        onnx_sha256=onnx_sha256,
+        onnx_storage_name=onnx_storage_name,
+        metrics_source=MetricsSource.SERVICE if trained_here else MetricsSource.DECLARED,
+        framework=framework,
+        parameters=dict(parameters or {}),
+        metrics=dict(metrics or {}),
+        input_schema=list(input_schema or []),
+        run=run,
+    )
+    if run is not None:
+        edge_add(source=run.node_id, target=version.node_id, relation=PRODUCED)
+    _record_created(actor, version)
+    return version
+
+
+def _version_insert(
+    *,
+    model: RegisteredModel,
+    user_id: int,
+    sign_files: Mapping[str, Path] | None,
+    trained_here: bool,
+    **columns: Any,
+) -> ModelVersion:
+    """Number the version under the model's row lock (1, 2, 3... with no gap or duplicate), sign the
+    stored files naming it, and insert it; if the insert fails, the signature files stored are removed."""
+    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if locked.archived_at is not None:
+        raise Conflict(f"model {locked.name!r} is archived; it takes no new versions")
+    latest = ModelVersion.objects.filter(model=locked).aggregate(latest=Max("version"))["latest"]
+    number = (latest or 0) + 1
+    signed = None
+    if sign_files:
+        run = columns["run"]
+        signed = signing.version_sign(
+            node_id=f"model:{locked.name}#{number}",
+            artifact_format=columns["artifact_format"],
+            files=sign_files,
+            run_node_id=run.node_id if run is not None else None,
+            uploaded_by=None if trained_here else f"user:{user_id}",
+        )
+    try:
+        return ModelVersion.objects.create(
+            model=locked,
+            version=number,
+            signature_storage_name=signed.signature_storage_name if signed else "",
+            provenance_storage_name=signed.provenance_storage_name if signed else "",
+            signing_key_id=signed.key_id if signed else "",
+            created_by_id=user_id,
+            created_at=timezone.now(),
+            **columns,
+        )
+    except Exception:
+        for name in signed.newly_stored if signed else []:
+            storage.discard(name)
+        raise
+
+
+def _check_artifact_fields(
+    *,
+    digest_unknown: bool,
+    storage_name: str,
+    artifact_uri: str,
+    artifact_sha256: str,
+    artifact_size: int | None,
+    artifact_format: str,
+    signed: bool,
+) -> None:
+    """The artifact is ours (stored, checked and signed) or a reference with its digest and size."""
     if digest_unknown and (storage_name or artifact_sha256 or not artifact_uri):
         raise ValidationFailed("digest_unknown: only for an artifact_uri given without its SHA-256")
     if not digest_unknown:
@@ -73,73 +162,28 @@ def model_version_create(
             raise ValidationFailed("artifact_size: give the artifact's size in bytes (0 or more)")
     if not storage_name and not artifact_uri:
         raise ValidationFailed("send the artifact (multipart field 'artifact') or its artifact_uri")
-    if storage_name and (
-        artifact_format not in (ArtifactFormat.SKOPS, ArtifactFormat.ONNX) or not sign_files
-    ):
+    if storage_name and (artifact_format not in (ArtifactFormat.SKOPS, ArtifactFormat.ONNX) or not signed):
         raise ValidationFailed(
             "a stored artifact is ONNX or skops, checked and signed by model_version_upload"
         )
-    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-    if locked.archived_at is not None:
-        raise Conflict(f"model {locked.name!r} is archived; it takes no new versions")
-    latest = ModelVersion.objects.filter(model=locked).aggregate(latest=Max("version"))["latest"]
-    number = (latest or 0) + 1
-    user_id = acting_user_id(actor)
-    signed = None
-    if storage_name and sign_files:
-        signed = signing.version_sign(
-            node_id=f"model:{locked.name}#{number}",
-            artifact_format=artifact_format,
-            files=sign_files,
-            run_node_id=run.node_id if run is not None else None,
-            uploaded_by=None if trained_here else f"user:{user_id}",
-        )
-    try:
-        version = ModelVersion.objects.create(
-            model=locked,
-            version=number,
-            artifact_uri=artifact_uri,
-            artifact_sha256=artifact_sha256,
-            artifact_size=artifact_size,
-            storage_name=storage_name,
-            artifact_verified=bool(storage_name),
-            artifact_format=artifact_format if storage_name else ArtifactFormat.REFERENCE,
-            onnx_sha256=onnx_sha256,
-            onnx_storage_name=onnx_storage_name,
-            signature_storage_name=signed.signature_storage_name if signed else "",
-            provenance_storage_name=signed.provenance_storage_name if signed else "",
-            signing_key_id=signed.key_id if signed else "",
-            metrics_source=MetricsSource.SERVICE if trained_here else MetricsSource.DECLARED,
-            framework=framework,
-            parameters=dict(parameters or {}),
-            metrics=dict(metrics or {}),
-            input_schema=list(input_schema or []),
-            run=run,
-            created_by_id=user_id,
-            created_at=timezone.now(),
-        )
-    except Exception:
-        for name in signed.newly_stored if signed else []:
-            storage.discard(name)
-        raise
-    if run is not None:
-        edge_add(source=run.node_id, target=version.node_id, relation=PRODUCED)
+
+
+def _record_created(actor: Actor, version: ModelVersion) -> None:
     audit_record(
         actor=actor,
         action=AuditAction.MODEL_VERSION_CREATE,
         target=Target.of("model_version", version.node_id),
         data={
-            "artifact_sha256": artifact_sha256,
-            "artifact_size": artifact_size,
+            "artifact_sha256": version.artifact_sha256,
+            "artifact_size": version.artifact_size,
             "artifact_verified": version.artifact_verified,
             "artifact_format": version.artifact_format,
-            "onnx_sha256": onnx_sha256 or None,
+            "onnx_sha256": version.onnx_sha256 or None,
             "signing_key_id": version.signing_key_id or None,
             "metrics_source": version.metrics_source,
-            "run": str(run.run_id) if run is not None else None,
+            "run": str(version.run.run_id) if version.run is not None else None,
         },
     )
-    return version
 
 
 @transaction.atomic
@@ -203,34 +247,47 @@ def model_version_upload(
             onnx = stack.enter_context(storage.spool(serving_onnx))
             if _checked(actor, model, onnx) != ArtifactFormat.ONNX:
                 raise ArtifactRefused("serving_onnx: not an ONNX model")
-        newly: list[str] = []
-        try:
-            name, new = storage.save_spooled(spooled)
-            newly += [name] if new else []
-            onnx_name = ""
-            if onnx is not None:
-                onnx_name, new = storage.save_spooled(onnx)
-                newly += [onnx_name] if new and onnx_name not in newly else []
-            files = {signing.ARTIFACT_NAMES[artifact_format]: spooled.path}
-            if onnx is not None:
-                files["model.onnx"] = onnx.path
-            return model_version_create(
-                actor=actor,
-                model=model,
-                artifact_sha256=spooled.sha256,
-                artifact_size=spooled.size,
-                storage_name=name,
-                artifact_format=artifact_format,
-                onnx_sha256=onnx.sha256 if onnx is not None else "",
-                onnx_storage_name=onnx_name,
-                sign_files=files,
-                **fields,
-            )
-        except Exception:
-            for stored in newly:
-                storage.discard(stored)
-            raise
+        return _stored_version_create(actor, model, spooled, onnx, artifact_format, fields)
     raise AssertionError("unreachable")  # pragma: no cover - the with block returns or raises
+
+
+def _stored_version_create(
+    actor: Actor,
+    model: RegisteredModel,
+    spooled: storage.SpooledFile,
+    onnx: storage.SpooledFile | None,
+    artifact_format: ArtifactFormat,
+    fields: dict[str, Any],
+) -> ModelVersion:
+    """Store the checked bytes (and the serving ONNX form), then add the version signing them; if that
+    is refused, the files this call stored are removed again so nothing is left dangling."""
+    newly: list[str] = []
+    try:
+        name, new = storage.save_spooled(spooled)
+        newly += [name] if new else []
+        onnx_name = ""
+        if onnx is not None:
+            onnx_name, new = storage.save_spooled(onnx)
+            newly += [onnx_name] if new and onnx_name not in newly else []
+        files = {signing.ARTIFACT_NAMES[artifact_format]: spooled.path}
+        if onnx is not None:
+            files["model.onnx"] = onnx.path
+        return model_version_create(
+            actor=actor,
+            model=model,
+            artifact_sha256=spooled.sha256,
+            artifact_size=spooled.size,
+            storage_name=name,
+            artifact_format=artifact_format,
+            onnx_sha256=onnx.sha256 if onnx is not None else "",
+            onnx_storage_name=onnx_name,
+            sign_files=files,
+            **fields,
+        )
+    except Exception:
+        for stored in newly:
+            storage.discard(stored)
+        raise
 
 
 def model_version_archive(*, actor: Actor, version: ModelVersion) -> ModelVersion:

@@ -97,6 +97,12 @@ def run_create(
     except IntegrityError as exc:
         raise Conflict(f"run {run_id} is recorded already; a run is recorded once") from exc
     run.inputs.set(versions)
+    _link_and_record(actor, run, job, versions)
+    return run
+
+
+def _link_and_record(actor: Actor, run: TrainingRun, job: Job | None, versions: list[DatasetVersion]) -> None:
+    """Edges dataset version → run (``used_by``) and job → run (``run_of``), and the one audit entry."""
     edges = [(version.node_id, run.node_id, USED_BY) for version in versions]
     if job is not None:
         edges.append((job.node_id, run.node_id, RUN_OF))
@@ -108,7 +114,6 @@ def run_create(
         data={
             "job": job.node_id if job is not None else None,
             "inputs": [version.node_id for version in versions],
-            "code_version": code_version,
+            "code_version": run.code_version,
         },
     )
-    return run
