@@ -128,6 +128,38 @@ def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = (
 
     ``exclude`` names columns never used as features (the data-subject id column).
     """
+    features = _features(frame, spec, exclude)
+    labelled = frame[frame[spec.target].notna()]
+    if len(labelled) < 10:
+        raise ParameterError(
+            f"the dataset has {len(labelled)} labelled rows after filtering; at least 10 are needed"
+        )
+    numeric = [column for column in features if pd.api.types.is_numeric_dtype(frame[column])]
+    schema: list[InputSchemaField] = [
+        {"name": column, "type": "number" if column in numeric else "string"} for column in features
+    ]
+    x, y = prepare(labelled, schema), labelled[spec.target]
+    stratify = y if y.value_counts().min() >= 2 else None
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=spec.test_size, random_state=spec.random_state, stratify=stratify
+    )
+    categorical = [column for column in features if column not in numeric]
+    estimator = RandomForestClassifier(random_state=spec.random_state, n_jobs=1, **spec.estimator_parameters)
+    pipeline = Pipeline([("features", _columns(numeric, categorical)), ("estimator", estimator)])
+    pipeline.fit(x_train, y_train)
+    return TrainedModel(
+        pipeline=pipeline,
+        metrics=_metrics(pipeline, x_test, y_test),
+        input_schema=schema,
+        classes=[_plain(value) for value in pipeline.classes_],
+        rows_train=len(x_train),
+        rows_test=len(x_test),
+        held_out=x_test,
+    )
+
+
+def _features(frame: pd.DataFrame, spec: TrainingSpec, exclude: Sequence[str]) -> list[str]:
+    """The feature columns: those named, else every column but the target and ``exclude``."""
     if spec.target not in frame.columns:
         raise ParameterError(f"parameters.target: the dataset has no column {spec.target!r}")
     features = (
@@ -141,57 +173,35 @@ def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = (
     forbidden = [column for column in features if column in exclude or column == spec.target]
     if forbidden:
         raise ParameterError(f"parameters.features: {', '.join(forbidden)} cannot be a feature")
-    labelled = frame[frame[spec.target].notna()]
-    if len(labelled) < 10:
-        raise ParameterError(
-            f"the dataset has {len(labelled)} labelled rows after filtering; at least 10 are needed"
-        )
-    numeric = [column for column in features if pd.api.types.is_numeric_dtype(frame[column])]
-    categorical = [column for column in features if column not in numeric]
-    schema: list[InputSchemaField] = [
-        {"name": column, "type": "number" if column in numeric else "string"} for column in features
-    ]
-    x, y = prepare(labelled, schema), labelled[spec.target]
-    stratify = y if y.value_counts().min() >= 2 else None
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=spec.test_size, random_state=spec.random_state, stratify=stratify
-    )
+    return features
+
+
+def _columns(numeric: list[str], categorical: list[str]) -> ColumnTransformer:
+    """Numbers: median-imputed. Categories: most frequent for blanks, then one-hot (unknowns ignored)."""
     transformers: list[tuple[str, Any, list[str]]] = []
     if numeric:
         transformers.append(("numbers", SimpleImputer(strategy="median"), numeric))
     if categorical:
-        transformers.append(
-            (
-                "categories",
-                Pipeline(
-                    [
-                        ("impute", SimpleImputer(missing_values="", strategy="most_frequent")),
-                        ("encode", OneHotEncoder(handle_unknown="ignore")),
-                    ]
-                ),
-                categorical,
-            )
+        encode = Pipeline(
+            [
+                ("impute", SimpleImputer(missing_values="", strategy="most_frequent")),
+                ("encode", OneHotEncoder(handle_unknown="ignore")),
+            ]
         )
-    estimator = RandomForestClassifier(random_state=spec.random_state, n_jobs=1, **spec.estimator_parameters)
-    pipeline = Pipeline([("features", ColumnTransformer(transformers)), ("estimator", estimator)])
-    pipeline.fit(x_train, y_train)
+        transformers.append(("categories", encode, categorical))
+    return ColumnTransformer(transformers)
+
+
+def _metrics(pipeline: Pipeline, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str, float]:
+    """Accuracy and macro F1 on the held-out rows; ROC AUC too for two classes both present there."""
     predicted = pipeline.predict(x_test)
     metrics = {
         "accuracy": float(accuracy_score(y_test, predicted)),
         "f1_macro": float(f1_score(y_test, predicted, average="macro")),
     }
-    classes = list(pipeline.classes_)
-    if len(classes) == 2 and len(set(y_test)) == 2:
+    if len(pipeline.classes_) == 2 and len(set(y_test)) == 2:
         metrics["roc_auc"] = float(roc_auc_score(y_test, pipeline.predict_proba(x_test)[:, 1]))
-    return TrainedModel(
-        pipeline=pipeline,
-        metrics={key: round(value, 6) for key, value in metrics.items()},
-        input_schema=schema,
-        classes=[_plain(value) for value in classes],
-        rows_train=len(x_train),
-        rows_test=len(x_test),
-        held_out=x_test,
-    )
+    return {key: round(value, 6) for key, value in metrics.items()}
 
 
 def metrics_below(metrics: Mapping[str, float], thresholds: Mapping[str, Any]) -> list[str]:

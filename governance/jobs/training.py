@@ -171,25 +171,19 @@ def _register(
     lineage_event_ingest(
         actor=actor, user=user, event=_openlineage_event(run_id, job_name, versions, ended_at)
     )
-    job_complete_in_transaction(
-        actor=actor,
-        job=job,
-        result={
-            "model_version": version.node_id,
-            "artifact_sha256": version.artifact_sha256,
-            "onnx_sha256": version.onnx_sha256,
-            "signing_key_id": version.signing_key_id,
-            "run": run.node_id,
-            "metrics": trained.metrics,
-            "consent": [
-                {
-                    key: manifest[key]
-                    for key in ("dataset_version", "rows_included", "included_subjects_sha256")
-                }
-                for manifest in manifests
-            ],
-        },
-    )
+    result = {
+        "model_version": version.node_id,
+        "artifact_sha256": version.artifact_sha256,
+        "onnx_sha256": version.onnx_sha256,
+        "signing_key_id": version.signing_key_id,
+        "run": run.node_id,
+        "metrics": trained.metrics,
+        "consent": [
+            {key: manifest[key] for key in ("dataset_version", "rows_included", "included_subjects_sha256")}
+            for manifest in manifests
+        ],
+    }
+    job_complete_in_transaction(actor=actor, job=job, result=result)
     return version
 
 
