@@ -86,6 +86,7 @@ def layered_layout(
     return compute_layout(nodes, edges, layer_gap=layer_gap, row_gap=row_gap).positions
 
 
+# long: one layered-drawing algorithm (ranks, crossing reduction, coordinates) over shared state.
 def compute_layout(
     nodes: Sequence[ReportNode],
     edges: Sequence[ReportEdge],

@@ -140,7 +140,6 @@ def render_svg(report: LineageReport, *, standalone: bool = True) -> str:
     without it, a bare ``<svg>`` element to inline into HTML, which shows its own heading.
     """
     layout = graph_layout(report)
-    labels = {node["id"]: node for node in report["nodes"]}
     heading_height = 56.0 if standalone else 0.0
 
     graph_width = layout.width + BOX_WIDTH
@@ -155,6 +154,20 @@ def render_svg(report: LineageReport, *, standalone: bool = True) -> str:
     def at(point: Point) -> Point:
         return (point[0] + dx, point[1] + dy)
 
+    out = _svg_head(report, width, height, standalone=standalone)
+    out += _svg_edges(layout, at)
+    out += _svg_nodes(report, layout, at)
+    legend_top = dy - BOX_HEIGHT / 2 + graph_height + MARGIN
+    out.append(f'<g class="legend" font-size="12" transform="translate({MARGIN:.0f},{legend_top:.1f})">')
+    out.extend(legend_lines)
+    out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _svg_head(report: LineageReport, width: float, height: float, *, standalone: bool) -> list[str]:
+    """The opening ``<svg>``, its title, one arrow marker per relation, the white page and (standalone)
+    the visible heading."""
     out: list[str] = []
     if standalone:
         out.append('<?xml version="1.0" encoding="UTF-8"?>')
@@ -183,7 +196,12 @@ def render_svg(report: LineageReport, *, standalone: bool = True) -> str:
             f"Generated {xml_text(report['generated_at'])} · arrows follow W3C PROV "
             f"(from the later item to what it depends on)</text>"
         )
+    return out
 
+
+def _svg_edges(layout: Layout, at: Callable[[Point], Point]) -> list[str]:
+    """Each edge as a curve with its relation's colour, dash and arrow; their names when few enough."""
+    out: list[str] = []
     show_edge_labels = len(layout.edges) <= EDGE_LABEL_LIMIT
     out.append('<g class="edges" fill="none">')
     for routed in layout.edges:
@@ -209,7 +227,13 @@ def render_svg(report: LineageReport, *, standalone: bool = True) -> str:
                 f"{xml_text(routed.relation)}</text>"
             )
         out.append("</g>")
+    return out
 
+
+def _svg_nodes(report: LineageReport, layout: Layout, at: Callable[[Point], Point]) -> list[str]:
+    """A rounded box per node: its type (and "subject"), its wrapped label and a tooltip naming it."""
+    labels = {node["id"]: node for node in report["nodes"]}
+    out: list[str] = []
     out.append('<g class="nodes">')
     for node_id, (cx, cy) in layout.positions.items():
         node = labels[node_id]
@@ -234,13 +258,7 @@ def render_svg(report: LineageReport, *, standalone: bool = True) -> str:
             )
         out.append("</g>")
     out.append("</g>")
-
-    legend_top = dy - BOX_HEIGHT / 2 + graph_height + MARGIN
-    out.append(f'<g class="legend" font-size="12" transform="translate({MARGIN:.0f},{legend_top:.1f})">')
-    out.extend(legend_lines)
-    out.append("</g>")
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _middle_leg(route: list[Point]) -> tuple[Point, Point]:

@@ -64,6 +64,12 @@ def _compact(value: Mapping[str, JSONValue]) -> str:
 
 
 def _rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
+    yield from _dataset_rows(report)
+    yield from _activity_rows(report)
+    yield from _audit_rows(report)
+
+
+def _dataset_rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
     for dataset in report["datasets"]:
         consent = dataset["consent"]
         details = [
@@ -84,6 +90,10 @@ def _rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
             "",
             "; ".join(details),
         )
+
+
+def _activity_rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
+    """Runs, model versions, approvals and deployments, one row each."""
     for run in report["runs"]:
         yield (
             "run",
@@ -129,6 +139,10 @@ def _rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
             deployment["deployed_by"],
             f"environment={deployment['environment']}; endpoint={deployment['endpoint']}",
         )
+
+
+def _audit_rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
+    """The signed checkpoint, then each audit entry about the subject."""
     audit = report["audit"]
     yield (
         "audit",
