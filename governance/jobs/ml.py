@@ -235,6 +235,8 @@ def prepare(frame: pd.DataFrame, schema: Sequence[Mapping[str, Any]]) -> pd.Data
 
 def skops_bytes(pipeline: Pipeline) -> bytes:
     """The fitted pipeline as a skops file (loaded back only with ``registry.artifacts.skops_load``)."""
+    # Here, not at the top (also below): every process imports this module when the jobs app starts
+    # (its parameter check), and only a training worker needs these heavy converters.
     import skops.io
 
     return bytes(skops.io.dumps(pipeline))
