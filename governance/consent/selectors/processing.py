@@ -88,7 +88,20 @@ def _facet_texts(value: Any) -> list[str]:
 def records_of_processing() -> list[ProcessingRecord]:
     """Every purpose a personal-data dataset declares, with what Art. 30(1) asks of its record."""
     datasets = list(Dataset.objects.filter(holds_personal_data=True, archived_at__isnull=True))
-    ids = [dataset.pk for dataset in datasets]
+    models, serving = _trained_and_serving([dataset.pk for dataset in datasets])
+    bases = _lawful_bases()
+    by_purpose: dict[str, list[Dataset]] = defaultdict(list)
+    for dataset in datasets:
+        for purpose in dataset.purposes:
+            by_purpose[purpose].append(dataset)
+    return [
+        _record(purpose, members, models=models, serving=serving, bases=bases.get(purpose, {}))
+        for purpose, members in sorted(by_purpose.items())
+    ]
+
+
+def _trained_and_serving(ids: list[int]) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """Per dataset: the model versions trained on it, and the deployments serving one of them now."""
     models: dict[int, set[str]] = defaultdict(set)
     for dataset_id, name, version in (
         ModelVersion.objects.filter(run__inputs__dataset_id__in=ids)
@@ -103,6 +116,11 @@ def records_of_processing() -> list[ProcessingRecord]:
         .distinct()
     ):
         serving[dataset_id].add(f"deployment:{environment}:{name}")
+    return models, serving
+
+
+def _lawful_bases() -> dict[str, dict[str, int]]:
+    """Per purpose, how many subjects' current grants rest on each lawful basis."""
     bases: dict[str, dict[str, int]] = defaultdict(dict)
     for purpose, basis, count in (
         ConsentState.objects.filter(choice=EventKind.GRANT)
@@ -111,50 +129,49 @@ def records_of_processing() -> list[ProcessingRecord]:
         .order_by()
     ):
         bases[purpose][basis] = count
+    return bases
 
-    by_purpose: dict[str, list[Dataset]] = defaultdict(list)
-    for dataset in datasets:
-        for purpose in dataset.purposes:
-            by_purpose[purpose].append(dataset)
-    records: list[ProcessingRecord] = []
-    for purpose, members in sorted(by_purpose.items()):
-        jurisdictions = sorted({place for one in members for place in one.jurisdictions})
-        subjects = sorted(
-            {
-                text
-                for one in members
-                for text in _facet_texts(one.facets.get("dataSubjectCategories"))
-                or [f"people identified by {one.node_id} column {one.subject_id_column or '(none)'}"]
-            }
-        )
-        records.append(
-            {
-                "purpose": purpose,
-                "datasets": sorted(one.node_id for one in members),
-                "data_categories": sorted({key for one in members for key in one.data_categories}),
-                "special_categories": sorted(
-                    {key for one in members for key in special_category_keys(one.data_categories)}
-                ),
-                "data_subject_categories": subjects,
-                "jurisdictions": jurisdictions,
-                "lawful_bases": dict(sorted(bases.get(purpose, {}).items())),
-                "recipients": sorted(
-                    {text for one in members for text in serving[one.pk]}
-                    | {text for one in members for text in _facet_texts(one.facets.get("recipients"))}
-                ),
-                "transfers": [place for place in jurisdictions if place != "eu_eea"]
-                if "eu_eea" in jurisdictions
-                else [],
-                "retention": sorted(
-                    {text for one in members for text in _facet_texts(one.facets.get("retention"))}
-                )
-                or [NOT_RECORDED],
-                "security_measures": list(SECURITY_MEASURES),
-                "models": sorted({text for one in members for text in models[one.pk]}),
-                "deployments": sorted({text for one in members for text in serving[one.pk]}),
-            }
-        )
-    return records
+
+def _record(
+    purpose: str,
+    members: list[Dataset],
+    *,
+    models: dict[int, set[str]],
+    serving: dict[int, set[str]],
+    bases: dict[str, int],
+) -> ProcessingRecord:
+    jurisdictions = sorted({place for one in members for place in one.jurisdictions})
+    subjects = sorted(
+        {
+            text
+            for one in members
+            for text in _facet_texts(one.facets.get("dataSubjectCategories"))
+            or [f"people identified by {one.node_id} column {one.subject_id_column or '(none)'}"]
+        }
+    )
+    return {
+        "purpose": purpose,
+        "datasets": sorted(one.node_id for one in members),
+        "data_categories": sorted({key for one in members for key in one.data_categories}),
+        "special_categories": sorted(
+            {key for one in members for key in special_category_keys(one.data_categories)}
+        ),
+        "data_subject_categories": subjects,
+        "jurisdictions": jurisdictions,
+        "lawful_bases": dict(sorted(bases.items())),
+        "recipients": sorted(
+            {text for one in members for text in serving[one.pk]}
+            | {text for one in members for text in _facet_texts(one.facets.get("recipients"))}
+        ),
+        "transfers": [place for place in jurisdictions if place != "eu_eea"]
+        if "eu_eea" in jurisdictions
+        else [],
+        "retention": sorted({text for one in members for text in _facet_texts(one.facets.get("retention"))})
+        or [NOT_RECORDED],
+        "security_measures": list(SECURITY_MEASURES),
+        "models": sorted({text for one in members for text in models[one.pk]}),
+        "deployments": sorted({text for one in members for text in serving[one.pk]}),
+    }
 
 
 def records_as_csv(records: list[ProcessingRecord]) -> str:

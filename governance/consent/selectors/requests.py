@@ -104,38 +104,12 @@ def _impact(request: PrivacyRequest) -> dict[str, Any] | None:
     for node in nodes:
         if node.kind == AffectedKind.DATASET_VERSION and node.dataset_version is not None:
             erased = erasures.get(node.dataset_version.pk)
-            report["dataset_versions"].append(
-                {
-                    "node_id": node.node_id,
-                    "sha256": node.dataset_version.sha256,
-                    "stored": bool(node.dataset_version.storage_name),
-                    "erased": None
-                    if erased is None
-                    else {
-                        "replacement": erased.replacement.node_id if erased.replacement else None,
-                        "rows_removed": erased.rows_removed,
-                        "at": _iso(erased.created_at),
-                    },
-                }
-            )
+            report["dataset_versions"].append(_dataset_version_impact(node, erased))
         elif node.kind == AffectedKind.RUN:
             report["runs"].append(node.node_id)
         elif node.kind == AffectedKind.MODEL_VERSION:
             exemption = exemptions.get(node.model_version_id) if node.model_version_id else None
-            report["model_versions"].append(
-                {
-                    "node_id": node.node_id,
-                    "deploy_blocked": binding and exemption is None,
-                    "exemption": None
-                    if exemption is None
-                    else {
-                        "ground": exemption.ground,
-                        "reason": exemption.reason,
-                        "decided_by": exemption.decided_by.full_name or exemption.decided_by.username,
-                        "decided_at": _iso(exemption.decided_at),
-                    },
-                }
-            )
+            report["model_versions"].append(_model_version_impact(node, exemption, binding=binding))
         elif node.kind == AffectedKind.DEPLOYMENT and node.deployment is not None:
             report["deployments"].append(
                 {
@@ -267,3 +241,38 @@ def privacy_request_report(*, request: PrivacyRequest) -> PrivacyRequestReport:
 
 def dataset_versions_holding(*, subject_hash: str) -> QuerySet[DatasetVersion]:
     return DatasetVersion.objects.filter(subjects__subject_hash=subject_hash).select_related("dataset")
+
+
+def _dataset_version_impact(node: AffectedNode, erased: RowErasure | None) -> dict[str, Any]:
+    """An affected dataset version and, once its rows are erased, the version that replaced it."""
+    assert node.dataset_version is not None  # noqa: S101 - the caller picked dataset-version nodes
+    return {
+        "node_id": node.node_id,
+        "sha256": node.dataset_version.sha256,
+        "stored": bool(node.dataset_version.storage_name),
+        "erased": None
+        if erased is None
+        else {
+            "replacement": erased.replacement.node_id if erased.replacement else None,
+            "rows_removed": erased.rows_removed,
+            "at": _iso(erased.created_at),
+        },
+    }
+
+
+def _model_version_impact(
+    node: AffectedNode, exemption: ErasureExemption | None, *, binding: bool
+) -> dict[str, Any]:
+    """An affected model version: deploys are blocked while the request binds, unless exempted."""
+    return {
+        "node_id": node.node_id,
+        "deploy_blocked": binding and exemption is None,
+        "exemption": None
+        if exemption is None
+        else {
+            "ground": exemption.ground,
+            "reason": exemption.reason,
+            "decided_by": exemption.decided_by.full_name or exemption.decided_by.username,
+            "decided_at": _iso(exemption.decided_at),
+        },
+    }

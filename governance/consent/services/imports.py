@@ -186,6 +186,7 @@ class _Notices:
         return notice_id if notice_id is not None else "no such notice; publish the notice version first"
 
 
+# long: the per-line loop of the bulk import (bench/consent.py); a call per line costs measurable time.
 def _read(run: _Run, rows: Iterator[tuple[int, list[str]]]) -> set[str]:
     """Check every line; queue and flush the accepted ones while no line has been refused."""
     try:
