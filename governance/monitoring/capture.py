@@ -21,6 +21,7 @@ import json
 import os
 import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -79,9 +80,12 @@ def feature_bins(feature: profiles.FeatureProfile, values: list[Any]) -> list[in
 
 
 def _uuids(count: int) -> list[str]:
-    """``count`` random (version 4) UUIDs as strings, from one read of the system's random source."""
+    """``count`` time-ordered UUIDs (version 7, RFC 9562 §5.7) as strings: the time in milliseconds, then
+    random bits from one read of the system's random source. Time-ordered ids land at the end of the
+    primary key's index instead of all over it, which keeps a large batch's insert cheap."""
     raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4 (RFC 9562 §5.4)
+    raw[:, :6] = np.frombuffer((time.time_ns() // 1_000_000).to_bytes(6, "big"), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x70  # version 7
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # variant 10
     text = raw.tobytes().hex()
     return [
@@ -89,6 +93,12 @@ def _uuids(count: int) -> list[str]:
         f"{text[at + 16 : at + 20]}-{text[at + 20 : at + 32]}"
         for at in range(0, 32 * count, 32)
     ]
+
+
+def _array(values: Sequence[Any]) -> str:
+    """A PostgreSQL array literal of plain numbers or UUIDs (cast in the query): joined in one call,
+    where the driver would adapt a list value by value."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _insert(
@@ -114,9 +124,9 @@ def _insert(
                     deployment.pk,
                     deployment.model_version_id,
                     served_at,
-                    ids,
+                    _array(ids),
                     json.dumps(list(predictions)),
-                    *bins,
+                    *map(_array, bins),
                 ],
             )
             return

@@ -27,7 +27,7 @@ def test_column_bins_match_the_profile_value_for_value() -> None:
         assert capture.feature_bins(feature, values) == [profiles.bin_of(feature, v) for v in values]
 
 
-def test_log_ids_are_distinct_random_uuids() -> None:
+def test_log_ids_are_distinct_time_ordered_uuids() -> None:
     ids = capture._uuids(500)
     assert len(set(ids)) == 500
-    assert all(uuid.UUID(text).version == 4 and str(uuid.UUID(text)) == text for text in ids)
+    assert all(uuid.UUID(text).version == 7 and str(uuid.UUID(text)) == text for text in ids)
