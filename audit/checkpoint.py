@@ -217,7 +217,8 @@ def sign_note(body: str, signers: Sequence[Signer]) -> str:
     return body + "\n" + "".join(lines)
 
 
-def open_note(note: str, verifiers: Sequence[Verifier]) -> tuple[str, list[Verifier]]:
+# One branch per rule of the C2SP signed-note format, in the order the spec states them.
+def open_note(note: str, verifiers: Sequence[Verifier]) -> tuple[str, list[Verifier]]:  # noqa: C901
     """Split and verify a C2SP signed note; return its text and the trusted keys whose signatures verify.
 
     Signatures by unknown keys are ignored; a known key's bad signature, or no verifying trusted

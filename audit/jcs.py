@@ -79,7 +79,8 @@ def _plain(value: object, depth: int) -> bool:
     return False
 
 
-def _write(value: object, parts: list[str], depth: int) -> None:
+# One branch per JSON type of RFC 8785 §3.2.2; a table of callables would hide the bool-before-int order.
+def _write(value: object, parts: list[str], depth: int) -> None:  # noqa: C901
     # Type dispatch order matters: bool is a subclass of int.
     if value is None:
         parts.append("null")

@@ -296,7 +296,8 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
         raise ProofError(f"inclusion proof for index {index} does not lead to the root of tree size {size}")
 
 
-def verify_consistency(
+# RFC 9162 §2.1.4.2 transcribed step by step, so that a reader can check it against the RFC line by line.
+def verify_consistency(  # noqa: C901
     first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
 ) -> None:
     """Check a consistency proof as RFC 9162 §2.1.4.2 prescribes; raise ProofError if it fails."""

@@ -295,7 +295,8 @@ class Bundle:
         self.close()
 
 
-def write_bundle(
+# One keyword per part of an audit bundle (entries, checkpoints, keys, leaf hashes, attachments, ...).
+def write_bundle(  # noqa: PLR0913
     path: str | os.PathLike[str],
     *,
     origin: str,
