@@ -1,4 +1,4 @@
-"""Applying a lineage plan on PostgreSQL: one call of ``registry_lineage_ingest`` (migration 0003).
+"""Applying a lineage plan on PostgreSQL: one call of ``registry_lineage_ingest`` (registry/sql/).
 
 One round trip instead of about a dozen (event row, job, run, datasets, versions, edges, run links,
 audit queue row): at pipeline speed those round trips, and the client and server work each costs,
@@ -31,7 +31,6 @@ def lineage_plan_apply(
     """Write the event and its plan; False (nothing written, ``stored.pk`` set to the earlier row's id)
     when an identical event was stored before. The function sets the audit entry's target id to the
     new event's id."""
-    run = plan.run
     audit = audit_fields(
         actor=actor,
         action=AuditAction.LINEAGE_EVENT_INGEST,
@@ -39,7 +38,23 @@ def lineage_plan_apply(
         data=audit_data,
         now=stored.received_at,
     )
-    document = {
+    document = _plan_document(stored, plan, audit)
+    with connection.cursor() as cursor:
+        cursor.execute(_CALL, [json.dumps(document, ensure_ascii=False)])
+        event_id, created = cursor.fetchone()
+    stored.pk = event_id
+    if created:
+        stored._state.adding = False
+        stored._state.db = connection.alias
+        transaction.on_commit(audit_sequence, robust=True)
+    return bool(created)
+
+
+def _plan_document(stored: LineageEvent, plan: LineagePlan, audit: dict[str, Any]) -> dict[str, Any]:
+    """The function's one argument: the event row, its job, run, datasets, versions, edges and links,
+    and the audit fields to queue."""
+    run = plan.run
+    return {
         "now": stored.received_at.isoformat(),
         "user": stored.received_by_id,
         "event": {
@@ -80,12 +95,3 @@ def lineage_plan_apply(
         ],
         "audit": audit,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_CALL, [json.dumps(document, ensure_ascii=False)])
-        event_id, created = cursor.fetchone()
-    stored.pk = event_id
-    if created:
-        stored._state.adding = False
-        stored._state.db = connection.alias
-        transaction.on_commit(audit_sequence, robust=True)
-    return bool(created)
