@@ -71,7 +71,7 @@ def client_address(request: HttpRequest) -> str | None:
         return peer
 
 
-class LoginLockoutBackend(AxesStandaloneBackend):
+class LoginLockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]  # axes ships no type hints
     """axes' check before the password is looked at. A call without a request (the test client's
     ``login()``, a shell) has no client to count and is left to the next backend."""
 
@@ -84,7 +84,8 @@ class LoginLockoutBackend(AxesStandaloneBackend):
     ) -> None:
         if request is None:
             return None
-        return super().authenticate(request, username, password, **kwargs)
+        super().authenticate(request, username, password, **kwargs)  # raises when the client is locked out
+        return None
 
 
 # --- Which locks hold -------------------------------------------------------------------------------

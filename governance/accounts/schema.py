@@ -7,7 +7,8 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class BearerTokenSchemeExtension(OpenApiAuthenticationExtension):
+# drf-spectacular registers extensions in an untyped __init_subclass__.
+class BearerTokenSchemeExtension(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "governance.accounts.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 

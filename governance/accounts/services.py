@@ -148,7 +148,7 @@ def token_revoke(*, actor: Actor, prefix: str, owner: User | None = None) -> Api
     tokens = ApiToken.objects.filter(prefix=prefix)
     if owner is not None:
         tokens = tokens.filter(user=owner)
-    token = tokens.first()
+    token: ApiToken | None = tokens.first()
     if token is None:
         raise NotFound(f"no token with prefix {prefix!r}")
     changed = ApiToken.objects.filter(pk=token.pk, revoked=False).update(
