@@ -295,6 +295,25 @@ class Bundle:
         self.close()
 
 
+def _write_entries(archive: zipfile.ZipFile, entries: Iterable[bytes]) -> int:
+    """Stream the entries, one per line, in batches; returns how many were written."""
+    count = 0
+    with archive.open(BUNDLE_DIR + ENTRIES, "w", force_zip64=True) as stream:
+        batch: list[bytes] = []
+        for entry in entries:
+            raw = bytes(entry)
+            if b"\n" in raw:
+                raise ValueError(f"entry {count} contains a newline byte")
+            batch.append(raw)
+            batch.append(b"\n")
+            count += 1
+            if len(batch) >= 2 * _CHUNK:
+                stream.write(b"".join(batch))
+                batch.clear()
+        stream.write(b"".join(batch))
+    return count
+
+
 # One keyword per part of an audit bundle (entries, checkpoints, keys, leaf hashes, attachments, ...).
 def write_bundle(  # noqa: PLR0913
     path: str | os.PathLike[str],
@@ -321,20 +340,7 @@ def write_bundle(  # noqa: PLR0913
     os.close(handle)
     try:
         with zipfile.ZipFile(temp_name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            count = 0
-            with archive.open(BUNDLE_DIR + ENTRIES, "w", force_zip64=True) as stream:
-                batch: list[bytes] = []
-                for entry in entries:
-                    raw = bytes(entry)
-                    if b"\n" in raw:
-                        raise ValueError(f"entry {count} contains a newline byte")
-                    batch.append(raw)
-                    batch.append(b"\n")
-                    count += 1
-                    if len(batch) >= 2 * _CHUNK:
-                        stream.write(b"".join(batch))
-                        batch.clear()
-                stream.write(b"".join(batch))
+            count = _write_entries(archive, entries)
             archive.writestr(BUNDLE_DIR + CHECKPOINTS, json.dumps(list(checkpoints), indent=2) + "\n")
             archive.writestr(BUNDLE_DIR + KEYS, "".join(f"{line}\n" for line in keys))
             if leaf_hashes is not None:

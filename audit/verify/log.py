@@ -138,8 +138,8 @@ class _LogVerifier(Evidence):
         )
 
     # --- d. a full log -----------------------------------------------------------------------------
-    # One pass over the entries checks chain, tree and every checkpoint at once (the verifier reads a log
-    # of millions of entries once); issue 15 splits it into per-check helpers.
+    # long: one pass over the entries checks chain, tree and every checkpoint at once (the verifier reads
+    # a log of millions of entries once, streaming); its steps share the running hashes.
     def run_complete(self, entries: Iterable[bytes]) -> Finding | None:  # noqa: C901
         stops = sorted({*self.sizes, self.record_size} - {0})
         stop_iter = iter(stops)
