@@ -114,3 +114,34 @@ def test_the_size_check_sees_a_long_function_without_a_reason(tmp_path: Path) ->
 @pytest.mark.parametrize("key", sorted(LONG_FUNCTIONS))
 def test_each_allowed_long_function_says_why(key: str) -> None:
     assert LONG_FUNCTIONS[key].strip()
+
+
+def _function_level_imports_without_reason() -> list[str]:
+    """First-party imports inside a function with no comment saying why (on the line, or in the function
+    above it, docstring included): such an import hides a dependency the contracts would otherwise see."""
+    found = []
+    for path in _sources():
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for function in ast.walk(ast.parse(source)):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            explained = ast.get_docstring(function) is not None
+            for node in ast.walk(function):
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                if not any(name.split(".")[0] in APPS for name in names):
+                    continue
+                before = lines[function.lineno : node.lineno]
+                if not (explained or "#" in lines[node.lineno - 1] or any("#" in line for line in before)):
+                    found.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno} {', '.join(names)}")
+    return found
+
+
+def test_every_function_level_import_says_why() -> None:
+    assert _function_level_imports_without_reason() == []
