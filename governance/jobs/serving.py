@@ -1,6 +1,8 @@
 """Serving predictions from the version deployed in an environment, from its ONNX form.
 
-1. The deployment row says which version serves (a redeploy or a stop takes effect on the next request).
+1. The deployment row says which version serves (a redeploy or a stop takes effect on the next request):
+   each request reads the serving deployment's id and hashes (one light query); the row with its
+   version and model is cached per process under that key.
 2. On the first request for a version in this process, its signed files are copied out of storage
    into a private temporary directory, checked against the pinned SHA-256s and the service's signature
    (``registry.signing.version_verify``); only then does onnxruntime get the ONNX bytes. The session
@@ -62,6 +64,8 @@ def _serving(*, environment: str, model_name: str) -> Deployment:
             _deployments.move_to_end(key)
             return deployment
     deployment = deployment_serving_get(environment=environment, model_name=model_name)
+    if deployment.pk != key.deployment_id:  # redeployed in between: serve it, cache it on its own key
+        return deployment
     with _lock:
         _deployments[key] = deployment
         while len(_deployments) > _DEPLOYMENTS_CACHED:
