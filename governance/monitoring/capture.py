@@ -79,6 +79,16 @@ def feature_bins(feature: profiles.FeatureProfile, values: list[Any]) -> list[in
     return [profiles.bin_of(feature, value) for value in values]  # nulls, booleans, text among numbers
 
 
+def prediction_bins(profile: profiles.PredictionProfile, predictions: Sequence[Any]) -> list[int]:
+    """``[profiles.prediction_bin(profile, p) for p in predictions]`` with one dict lookup each."""
+    try:
+        index = {label: number for number, label in reversed(list(enumerate(profile["classes"])))}
+        other = len(profile["classes"])
+        return [index.get(prediction, other) for prediction in predictions]
+    except TypeError:  # an unhashable label (a list): compare one by one, as the profile does
+        return [profiles.prediction_bin(profile, prediction) for prediction in predictions]
+
+
 def _uuids(count: int) -> list[str]:
     """``count`` time-ordered UUIDs (version 7, RFC 9562 §5.7) as strings: the time in milliseconds, then
     random bits from one read of the system's random source. Time-ordered ids land at the end of the
@@ -157,7 +167,7 @@ def predictions_log(
     if profile is None:
         return None
     prediction_profile = profile["predictions"]
-    bins = [[profiles.prediction_bin(prediction_profile, prediction) for prediction in predictions]]
+    bins = [prediction_bins(prediction_profile, predictions)]
     for feature in profile["features"][: profiles.MAX_FEATURES]:
         name = feature["name"]
         bins.append(feature_bins(feature, [row.get(name) for row in rows]))

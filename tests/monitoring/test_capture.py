@@ -31,3 +31,11 @@ def test_log_ids_are_distinct_time_ordered_uuids() -> None:
     ids = capture._uuids(500)
     assert len(set(ids)) == 500
     assert all(uuid.UUID(text).version == 7 and str(uuid.UUID(text)) == text for text in ids)
+
+
+def test_prediction_bins_match_the_profile_value_for_value() -> None:
+    predictions = _profile()["predictions"]
+    values: list[Any] = [0, 1, 1.0, True, 2, "1", None, [1]]
+    assert capture.prediction_bins(predictions, values) == [
+        profiles.prediction_bin(predictions, v) for v in values
+    ]
