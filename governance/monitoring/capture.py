@@ -117,7 +117,7 @@ def _insert(
     """One statement for all rows: the columns as arrays on PostgreSQL, ``executemany`` elsewhere."""
     quote = connection.ops.quote_name
     served_at = timezone.now()
-    prediction_bins, feature_columns = bins[0], bins[1:]
+    by_prediction, feature_columns = bins[0], bins[1:]
     names = ["id", "prediction", "prediction_bin", *(f"f{n}" for n in range(len(feature_columns)))]
     columns = ", ".join(quote(name) for name in ("deployment_id", "model_version_id", "served_at", *names))
     table = quote(PredictionLog._meta.db_table)
@@ -149,7 +149,7 @@ def _insert(
             [
                 (deployment.pk, deployment.model_version_id, at, log_id, json.dumps(prediction), *row_bins)
                 for log_id, prediction, *row_bins in zip(
-                    ids, predictions, prediction_bins, *feature_columns, strict=True
+                    ids, predictions, by_prediction, *feature_columns, strict=True
                 )
             ],
         )
