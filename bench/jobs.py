@@ -85,7 +85,7 @@ def main() -> None:
         from governance.approvals.services.releases import release_create
         from governance.approvals.services.signatures import release_sign
         from governance.jobs import serving
-        from governance.jobs.services import job_enqueue
+        from governance.jobs.enqueue import job_enqueue
         from registry.services.datasets import dataset_create, dataset_version_upload
         from tests.jobs.factories import customers_csv
         from tests.support import celery_worker_command

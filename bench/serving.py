@@ -100,8 +100,8 @@ def _deployed() -> tuple[Any, str]:
     from governance.approvals.services.releases import release_create
     from governance.approvals.services.signatures import release_sign
     from governance.demo.story import customers_csv
+    from governance.jobs.enqueue import job_enqueue
     from governance.jobs.models import ReleaseJob
-    from governance.jobs.services import job_enqueue
     from registry.models import ModelVersion
     from registry.services.datasets import dataset_create, dataset_version_upload
 

@@ -18,8 +18,8 @@ from governance.core.errors import NotFound
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
 from governance.jobs import serving
+from governance.jobs.enqueue import job_enqueue
 from governance.jobs.models import ReleaseJob
-from governance.jobs.services import job_enqueue
 from governance.jobs.throttling import PredictRateThrottle
 from registry.services.stopping import deployment_stop
 

@@ -132,14 +132,3 @@ def job_reap_stale(*, actor: Actor, stale_after: timedelta) -> list[int]:
         if job_fail(actor=actor, job_id=job_id, reason=reason, stage=stage):
             failed.append(job_id)
     return failed
-
-
-def __getattr__(name: str) -> Any:
-    """Temporary: ``job_enqueue`` moved to ``governance.jobs.enqueue``; ``jobs/apis.py`` and the benchmarks
-    still import it from here. Function-level because enqueue → tasks → runner → services would be a cycle
-    at import time; goes once they import ``governance.jobs.enqueue``."""
-    if name == "job_enqueue":
-        from governance.jobs.enqueue import job_enqueue
-
-        return job_enqueue
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
