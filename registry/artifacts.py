@@ -24,7 +24,7 @@ import threading
 import zipfile
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -164,12 +164,36 @@ def skops_untrusted(path: Path) -> list[str]:
     return sorted(name for name in named if name not in allowed)
 
 
+def _onnx_nodes(nodes: Iterable[Any]) -> Iterator[Any]:
+    """Every node, also those inside subgraphs (If, Loop, Scan bodies) held in node attributes."""
+    for node in nodes:
+        yield node
+        for attribute in node.attribute:
+            graphs = [attribute.g] if attribute.HasField("g") else []
+            for graph in [*graphs, *attribute.graphs]:
+                yield from _onnx_nodes(graph.node)
+
+
+def _onnx_tensors(model: Any) -> Iterator[Any]:
+    """Every tensor a model carries: initializers, sparse ones, and those in node attributes anywhere
+    (a Constant node's value can point at an external file as well as an initializer can)."""
+    yield from model.graph.initializer
+    for sparse in model.graph.sparse_initializer:
+        yield from (sparse.values, sparse.indices)
+    for node in _onnx_nodes([*model.graph.node, *(n for f in model.functions for n in f.node)]):
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+
+
 def onnx_refusal(model: Any) -> str:
-    """Why an ONNX model is refused ("" when it is not): custom-op domains or external tensor data."""
+    """Why an ONNX model is refused ("" when it is not): custom-op domains or external tensor data,
+    looked for in every graph, subgraph and function of the model."""
     import onnx
 
-    domains = {item.domain for item in model.opset_import}
-    domains |= {node.domain for node in model.graph.node}
+    nodes = _onnx_nodes([*model.graph.node, *(n for f in model.functions for n in f.node)])
+    domains = {item.domain for item in model.opset_import} | {node.domain for node in nodes}
     domains |= {function.domain for function in model.functions}
     custom = sorted(domains - ONNX_DOMAINS)
     if custom:
@@ -177,7 +201,7 @@ def onnx_refusal(model: Any) -> str:
             f"artifact: the ONNX model uses custom-op domain(s) {', '.join(custom)}; only the standard "
             "operators (ai.onnx, ai.onnx.ml) are run here"
         )
-    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in _onnx_tensors(model)):
         return "artifact: the ONNX model keeps tensors in external files; save it with all data inside"
     try:
         onnx.checker.check_model(model)

@@ -178,3 +178,28 @@ def test_a_legacy_pickle_row_is_never_loaded_by_serving(scientist: APIClient, tm
 
     assert response.status_code == 409 and "no safe format" in response.json()["detail"]
     assert not marker.exists()
+
+
+def test_an_onnx_constant_pointing_at_an_external_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    from registry.artifacts import ArtifactRefused, artifact_check
+
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 4)
+    value = helper.make_tensor("v", TensorProto.FLOAT, [1], [0.0])
+    value.data_location = TensorProto.EXTERNAL
+    del value.float_data[:]
+    value.external_data.add(key="location", value="secret.bin")
+    graph = helper.make_graph(
+        [helper.make_node("Constant", [], ["c"], value=value), helper.make_node("Add", ["x", "c"], ["y"])],
+        "external-constant",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+
+    with pytest.raises(ArtifactRefused, match="external files"):
+        artifact_check(path)
