@@ -190,3 +190,23 @@ def test_the_service_rerun_answers_with_the_failed_checks(filed: ReleaseRequest,
 
     assert outcome.changed and [check["name"] for check in outcome.failed] == ["no_erasure_impact"]
     assert filed.checks_passed is False and filed.checks[0]["status"] == "failed"
+
+
+def test_an_approval_is_refused_when_a_check_failed_between_its_re_run_and_the_signature(
+    filed: ReleaseRequest, approver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race: the signer's re-run passes, then a page view or the worker fails the check (an erasure
+    arrived) before the signature takes the request's lock. The decision under the lock sees it."""
+    from governance.approvals.services import signatures
+
+    def rerun_then_a_concurrent_failure(**kwargs: Any) -> None:
+        ReleaseRequest.objects.filter(pk=filed.pk).update(checks_passed=False)
+
+    monkeypatch.setattr(signatures, "release_checks_before_signing", rerun_then_a_concurrent_failure)
+
+    response = sign(client_for(approver), filed.pk)
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["error"] == "check_failed"
+    assert not Signature.objects.filter(release=filed).exists()
+    assert not Grant.objects.exists()

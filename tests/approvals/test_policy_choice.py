@@ -118,6 +118,24 @@ def test_without_a_named_policy_the_strictest_applies(requester: Any, pipeline: 
     assert deploy.json()["policy"]["name"] == "deploy-production"
 
 
+def test_a_capitalised_environment_meets_that_environments_policy(requester: Any, pipeline: Any) -> None:
+    policy_seed_defaults(actor=Actor.system("tests"))
+    model_version(requester, name="credit")
+
+    weaker = client_for(pipeline).post(
+        "/api/v1/releases", _deploy_body(environment="Production", policy="deploy-default"), format="json"
+    )
+    chosen = client_for(pipeline).post(
+        "/api/v1/releases", _deploy_body(environment="PRODUCTION"), format="json"
+    )
+
+    assert weaker.status_code == 400, weaker.json()
+    assert weaker.json()["required_policy"] == ["deploy-production"]
+    assert chosen.status_code == 201, chosen.json()
+    assert chosen.json()["policy"]["name"] == "deploy-production"
+    assert chosen.json()["environment"] == "production"
+
+
 def test_policies_that_contradict_each_other_file_nothing(requester: Any) -> None:
     make_policy("train-two-officers", required_approvals=[{"role": "compliance_officer", "count": 2}])
     make_policy("train-with-overseer", checks=[{"name": "metric_thresholds"}, {"name": "human_overseer"}])

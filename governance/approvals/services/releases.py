@@ -111,7 +111,8 @@ def release_create(
         model=model,
         datasets=datasets,
         version=version,
-        environment=environment,
+        # One name whatever its spelling, as governed aliases are: "Production" meets production's policy.
+        environment=environment.lower(),
         parameters=dict(parameters or {}),
         code_version=code_version,
         metric_thresholds=dict(metric_thresholds or {}),

@@ -92,6 +92,13 @@ def _signature_add(
     4. Audit; a met quorum issues the grant (its own audited action)."""
     ReleaseRequest.objects.select_for_update().filter(pk=release.pk).first()
     release = selectors.release_get(pk=release.pk)
+    if meaning == Meaning.APPROVED and not release.checks_passed and release.policy_version.checks:
+        # The checks ran before this lock was taken; a page view or the worker may have failed them since.
+        raise Conflict(
+            "an automated check failed after this signature was asked for; the request cannot be approved "
+            "while a check fails (open its page to see which)",
+            code="check_failed",
+        )
     roles = _signer_roles(release, signer)
     now = timezone.now()
     _refuse_unless_first_signature(release, signer, now)
