@@ -38,6 +38,9 @@ from registry.selectors.deployments import ServingKey, deployment_serving_get, d
 MAX_ROWS = 1000
 # skops-only uploads, loaded pipelines per SHA-256 (ONNX sessions are cached in registry.artifacts).
 _pipelines: OrderedDict[str, Any] = OrderedDict()
+# Versions that failed verification in this process, with the reason (a version's bytes never change, so a
+# tampered version stays refused until another version is deployed).
+_refused: dict[tuple[int, str, str], str] = {}
 # Deployment rows (with version and model) per serving key; a row never changes version, and the key's
 # hashes keep a reused id (a restored or test database) from picking up another deployment.
 _deployments: OrderedDict[ServingKey, Deployment] = OrderedDict()
@@ -123,15 +126,25 @@ def predict(*, environment: str, model_name: str, rows: Any, actor: Actor | None
     version = deployment.model_version
     if not version.storage_name:
         raise NotFound(f"{version.node_id} has no stored artifact to serve")
-    try:
-        kind, model = _load(version)
-    except (signing.SignatureInvalid, artifacts.ArtifactRefused) as exc:
-        reason = str(getattr(exc, "detail", exc))
+    refused_key = (version.pk, version.artifact_sha256, version.created_at.isoformat())  # ids can be reused
+    with _lock:
+        reason = _refused.get(refused_key, "")
+    if not reason:
+        try:
+            kind, model = _load(version)
+        except (signing.SignatureInvalid, artifacts.ArtifactRefused) as exc:
+            reason = str(getattr(exc, "detail", exc))
+            # Verified once per process: a caller repeating the request against a tampered version must
+            # not make the server copy and hash its files on every call (each refusal is still audited).
+            with _lock:
+                _refused[refused_key] = reason
+    if reason:
         serving_refusal_record(actor=actor or Actor.system("serving"), version=version, reason=reason)
+    if reason:
         raise Conflict(
             f"{version.node_id} is not served: {reason}; redeploy a verified version",
             code="artifact_unverified",
-        ) from exc
+        )
     try:
         if kind == "onnx":
             predictions = onnx_predict(model, version.input_schema, rows)
