@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -133,7 +134,9 @@ class ModelSearchApi(ReadApi):
         self.read(request, "registered-models", params)
         offset = filters.page_token_decode(params.get("page_token"))
         rows, more = selectors.mlflow_model_search(
-            clauses=filters.filter_parse(params.get("filter"), allowed=("name",)),
+            clauses=filters.filter_parse(
+                params.get("filter"), allowed=("name",), max_length=settings.MAX_FILTER_LENGTH
+            ),
             order=filters.order_by_parse(
                 params.get("order_by"),
                 allowed=("name", "creation_timestamp", "last_updated_timestamp"),
@@ -298,7 +301,7 @@ class VersionSearchApi(ReadApi):
         self.read(request, "model-versions", params)
         offset = filters.page_token_decode(params.get("page_token"))
         rows, more = selectors.mlflow_version_search(
-            clauses=filters.filter_parse(params.get("filter")),
+            clauses=filters.filter_parse(params.get("filter"), max_length=settings.MAX_FILTER_LENGTH),
             order=filters.order_by_parse(
                 params.get("order_by"),
                 allowed=("name", "version_number", "creation_timestamp", "last_updated_timestamp"),

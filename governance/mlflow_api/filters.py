@@ -6,6 +6,11 @@ The grammar is the subset MLflow's model registry documents and its client sends
 backticked, as the client's own ``tag.`mlflow.prompt.is_prompt` != 'true'`` is), the operator one of
 ``=``, ``!=``, ``LIKE``, ``ILIKE``, ``IN``, ``NOT IN``, and the value a quoted string or, for ``IN``, a
 parenthesised list of them.
+
+``LIKE``/``ILIKE`` values are patterns: ``%`` any run of characters, ``_`` one character, a backslash
+makes the next character literal (``\\%``, ``\\_``, ``\\\\``), as on MLflow's PostgreSQL store. They are
+kept parsed (``like_parse``) and handed to the database as SQL ``LIKE``/``GLOB`` patterns, never as
+regular expressions: a regex with many ``.*`` backtracks exponentially on a long name.
 """
 
 from __future__ import annotations
@@ -81,8 +86,15 @@ def _key(word: str, allowed: tuple[str, ...]) -> tuple[str, str]:
     return "attribute", name
 
 
-def filter_parse(text: str | None, *, allowed: tuple[str, ...] = ATTRIBUTES) -> list[Clause]:
-    """Parse an MLflow filter string into clauses, all of which must hold (an empty filter: none)."""
+def filter_parse(
+    text: str | None, *, allowed: tuple[str, ...] = ATTRIBUTES, max_length: int | None = None
+) -> list[Clause]:
+    """Parse an MLflow filter string into clauses, all of which must hold (an empty filter: none).
+    A filter longer than ``max_length`` characters (``MAX_FILTER_LENGTH``) is refused unread."""
+    if max_length is not None and len(text or "") > max_length:
+        raise FilterError(
+            f"filter: {len(text or '')} characters, over the limit of {max_length} (MAX_FILTER_LENGTH)"
+        )
     tokens = _tokens(text or "")
     clauses: list[Clause] = []
     index = 0
@@ -132,7 +144,11 @@ def filter_parse(text: str | None, *, allowed: tuple[str, ...] = ATTRIBUTES) -> 
             value_kind, raw = take()
             if value_kind not in ("string", "word"):
                 raise FilterError(f"filter: {raw!r} is not a value; quote strings as 'value'")
-            value = _unquote(raw) if value_kind == "string" else raw
+            if value_kind == "string":
+                # A pattern keeps its backslashes: they escape % and _ (like_parse reads them).
+                value = raw[1:-1] if op in ("LIKE", "ILIKE") else _unquote(raw)
+            else:
+                value = raw
         if field == "tag" and op not in STRING_OPERATORS:
             raise FilterError(f"filter: tag.{key} takes {', '.join(STRING_OPERATORS)}, not {op}")
         if field == "attribute" and key in ("run_id", "version_number") and op in ("LIKE", "ILIKE"):
@@ -141,10 +157,45 @@ def filter_parse(text: str | None, *, allowed: tuple[str, ...] = ATTRIBUTES) -> 
     return clauses
 
 
-def like_to_regex(pattern: str) -> str:
-    """SQL ``LIKE`` (``%`` any run, ``_`` one character) as an anchored regular expression."""
-    parts = [".*" if char == "%" else "." if char == "_" else re.escape(char) for char in pattern]
-    return "^" + "".join(parts) + "$"
+ANY_RUN: Final = "%"  # like_parse's marks for the two wildcards; every other part is one literal char
+ONE_CHAR: Final = "_"
+
+
+@dataclass(frozen=True)
+class LikePart:
+    wildcard: str  # ANY_RUN, ONE_CHAR or "" for a literal character
+    char: str = ""
+
+
+def like_parse(pattern: str) -> list[LikePart]:
+    """An MLflow ``LIKE`` pattern as wildcards and literal characters (``\\x`` is a literal ``x``)."""
+    parts: list[LikePart] = []
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            # A trailing backslash (possible only in an unquoted value) stands for itself.
+            parts.append(LikePart("", next(chars, "\\")))
+        elif char in (ANY_RUN, ONE_CHAR):
+            parts.append(LikePart(char))
+        else:
+            parts.append(LikePart("", char))
+    return parts
+
+
+def like_to_sql(parts: list[LikePart]) -> str:
+    """The pattern for ``LIKE ... ESCAPE '\\'`` (only ``%``, ``_`` and the backslash escaped)."""
+    return "".join(
+        part.wildcard or ("\\" + part.char if part.char in "%_\\" else part.char) for part in parts
+    )
+
+
+def like_to_glob(parts: list[LikePart]) -> str:
+    """The pattern for SQLite's case-sensitive ``GLOB`` (``*``, ``?``; ``*?[`` as one-char sets)."""
+    wildcards = {ANY_RUN: "*", ONE_CHAR: "?"}
+    return "".join(
+        wildcards[part.wildcard] if part.wildcard else f"[{part.char}]" if part.char in "*?[" else part.char
+        for part in parts
+    )
 
 
 def order_by_parse(clauses: list[str] | None, *, allowed: tuple[str, ...]) -> list[OrderBy]:

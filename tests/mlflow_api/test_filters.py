@@ -7,9 +7,12 @@ import pytest
 from governance.mlflow_api.filters import (
     Clause,
     FilterError,
+    LikePart,
     OrderBy,
     filter_parse,
-    like_to_regex,
+    like_parse,
+    like_to_glob,
+    like_to_sql,
     max_results_check,
     order_by_parse,
     page_token_decode,
@@ -69,10 +72,35 @@ def test_registered_models_search_only_by_name_and_tags() -> None:
         filter_parse("run_id = 'x'", allowed=("name",))
 
 
-def test_like_patterns_become_anchored_regular_expressions() -> None:
-    assert like_to_regex("churn-%") == r"^churn\-.*$"
-    assert like_to_regex("a_c") == "^a.c$"
-    assert like_to_regex("50.5%") == r"^50\.5.*$"
+def test_like_patterns_are_read_as_wildcards_and_literal_characters() -> None:
+    assert like_parse("a_%") == [LikePart("", "a"), LikePart("_"), LikePart("%")]
+    assert like_parse(r"\%\_\\x") == [
+        LikePart("", "%"),
+        LikePart("", "_"),
+        LikePart("", "\\"),
+        LikePart("", "x"),
+    ]
+    assert like_parse("trailing\\") == [*(LikePart("", c) for c in "trailing"), LikePart("", "\\")]
+
+
+def test_like_patterns_become_sql_like_and_glob_patterns_not_regexes() -> None:
+    assert like_to_sql(like_parse("churn-%")) == "churn-%"
+    assert like_to_sql(like_parse("50.5%")) == "50.5%"
+    assert like_to_sql(like_parse(r"50\% of a\_b\\")) == r"50\% of a\_b\\"
+    assert like_to_sql(like_parse(r"\.")) == "."  # an escaped ordinary character is itself
+    assert like_to_glob(like_parse("a_c%")) == "a?c*"
+    assert like_to_glob(like_parse(r"*?[]\%\_")) == "[*][?][[]]%_"
+
+
+def test_like_values_keep_their_escapes_and_other_values_lose_them() -> None:
+    assert filter_parse(r"name LIKE 'a\_b%'") == [Clause("attribute", "name", "LIKE", r"a\_b%")]
+    assert filter_parse(r"name = 'a\_b'") == [Clause("attribute", "name", "=", "a_b")]
+
+
+def test_a_filter_longer_than_the_limit_is_refused_naming_it() -> None:
+    assert filter_parse("name = 'x'", max_length=10) == [Clause("attribute", "name", "=", "x")]
+    with pytest.raises(FilterError, match=r"11 characters, over the limit of 10 \(MAX_FILTER_LENGTH\)"):
+        filter_parse("name = 'xy'", max_length=10)
 
 
 def test_order_by_defaults_to_ascending_and_reads_timestamp_as_creation() -> None:
