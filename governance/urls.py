@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from governance import health, pages
 from registry import pages as registry_pages
@@ -34,9 +34,17 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signed-out/", pages.signed_out, name="signed-out"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/2.0/mlflow/", include("governance.mlflow_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Swagger UI and Redoc from drf-spectacular-sidecar (our static files); Swagger's start-up script is
+    # served as a file (the split view), so neither page needs an inline script under the CSP.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        name="swagger-ui",
+    ),
+    path("api/redoc/", pages.redoc, name="redoc"),
 ]

@@ -7,12 +7,14 @@ values only: it requires every secret and turns on the HTTPS protections.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -48,11 +50,14 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Static files come from whitenoise in every process, runserver included (no CDN: issue 17).
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files
     "django_celery_results",
     "axes",
     "governance.accounts",
@@ -67,6 +72,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files before anything touches sessions or the database; then the Content Security Policy.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "governance.core.logs.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,6 +96,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+# Our own "signed out" page (governance/pages.py), for the console and the admin site alike.
+LOGOUT_REDIRECT_URL = "/accounts/signed-out/"
 
 TEMPLATES = [
     {
@@ -99,7 +109,11 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "governance.menu.console",  # the role-aware menu in base.html
             ],
+            # |when, |duration, |deflist on every page without {% load %} (governance/core/templatetags).
+            "builtins": ["governance.core.templatetags.console"],
+            "libraries": {"console": "governance.core.templatetags.console"},
         },
     },
 ]
@@ -147,6 +161,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The console's own CSS and scripts (governance/ is not an app, so name its folder).
+STATICFILES_DIRS = [BASE_DIR / "governance" / "static"]
+with contextlib.suppress(OSError):  # read-only installs serve from the packages alone (finders, below)
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise reads it at start (`manage.py collectstatic`)
+# Whitenoise serves the apps' static files straight from the installed packages (finders), so every
+# process serves the console's CSS, Swagger UI and Redoc with or without `collectstatic`; files
+# collected into STATIC_ROOT are served too, with their precompressed copies.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
 # Artifacts and dataset files go through Django's storage API, content-addressed by SHA-256. Local files
 # by default; S3-compatible storage by configuration (`pip install '.[s3]'`), e.g.
@@ -157,7 +180,7 @@ STORAGES = {
         "BACKEND": env.string("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
         "OPTIONS": env.json_object("STORAGE_OPTIONS", {}),
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Stored artifacts and dataset files (personal data among them) are this service's alone.
 FILE_UPLOAD_PERMISSIONS = 0o600
@@ -195,6 +218,21 @@ MAX_CSV_LINE_BYTES = env.integer("MAX_CSV_LINE_BYTES", 1024**2, minimum=64)
 MAX_FILTER_LENGTH = env.integer("MAX_FILTER_LENGTH", 4096, minimum=64)
 
 # --- Security (values tightened by production.py) --------------------------------------------------
+# Content Security Policy (django-csp 4): every script and stylesheet from this service, none inline;
+# no plugins, no framing, forms post only here. Pages that need more say so with a decorator and why
+# (the API reference's Redoc page: governance/pages.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    },
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 CSRF_COOKIE_HTTPONLY = True
@@ -265,6 +303,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: the pages work with no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Cache (throttling state) -----------------------------------------------------------------------
