@@ -6,6 +6,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from governance import health, pages
+from governance.core import error_middleware
+from governance.mlflow_api import errors as mlflow_errors
 from registry import pages as registry_pages
 
 api_v1 = [
@@ -20,6 +22,14 @@ api_v1 = [
     path("", include("governance.jobs.urls")),
     path("", include("governance.monitoring.urls")),
 ]
+
+# Every failure outside a DRF view's own handler: JSON under /api/, MLflow's shape under its prefix,
+# the styled error page elsewhere (governance/core/error_middleware.py).
+error_middleware.shape_register("/api/2.0/mlflow/", mlflow_errors.django_error_response)
+handler400 = error_middleware.bad_request
+handler403 = error_middleware.permission_denied
+handler404 = error_middleware.page_not_found
+handler500 = error_middleware.server_error
 
 urlpatterns = [
     path("", pages.home, name="home"),

@@ -20,6 +20,7 @@ from audit.actors import actor_from_request
 from governance.accounts.permissions import request_user
 from governance.core.api import MethodRoles
 from governance.core.errors import ApplicationError
+from governance.core.json_parser import json_check, too_large
 from governance.core.roles import Role
 from registry.selectors.lineage import DEFAULT_DEPTH, MAX_DEPTH, lineage_graph
 from registry.services.lineage import InvalidLineageEvent, lineage_event_ingest
@@ -54,9 +55,11 @@ def decode_body(raw: bytes, content_encoding: str) -> object:
     if len(data) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(f"an event may be at most {MAX_EVENT_BYTES} bytes")
     try:
-        return json.loads(data, parse_constant=_refuse_constant)
+        value = json.loads(data, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InvalidLineageEvent("$", f"the body is not JSON: {exc}") from exc
+    json_check(value)  # MAX_JSON_DEPTH, MAX_JSON_ITEMS and no NUL, as every JSON body
+    return value
 
 
 def _gunzip(raw: bytes) -> bytes:
@@ -160,7 +163,7 @@ class LineageApi(APIView):
         try:
             raw = request.body
         except RequestDataTooBig as exc:
-            raise PayloadTooLarge("the request body is larger than the server accepts") from exc
+            raise too_large() from exc
         except RawPostDataException as exc:  # a form body already parsed for a session's CSRF check
             raise InvalidLineageEvent(
                 "$", "send the event as a JSON body (Content-Type: application/json)"

@@ -77,12 +77,8 @@ class JobDetailApi(APIView):
     permission_classes = [READERS]
 
     @extend_schema(responses=JobOutputSerializer)
-    def get(self, request: Request, job_id: str) -> Response:
-        job = (
-            ReleaseJob.objects.select_related("requested_by")
-            .filter(pk=int(job_id) if job_id.isdigit() else 0)
-            .first()
-        )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = ReleaseJob.objects.select_related("requested_by").filter(pk=job_id).first()
         if job is None:
             raise NotFound(f"no job {job_id!r}")
         return Response(JobOutputSerializer(job).data)

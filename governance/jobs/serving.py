@@ -27,7 +27,7 @@ from django.db import transaction
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.core.errors import Conflict, NotFound, ValidationFailed
+from governance.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from governance.jobs import ml
 from governance.monitoring.capture import predictions_log
 from registry import artifacts, signing
@@ -55,6 +55,13 @@ class Prediction(TypedDict):
     deployment: int
     predictions: list[Any]
     prediction_ids: list[str] | None  # ids to post labels for; None when the request was not sampled
+
+
+class UnprocessableModel(ApplicationError):
+    """The version is served, but its artifact cannot predict rows that match its own input schema."""
+
+    code = "model_not_servable"
+    status = 422  # RFC 9110 §15.5.21: the request is well-formed; what it names cannot process it
 
 
 def _serving(*, environment: str, model_name: str) -> Deployment:
@@ -152,6 +159,16 @@ def predict(*, environment: str, model_name: str, rows: Any, actor: Actor | None
             predictions = ml.predict(model, version.input_schema, rows)
     except (RowsInvalid, ml.ParameterError) as exc:
         raise ValidationFailed(str(exc)) from exc
+    # The rows fit the version's declared input schema, so a failure here is the artifact's: an estimator
+    # that is not a pipeline over those features (fitted on other columns, not fitted, needing numbers
+    # where the schema has text) or an ONNX graph with other inputs. Refused and audited, never a 500.
+    except Exception as exc:  # any error raised inside the model's own code
+        reason = f"the model cannot predict rows of its input schema ({type(exc).__name__}: {exc})"[:500]
+        serving_refusal_record(actor=actor or Actor.system("serving"), version=version, reason=reason)
+        raise UnprocessableModel(
+            f"{version.node_id}: {reason}; register a version whose artifact is a pipeline taking the "
+            "input schema's features"
+        ) from exc
     prediction_ids = predictions_log(deployment=deployment, rows=rows, predictions=predictions)
     return {
         "model": model_name,

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +21,7 @@ from rest_framework.views import APIView
 from audit.actors import actor_from_request
 from governance.core.api import MethodRoles
 from governance.core.errors import ValidationFailed
+from governance.core.json_parser import LimitedJSONParser
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
 from governance.mlflow_api import errors, filters, render, selectors, services
@@ -41,7 +41,7 @@ class MlflowApi(APIView):
     """Base: MLflow's error shape, parameters from the query (GET) or the JSON body, audited reads."""
 
     permission_classes = [WRITE_ROLES]
-    parser_classes = [JSONParser]  # MLflow's client sends JSON bodies only
+    parser_classes = [LimitedJSONParser]  # MLflow's client sends JSON bodies only
     endpoint: ClassVar[str] = ""
     list_params: ClassVar[tuple[str, ...]] = ("order_by", "stages")
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from governance.core.errors import ApplicationError, Conflict, NotFound, PermissionRefused
+from governance.core.json_parser import PayloadTooLarge, too_large
 from governance.mlflow_api.filters import FilterError
 
 STATUS: Final = {
@@ -27,6 +29,18 @@ STATUS: Final = {
     "UNAUTHENTICATED": 401,
     "ENDPOINT_NOT_FOUND": 404,
     "REQUEST_LIMIT_EXCEEDED": 429,
+    "INTERNAL_ERROR": 500,
+}
+# A Django-level failure's status, as MLflow's code (ErrorMiddleware, handler404...): 413 keeps its status
+# with INVALID_PARAMETER_VALUE, a code the client does not retry.
+CODE_OF_STATUS: Final = {
+    400: "INVALID_PARAMETER_VALUE",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "ENDPOINT_NOT_FOUND",
+    405: "ENDPOINT_NOT_FOUND",
+    413: "INVALID_PARAMETER_VALUE",
+    429: "REQUEST_LIMIT_EXCEEDED",
 }
 MODEL_NAME: Final = re.compile(r"^[-a-zA-Z0-9_]{1,200}$")
 ALIAS_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
@@ -89,17 +103,27 @@ def _code_of(exc: Exception) -> tuple[str, str] | None:
 
 def mlflow_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The DRF exception handler of the MLflow views; anything unforeseen stays a 500 (a real fault)."""
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (= MAX_JSON_BODY_BYTES)
+        exc = too_large()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = MlflowError("MALFORMED_REQUEST", str(exc))
     found = _code_of(exc)
     if found is None:
         return None
     code, message = found
-    response = Response(body(code, message), status=STATUS[code])
+    response = Response(body(code, message), status=413 if isinstance(exc, PayloadTooLarge) else STATUS[code])
     if code == "UNAUTHENTICATED":
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     wait = getattr(exc, "wait", None)
     if isinstance(exc, exceptions.Throttled) and wait is not None:
         response["Retry-After"] = str(int(wait) + 1)
     return response
+
+
+def django_error_response(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
+    """MLflow's shape for failures outside the MLflow views' own handler (registered by the wiring with
+    ``core.error_middleware.shape_register``): an unknown URL, an oversize body, an unforeseen fault."""
+    return JsonResponse(body(CODE_OF_STATUS.get(status, "INTERNAL_ERROR"), detail), status=status)
 
 
 def endpoint_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:

@@ -76,6 +76,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "governance.core.logs.RequestIdMiddleware",
+    # Right after the request id: NUL in a URL is refused, and a view's unforeseen failure becomes a
+    # JSON (API), MLflow-shaped (/api/2.0/mlflow/) or page answer carrying that id.
+    "governance.core.error_middleware.ErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -277,6 +280,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "governance.core.pagination.CursorPagination",
+    # JSON within MAX_JSON_BODY_BYTES / MAX_JSON_DEPTH / MAX_JSON_ITEMS and without NUL (core/json_parser.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "governance.core.json_parser.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [

@@ -6,6 +6,7 @@ Reads only; exporting (which is audited) is ``registry.services.reports``.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from audit.models import AuditEntry
-from governance.core.errors import NotFound
+from governance.core.errors import NotFound, ValidationFailed
 from registry.edges import DEPLOYED_AS, PRODUCED, RUN_OF, USED_BY, VERSION_OF
 from registry.models import DatasetVersion, Deployment, LineageEdge, ModelVersion, TrainingRun
 from registry.reports.types import (
@@ -30,6 +31,8 @@ from registry.reports.types import (
     RunEntry,
 )
 from registry.selectors.lineage import MAX_DEPTH, NodeType, lineage_walk, node_query, node_type
+
+_MODEL_ID = re.compile(r"^model:.+#[0-9]{1,18}$")
 
 # Our edges run with the data (input → output); reports use PROV's direction (later → earlier).
 _PROV = {
@@ -78,8 +81,15 @@ def report_node_ids(subject: str) -> tuple[set[str], list[tuple[str, str]]]:
     """The subject, everything upstream of it, and the deployments of the model versions among them,
     with the walked edges between them. One recursive query; NotFound for a node that does not exist."""
     kind = node_type(subject)
-    edges = lineage_walk(node_id=subject, depth=MAX_DEPTH) if kind is not None else []
-    if not edges and (kind is None or not _rows(kind, [subject])):
+    if kind is None or (kind == "model" and not _MODEL_ID.match(subject)):
+        raise ValidationFailed(
+            f"nodeId: {subject!r} is not a lineage node id; give one such as model:<name>#<version>, "
+            "deployment:<environment>:<model>, run:<uuid>, dataset:<namespace>:<name>#<version> or "
+            "job:<namespace>:<name>"
+        )
+    edges = lineage_walk(node_id=subject, depth=MAX_DEPTH)
+    # Datasets and jobs (no version) have no row of their own here: they exist as edges or not at all.
+    if not edges and (kind not in _QUERYSETS or not _rows(kind, [subject])):
         raise NotFound(f"no lineage node {subject!r}")
     parents: dict[str, list[str]] = defaultdict(list)
     children: dict[str, list[str]] = defaultdict(list)

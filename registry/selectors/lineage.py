@@ -176,7 +176,7 @@ def _run_uuids(ids: Iterable[str]) -> list[uuid.UUID]:
 def _model_conditions(ids: Iterable[str]) -> Iterator[Q]:
     for one in ids:
         name, _, version = one.removeprefix("model:").rpartition("#")
-        if name and version.isdigit():
+        if name and version.isascii() and version.isdigit():  # "²".isdigit(), yet int("²") fails
             yield Q(model__name=name, version=int(version))
 
 
