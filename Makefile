@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install clean bench compose-secrets
+.PHONY: demo test lint typecheck install clean bench fuzz compose-secrets
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -33,6 +33,11 @@ typecheck: $(STAMP)
 # Unit and integration tests on SQLite (the embedded default), then again on PostgreSQL.
 test: $(STAMP) lint typecheck
 	$(PY) -m governance.testing.run
+
+# Schemathesis over the live schema for every role with ten times the examples and stateful steps of
+# `make test` (tests/schema/fuzzing.py), on SQLite; set DATABASE_URL for PostgreSQL.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES_FACTOR=$${FUZZ_EXAMPLES_FACTOR:-10} $(PY) -m pytest tests/schema -q
 
 bench: $(STAMP)
 	$(PY) bench/audit_append.py

@@ -12,6 +12,7 @@ from governance.accounts.models import ApiToken, User
 from governance.accounts.permissions import request_user
 from governance.core.permissions import ANY_ROLE, user_roles
 from governance.core.roles import Role
+from governance.core.schema import listed
 
 
 class MeApi(APIView):
@@ -45,7 +46,7 @@ class TokenListApi(APIView):
 
     permission_classes = [ANY_ROLE]
 
-    @extend_schema(responses=TokenOutputSerializer(many=True))
+    @extend_schema(responses=listed(TokenOutputSerializer), operation_id="v1_tokens_list")
     def get(self, request: Request) -> Response:
         user = request_user(request)
         wanted = request.query_params.get("username")

@@ -18,6 +18,7 @@ from governance.approvals.keys import grant_public_key_published
 from governance.approvals.models import Policy
 from governance.approvals.services.policies import policy_create, policy_version_create
 from governance.core.api import MethodRoles, valid
+from governance.core.schema import listed
 
 
 class PolicyVersionOutputSerializer(serializers.Serializer[Any]):
@@ -85,7 +86,7 @@ class PolicyCollectionApi(APIView):
     permission_classes = [MethodRoles]
     method_roles = {"GET": EVERY_ROLE, "POST": ADMIN_ROLES}
 
-    @extend_schema(responses=PolicyOutputSerializer(many=True))
+    @extend_schema(responses=listed(PolicyOutputSerializer), operation_id="v1_policies_list")
     def get(self, request: Request) -> Response:
         return Response({"results": PolicyOutputSerializer(selectors.policy_list(), many=True).data})
 
@@ -123,7 +124,7 @@ class PolicyVersionCollectionApi(APIView):
     permission_classes = [MethodRoles]
     method_roles = {"GET": EVERY_ROLE, "POST": ADMIN_ROLES}
 
-    @extend_schema(responses=PolicyVersionOutputSerializer(many=True))
+    @extend_schema(responses=listed(PolicyVersionOutputSerializer), operation_id="v1_policies_versions_list")
     def get(self, request: Request, name: str) -> Response:
         policy = selectors.policy_get(name=name)
         return Response({"results": PolicyVersionOutputSerializer(policy.versions.all(), many=True).data})

@@ -43,6 +43,7 @@ from governance.approvals.services.releases import release_create, release_withd
 from governance.approvals.services.signatures import release_sign, signature_revoke
 from governance.core.api import MethodRoles, MethodThrottles, paginated, valid
 from governance.core.errors import NotFound
+from governance.core.schema import listed, paged
 
 
 def _now(context: Mapping[str, Any]) -> datetime:
@@ -203,7 +204,11 @@ class ReleaseCollectionApi(APIView):
         status = serializers.ChoiceField(choices=[*ReleaseStatus.values, EXPIRED], required=False)
         kind = serializers.ChoiceField(choices=ReleaseKind.values, required=False)
 
-    @extend_schema(parameters=[ReleaseListFilterSerializer], responses=ReleaseOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[ReleaseListFilterSerializer],
+        responses=paged(ReleaseOutputSerializer),
+        operation_id="v1_releases_list",
+    )
     def get(self, request: Request) -> Response:
         filters = valid(self.ReleaseListFilterSerializer, request.query_params)
         now = timezone.now()
@@ -298,7 +303,7 @@ class SignatureCollectionApi(MethodThrottles):
     method_throttles = {"POST": (UserRateThrottle, ScopedRateThrottle)}
     throttle_scope = "signing"
 
-    @extend_schema(responses=SignatureOutputSerializer(many=True))
+    @extend_schema(responses=listed(SignatureOutputSerializer), operation_id="v1_releases_signatures_list")
     def get(self, request: Request, release_id: str) -> Response:
         release = _release(release_id)
         return Response({"results": SignatureOutputSerializer(release.signatures.all(), many=True).data})
@@ -359,7 +364,7 @@ class SignatureHistoryApi(APIView):
 
     permission_classes = [HISTORY_READERS]
 
-    @extend_schema(responses=SignatureOutputSerializer(many=True))
+    @extend_schema(responses=paged(SignatureOutputSerializer), operation_id="v1_signatures_list")
     def get(self, request: Request) -> Response:
         return paginated(
             request, selectors.signature_list(), SignatureOutputSerializer, view=self, ordering="-signed_at"

@@ -15,6 +15,7 @@ from audit.actors import actor_from_request
 from governance.core.api import MethodRoles, paginated, valid
 from governance.core.errors import ValidationFailed
 from governance.core.pagination import CursorPagination
+from governance.core.schema import paged
 from registry.apis.common import (
     JURISDICTION_ERRORS,
     READ_ROLES,
@@ -51,7 +52,9 @@ class DatasetCollectionApi(APIView):
         holds_personal_data = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     @extend_schema(
-        parameters=[DatasetListFilterSerializer], responses=CatalogDatasetOutputSerializer(many=True)
+        parameters=[DatasetListFilterSerializer],
+        responses=paged(CatalogDatasetOutputSerializer),
+        operation_id="v1_datasets_list",
     )
     def get(self, request: Request) -> Response:
         filters = valid(self.DatasetListFilterSerializer, request.query_params)
@@ -110,7 +113,9 @@ class DatasetVersionCollectionApi(APIView):
 
     pagination_class = CursorPagination
 
-    @extend_schema(responses=CatalogDatasetVersionOutputSerializer(many=True))
+    @extend_schema(
+        responses=paged(CatalogDatasetVersionOutputSerializer), operation_id="v1_datasets_versions_list"
+    )
     def get(self, request: Request, name: str) -> Response:
         dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
         rows = selectors.dataset_version_list(dataset=dataset)

@@ -17,6 +17,7 @@ from audit.actors import actor_from_request
 from governance.core.api import paginated, valid
 from governance.core.errors import NotFound
 from governance.core.pagination import CursorPagination
+from governance.core.schema import paged
 from registry.apis.common import (
     READ_ROLES,
     WRITE_ROLES,
@@ -38,7 +39,9 @@ class DeploymentListApi(APIView):
         serving = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     @extend_schema(
-        parameters=[DeploymentListFilterSerializer], responses=CatalogDeploymentOutputSerializer(many=True)
+        parameters=[DeploymentListFilterSerializer],
+        responses=paged(CatalogDeploymentOutputSerializer),
+        operation_id="v1_deployments_list",
     )
     def get(self, request: Request) -> Response:
         filters = valid(self.DeploymentListFilterSerializer, request.query_params)

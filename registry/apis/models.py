@@ -15,6 +15,7 @@ from governance.core.api import MethodRoles, paginated, valid
 from governance.core.errors import PermissionRefused, ValidationFailed
 from governance.core.pagination import CursorPagination
 from governance.core.permissions import user_roles
+from governance.core.schema import paged
 from registry.apis.common import (
     READERS,
     RISK_LEVEL_ERRORS,
@@ -55,7 +56,11 @@ class ModelCollectionApi(APIView):
         )
         archived = serializers.BooleanField(required=False, allow_null=True, default=None)
 
-    @extend_schema(parameters=[ModelListFilterSerializer], responses=CatalogModelOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[ModelListFilterSerializer],
+        responses=paged(CatalogModelOutputSerializer),
+        operation_id="v1_models_list",
+    )
     def get(self, request: Request) -> Response:
         filters = valid(self.ModelListFilterSerializer, request.query_params)
         tags = [tuple(item.split(":", 1)) for item in filters.pop("tag", [])]

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from audit.actors import actor_from_request
 from governance.core.api import MethodRoles, paginated, valid
 from governance.core.pagination import CursorPagination
+from governance.core.schema import paged
 from registry.apis.common import (
     READ_ROLES,
     READERS,
@@ -36,7 +37,11 @@ class RunCollectionApi(APIView):
         job_namespace = serializers.CharField(required=False, max_length=200, allow_blank=True, default="")
         job_name = serializers.CharField(required=False, max_length=300, allow_blank=True, default="")
 
-    @extend_schema(parameters=[RunListFilterSerializer], responses=CatalogRunOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[RunListFilterSerializer],
+        responses=paged(CatalogRunOutputSerializer),
+        operation_id="v1_runs_list",
+    )
     def get(self, request: Request) -> Response:
         filters = valid(self.RunListFilterSerializer, request.query_params)
         return paginated(request, selectors.run_list(**filters), CatalogRunOutputSerializer, view=self)

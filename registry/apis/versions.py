@@ -15,6 +15,7 @@ from audit.actors import actor_from_request
 from governance.core.api import MethodRoles, must_exist, paginated, valid
 from governance.core.errors import ValidationFailed
 from governance.core.pagination import CursorPagination
+from governance.core.schema import paged
 from registry.apis.common import (
     READ_ROLES,
     READERS,
@@ -36,7 +37,9 @@ class ModelVersionCollectionApi(APIView):
 
     pagination_class = CursorPagination
 
-    @extend_schema(responses=CatalogModelVersionOutputSerializer(many=True))
+    @extend_schema(
+        responses=paged(CatalogModelVersionOutputSerializer), operation_id="v1_models_versions_list"
+    )
     def get(self, request: Request, name: str) -> Response:
         rows = selectors.model_version_list(model=selectors.model_get(name=name))
         return paginated(request, rows, CatalogModelVersionOutputSerializer, view=self, ordering="-version")

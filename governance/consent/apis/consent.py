@@ -29,6 +29,7 @@ from governance.core.api import MethodRoles, paginated, valid
 from governance.core.errors import ValidationFailed
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
+from governance.core.schema import paged
 from registry.selectors import catalog
 
 CONSENT_WRITERS = roles_allowed(Role.PIPELINE, Role.COMPLIANCE_OFFICER)
@@ -275,7 +276,7 @@ class NoticeCollectionApi(APIView):
         created_by = serializers.CharField(source="created_by.username")
         created_at = serializers.DateTimeField()
 
-    @extend_schema(responses=NoticeOutputSerializer(many=True))
+    @extend_schema(responses=paged(NoticeOutputSerializer), operation_id="v1_consent_notices_list")
     def get(self, request: Request) -> Response:
         return paginated(request, notice_list(), self.NoticeOutputSerializer, view=self)
 

@@ -32,6 +32,7 @@ from governance.consent.subjects import subject_hash_of
 from governance.core.api import MethodRoles, must_exist, paginated, valid
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
+from governance.core.schema import paged
 from registry.selectors import catalog
 
 REQUEST_READ_ROLES: Final = (Role.COMPLIANCE_OFFICER, Role.AUDITOR)
@@ -75,7 +76,9 @@ class PrivacyRequestCollectionApi(APIView):
         )
 
     @extend_schema(
-        parameters=[PrivacyRequestFilterSerializer], responses=PrivacyRequestSummarySerializer(many=True)
+        parameters=[PrivacyRequestFilterSerializer],
+        responses=paged(PrivacyRequestSummarySerializer),
+        operation_id="v1_privacy_requests_list",
     )
     def get(self, request: Request) -> Response:
         filters = valid(self.PrivacyRequestFilterSerializer, request.query_params)
