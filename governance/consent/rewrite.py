@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import IO, Final
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from governance.consent.streams import HashingReader, text_lines
 from governance.consent.subjects import SUBJECT_DOMAIN
+from governance.core.csv_guard import CsvLineGuard
 from governance.core.errors import Conflict
 from governance.core.pseudonyms import keyed_hash
-
-PARQUET_BATCH: Final = 50_000
+from registry.parquet_guard import parquet_batches, parquet_schema
 
 
 def _csv_without(source: IO[bytes], target: Path, column: str, subject_hash: str) -> tuple[int, int]:
-    reader = csv.reader(text_lines(HashingReader(source)))
+    reader = csv.reader(text_lines(HashingReader(CsvLineGuard(source))))
     kept = removed = 0
     with target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
@@ -47,16 +51,14 @@ def _csv_without(source: IO[bytes], target: Path, column: str, subject_hash: str
 
 
 def _parquet_without(source: IO[bytes], target: Path, column: str, subject_hash: str) -> tuple[int, int]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    parquet = pq.ParquetFile(source)
-    if column not in parquet.schema_arrow.names:
+    # Only a file within the MAX_PARQUET_* limits is read (the guarded reader refuses any other).
+    schema = parquet_schema(source)
+    if column not in schema.names:
         raise Conflict(f"the stored file has no subject id column {column!r}; it cannot be rewritten")
+    source.seek(0)
     kept = removed = 0
-    with pq.ParquetWriter(target, parquet.schema_arrow) as writer:
-        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH):
+    with pq.ParquetWriter(target, schema) as writer:
+        for batch in parquet_batches(source):
             ids = pc.utf8_trim_whitespace(pc.cast(batch.column(column), pa.string()))
             hits = [
                 value

@@ -16,6 +16,7 @@ from governance.core.api import MethodRoles, paginated, valid
 from governance.core.errors import ValidationFailed
 from governance.core.pagination import CursorPagination
 from governance.core.schema import paged
+from governance.core.uploads import upload_handler_install, upload_limit
 from registry.apis.common import (
     JURISDICTION_ERRORS,
     READ_ROLES,
@@ -123,6 +124,11 @@ class DatasetVersionCollectionApi(APIView):
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if request.method == "POST":  # before authentication: a session's CSRF check reads the body
+            upload_handler_install(request, "MAX_DATASET_UPLOAD_BYTES")
+        super().initial(request, *args, **kwargs)
+
     class DatasetVersionCreateInputSerializer(serializers.Serializer[Any]):
         file = serializers.FileField(required=False, allow_empty_file=True)
         file_format = serializers.ChoiceField(
@@ -143,6 +149,7 @@ class DatasetVersionCollectionApi(APIView):
         responses={201: CatalogDatasetVersionOutputSerializer},
     )
     def post(self, request: Request, name: str) -> Response:
+        upload_limit(request, "MAX_DATASET_UPLOAD_BYTES")
         data = valid(self.DatasetVersionCreateInputSerializer, request.data)
         dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
         actor = actor_from_request(request)

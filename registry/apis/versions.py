@@ -13,9 +13,10 @@ from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
 from governance.core.api import MethodRoles, must_exist, paginated, valid
-from governance.core.errors import ValidationFailed
+from governance.core.errors import NotFound, ValidationFailed
 from governance.core.pagination import CursorPagination
 from governance.core.schema import paged
+from governance.core.uploads import UploadTooLarge, upload_handler_install, upload_limit
 from registry.apis.common import (
     READ_ROLES,
     READERS,
@@ -46,6 +47,11 @@ class ModelVersionCollectionApi(APIView):
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if request.method == "POST":  # before authentication: a session's CSRF check reads the body
+            upload_handler_install(request, "MAX_ARTIFACT_UPLOAD_BYTES")
+        super().initial(request, *args, **kwargs)
+
     class ModelVersionCreateInputSerializer(serializers.Serializer[Any]):
         artifact = serializers.FileField(required=False, allow_empty_file=True)
         artifact_uri = serializers.CharField(required=False, max_length=1000, allow_blank=True, default="")
@@ -65,7 +71,12 @@ class ModelVersionCollectionApi(APIView):
         responses={201: CatalogModelVersionOutputSerializer},
     )
     def post(self, request: Request, name: str) -> Response:
-        data = valid(self.ModelVersionCreateInputSerializer, request.data)
+        try:
+            upload_limit(request, "MAX_ARTIFACT_UPLOAD_BYTES")
+            data = valid(self.ModelVersionCreateInputSerializer, request.data)
+        except UploadTooLarge as exc:
+            _oversize_artifact_record(request, name, exc)
+            raise
         model = selectors.model_get(name=name)
         run_id = data.pop("run_id")
         run = must_exist(lambda: selectors.run_get(run_id=run_id), field="run_id") if run_id else None
@@ -82,6 +93,19 @@ class ModelVersionCollectionApi(APIView):
             version = services.model_version_create(actor=actor, model=model, run=run, **data)
         version = selectors.model_version_get(model_name=model.name, version=version.version)
         return Response(CatalogModelVersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+def _oversize_artifact_record(request: Request, name: str, exc: UploadTooLarge) -> None:
+    """An artifact refused for its size is audited like any artifact refused at the door (its bytes
+    were never all received, so there is no SHA-256 to record); a model that does not exist has
+    nothing to record it against."""
+    try:
+        model = selectors.model_get(name=name)
+    except NotFound:
+        return
+    services.model_artifact_refusal_record(
+        actor=actor_from_request(request), model=model, reason=exc.detail, sha256="", size=exc.received
+    )
 
 
 class ModelVersionDetailApi(APIView):

@@ -14,8 +14,10 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from governance.core.csv_guard import CsvLineGuard
 from governance.core.errors import ValidationFailed
 from governance.core.pseudonyms import keyed_hash
+from registry.parquet_guard import parquet_batches, parquet_schema
 
 CHUNK_ROWS: Final = 50_000
 FORMATS: Final = ("csv", "parquet")
@@ -86,30 +88,27 @@ def _missing_column(subject_id_column: str, columns: Iterable[str]) -> Validatio
 
 
 def _csv_chunks(path: Path, subject_id_column: str | None) -> Iterator[pd.DataFrame]:
+    # Read through CsvLineGuard: a line over MAX_CSV_LINE_BYTES is refused before pandas buffers it.
     try:
-        columns = [str(name) for name in pd.read_csv(path, nrows=0).columns]
+        with path.open("rb") as handle:
+            columns = [str(name) for name in pd.read_csv(CsvLineGuard(handle), nrows=0).columns]
         if subject_id_column and subject_id_column not in columns:
             raise _missing_column(subject_id_column, columns)
         # The subject id is read as text: "00123" and "123" are different people.
         dtype = {subject_id_column: str} if subject_id_column else None
-        with pd.read_csv(path, chunksize=CHUNK_ROWS, dtype=dtype) as reader:
+        with (
+            path.open("rb") as handle,
+            pd.read_csv(CsvLineGuard(handle), chunksize=CHUNK_ROWS, dtype=dtype) as reader,
+        ):
             yield from reader
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValidationFailed(f"the file is not a readable CSV: {exc}") from exc
 
 
 def _parquet_chunks(path: Path, subject_id_column: str | None) -> Iterator[pd.DataFrame]:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:  # pragma: no cover - pyarrow is a declared dependency
-        raise ValidationFailed("Parquet is not supported on this server; upload CSV") from exc
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValidationFailed(f"the file is not a readable Parquet file: {exc}") from exc
-    columns = list(parquet.schema_arrow.names)
+    # Through the guarded reader: a file that decodes over the MAX_PARQUET_* limits is refused.
+    columns = list(parquet_schema(path).names)
     if subject_id_column and subject_id_column not in columns:
         raise _missing_column(subject_id_column, columns)
-    for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+    for batch in parquet_batches(path):
         yield batch.to_pandas()

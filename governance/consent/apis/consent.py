@@ -30,6 +30,7 @@ from governance.core.errors import ValidationFailed
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
 from governance.core.schema import paged
+from governance.core.uploads import upload_handler_install, upload_limit
 from registry.selectors import catalog
 
 CONSENT_WRITERS = roles_allowed(Role.PIPELINE, Role.COMPLIANCE_OFFICER)
@@ -160,6 +161,11 @@ class ConsentImportApi(APIView):
     permission_classes = [CONSENT_WRITERS]
     parser_classes = [CsvStreamParser, MultiPartParser]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if request.method == "POST":  # before authentication: a session's CSRF check reads the body
+            upload_handler_install(request, "MAX_CONSENT_IMPORT_BYTES")
+        super().initial(request, *args, **kwargs)
+
     class ConsentImportOutputSerializer(serializers.Serializer[Any]):
         id = serializers.IntegerField()
         sha256 = serializers.CharField()
@@ -174,6 +180,7 @@ class ConsentImportApi(APIView):
         responses={201: ConsentImportOutputSerializer},
     )
     def post(self, request: Request) -> Response:
+        upload_limit(request, "MAX_CONSENT_IMPORT_BYTES", raw_body=True)
         stream = request.FILES.get("file")
         if stream is None:
             raise ValidationFailed(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -32,9 +33,11 @@ from governance.consent.eligibility import (
 )
 from governance.consent.selectors.ledger import dataset_version_states, erased_subjects
 from governance.consent.subjects import SUBJECT_DOMAIN
+from governance.core.csv_guard import CsvLineGuard
 from governance.core.errors import Conflict, ValidationFailed
 from governance.core.pseudonyms import keyed_hash
 from registry.models import DatasetVersion
+from registry.parquet_guard import parquet_batches, parquet_schema
 from registry.services.datasets import FIDESLANG_KEY, special_category_keys
 
 
@@ -51,12 +54,18 @@ def _check(dataset_version: DatasetVersion, purpose: str, at: datetime | None) -
 
 
 def _read(handle: Any, dataset_version: DatasetVersion, columns: list[str] | None) -> pd.DataFrame:
+    """The file through the guarded readers (within the MAX_PARQUET_* and MAX_CSV_LINE_BYTES limits)."""
     if dataset_version.file_format == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(handle, columns=columns).to_pandas()
+        batches = list(parquet_batches(handle, columns=columns))
+        if not batches:
+            handle.seek(0)
+            schema = parquet_schema(handle)
+            return schema.empty_table().select(columns or schema.names).to_pandas()
+        return pa.Table.from_batches(batches).to_pandas()
     subject_column = dataset_version.dataset.subject_id_column
-    return pd.read_csv(handle, usecols=columns, dtype={subject_column: str} if subject_column else None)
+    return pd.read_csv(
+        CsvLineGuard(handle), usecols=columns, dtype={subject_column: str} if subject_column else None
+    )
 
 
 def _load(

@@ -34,8 +34,10 @@ from governance.consent.services.ledger import (
 )
 from governance.consent.streams import HashingReader, text_lines
 from governance.consent.subjects import SUBJECT_DOMAIN, subject_id_problem
+from governance.core.csv_guard import CsvLineGuard
 from governance.core.errors import ValidationFailed
 from governance.core.pseudonyms import keyed_hash
+from governance.core.uploads import CappedReader
 from registry.services.common import acting_user_id
 
 REQUIRED: Final = ("subject_id", "purpose", "event", "jurisdiction", "occurred_at")
@@ -272,7 +274,8 @@ def consent_import(*, actor: Actor, stream: IO[bytes] | Any) -> ConsentImport:
         sha256="", size=0, events=0, subjects=0, imported_by_id=acting_user_id(actor), created_at=now
     )
     run = _Run(import_id=batch.pk, user_id=batch.imported_by_id, now=now)
-    reader = HashingReader(stream)
+    # Capped while it streams (a text/csv body has no upload handler) and each line within its limit.
+    reader = HashingReader(CsvLineGuard(CappedReader(stream, setting="MAX_CONSENT_IMPORT_BYTES")))
     subjects = _read(run, _rows(reader))
     if run.rejected:
         raise ImportRejected(
