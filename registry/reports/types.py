@@ -169,6 +169,24 @@ class AuditSection(TypedDict):
     entries: list[AuditEntryRow]
 
 
+class ErasureBlock(TypedDict):
+    """A pending or done erasure or deletion request (GDPR Art. 17, CCPA §1798.105) whose data subject is
+    in a dataset version upstream of model versions in the report: deploys of those versions are
+    refused until they are retrained without the subject or exempted; ``deployments`` still serve one.
+    ``url`` is the request's page in the console."""
+
+    request: int
+    type: str
+    status: str
+    law: str
+    url: str
+    received_at: str
+    respond_by: str
+    model_versions: list[str]
+    deployments: list[str]
+    held_in: list[str]
+
+
 class LineageReport(TypedDict):
     """The whole report; ``subject`` is the node id the report is about."""
 
@@ -183,3 +201,5 @@ class LineageReport(TypedDict):
     approvals: list[ApprovalEntry]
     deployments: list[DeploymentEntry]
     audit: AuditSection
+    # Filled by the consent app through ``registry.reports.erasure``; absent in reports made without it.
+    erasure_blocks: NotRequired[list[ErasureBlock]]

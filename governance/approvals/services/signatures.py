@@ -237,9 +237,12 @@ def _signing_admit(signer: User) -> None:
 
 
 @transaction.atomic
-def signing_failure_record(*, actor: Actor, user: User, release: ReleaseRequest | None) -> int:
+def signing_failure_record(
+    *, actor: Actor, user: User, release: ReleaseRequest | None, target: Target | None = None
+) -> int:
     """Record a signing attempt with a wrong password; lock signing at the limit. Returns the number of
     failures that count (within the window, since the last lock and the last right password).
+    ``target``: what was being confirmed when it is not a release (a privacy request's step).
 
     Decided under the person's lock-out row (``lockouts.signing_attempt_decide``): of N concurrent wrong
     passwords at most SIGNING_MAX_FAILURES are heard; the rest find signing locked and are refused with
@@ -253,7 +256,7 @@ def signing_failure_record(*, actor: Actor, user: User, release: ReleaseRequest 
     audit_record(
         actor=actor,
         action=AuditAction.RELEASE_SIGN_FAILED,
-        target=Target.of("release", release.pk if release is not None else "-"),
+        target=target or Target.of("release", release.pk if release is not None else "-"),
         data={"user": str(user.pk), "failures": failures, "limit": settings.SIGNING_MAX_FAILURES},
     )
     if attempt.locks_now:
