@@ -19,6 +19,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -86,15 +87,44 @@ def _key(word: str, allowed: tuple[str, ...]) -> tuple[str, str]:
     return "attribute", name
 
 
+def _length_check(text: str, max_length: int | None) -> None:
+    if max_length is not None and len(text) > max_length:
+        raise FilterError(
+            f"filter: {len(text)} characters, over the limit of {max_length} (MAX_FILTER_LENGTH)"
+        )
+
+
+def _value(take: Callable[[], tuple[str, str]], op: str) -> str | tuple[str, ...]:
+    """The value after the operator: a parenthesised list for IN / NOT IN, else one string or word."""
+    if op in ("IN", "NOT IN"):
+        if take()[1] != "(":
+            raise FilterError(f"filter: {op} takes a parenthesised list such as ('a', 'b')")
+        items: list[str] = []
+        while True:
+            item_kind, item = take()
+            if item_kind not in ("string", "word"):
+                raise FilterError(f"filter: {item!r} is not a value in the {op} list")
+            items.append(_unquote(item) if item_kind == "string" else item)
+            separator = take()[1]
+            if separator == ")":
+                return tuple(items)
+            if separator != ",":
+                raise FilterError(f"filter: expected ',' or ')' in the {op} list, found {separator!r}")
+    value_kind, raw = take()
+    if value_kind not in ("string", "word"):
+        raise FilterError(f"filter: {raw!r} is not a value; quote strings as 'value'")
+    if value_kind != "string":
+        return raw
+    # A pattern keeps its backslashes: they escape % and _ (like_parse reads them).
+    return raw[1:-1] if op in ("LIKE", "ILIKE") else _unquote(raw)
+
+
 def filter_parse(
     text: str | None, *, allowed: tuple[str, ...] = ATTRIBUTES, max_length: int | None = None
 ) -> list[Clause]:
     """Parse an MLflow filter string into clauses, all of which must hold (an empty filter: none).
     A filter longer than ``max_length`` characters (``MAX_FILTER_LENGTH``) is refused unread."""
-    if max_length is not None and len(text or "") > max_length:
-        raise FilterError(
-            f"filter: {len(text or '')} characters, over the limit of {max_length} (MAX_FILTER_LENGTH)"
-        )
+    _length_check(text or "", max_length)
     tokens = _tokens(text or "")
     clauses: list[Clause] = []
     index = 0
@@ -124,31 +154,7 @@ def filter_parse(
             op = f"NOT {following.upper()}"
         if op not in OPERATORS:
             raise FilterError(f"filter: {op!r} is not an operator; use {', '.join(OPERATORS)}")
-        value: str | tuple[str, ...]
-        if op in ("IN", "NOT IN"):
-            if take()[1] != "(":
-                raise FilterError(f"filter: {op} takes a parenthesised list such as ('a', 'b')")
-            items: list[str] = []
-            while True:
-                item_kind, item = take()
-                if item_kind not in ("string", "word"):
-                    raise FilterError(f"filter: {item!r} is not a value in the {op} list")
-                items.append(_unquote(item) if item_kind == "string" else item)
-                separator = take()[1]
-                if separator == ")":
-                    break
-                if separator != ",":
-                    raise FilterError(f"filter: expected ',' or ')' in the {op} list, found {separator!r}")
-            value = tuple(items)
-        else:
-            value_kind, raw = take()
-            if value_kind not in ("string", "word"):
-                raise FilterError(f"filter: {raw!r} is not a value; quote strings as 'value'")
-            if value_kind == "string":
-                # A pattern keeps its backslashes: they escape % and _ (like_parse reads them).
-                value = raw[1:-1] if op in ("LIKE", "ILIKE") else _unquote(raw)
-            else:
-                value = raw
+        value = _value(take, op)
         if field == "tag" and op not in STRING_OPERATORS:
             raise FilterError(f"filter: tag.{key} takes {', '.join(STRING_OPERATORS)}, not {op}")
         if field == "attribute" and key in ("run_id", "version_number") and op in ("LIKE", "ILIKE"):
