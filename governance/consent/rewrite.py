@@ -27,6 +27,8 @@ def _csv_without(source: IO[bytes], target: Path, column: str, subject_hash: str
     reader = csv.reader(text_lines(HashingReader(CsvLineGuard(source))))
     kept = removed = 0
     with target.open("w", encoding="utf-8", newline="") as out:
+        # Not governance.core.csv_out: this is training data, not a report for people; neutralising
+        # cells would change the dataset (and its digest), so every kept value is copied byte for byte.
         writer = csv.writer(out, lineterminator="\n")
         header = next(reader, None)
         if header is None:

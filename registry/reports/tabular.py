@@ -3,7 +3,8 @@
 One row per item, every section in the same eight columns, so the file sorts and filters
 as a single table. Spreadsheet applications execute cells that start with ``=``, ``+``,
 ``-`` or ``@`` (and, per the OWASP "CSV Injection" guidance, tab and carriage return) as
-formulas; such cells get a leading apostrophe, which the applications display as text.
+formulas; such cells get a leading apostrophe, which the applications display as text
+(``governance/core/csv_out.py``, the one CSV writer for files people open).
 
 What the shared columns hold per section:
 
@@ -24,32 +25,18 @@ origin and ``detail`` the signed note text. Intervals use ISO 8601 ``start/end``
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator, Mapping
 
+from governance.core.csv_out import csv_text
 from registry.reports.types import JSONValue, LineageReport
 
 COLUMNS = ("section", "node", "name", "version", "sha256", "when", "who", "detail")
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value: object) -> str:
-    """The cell text, with an apostrophe in front if a spreadsheet would run it as a formula."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_TRIGGERS):
-        return "'" + text
-    return text
 
 
 def to_csv(report: LineageReport) -> str:
     """Render the report as CSV text with a header row (``\\r\\n`` line ends, RFC 4180 §2)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows([neutralise_cell(cell) for cell in row] for row in _rows(report))
-    return buffer.getvalue()
+    return csv_text(COLUMNS, _rows(report))
 
 
 def _interval(start: str | None, end: str | None) -> str:

@@ -16,14 +16,13 @@ Facets are set by OpenLineage producers on the dataset (``Dataset.facets``).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from typing import Any, Final, TypedDict
 
 from django.db.models import Count
 
 from governance.consent.models import ConsentState, EventKind
+from governance.core.csv_out import csv_text
 from registry.models import Dataset, Deployment, ModelVersion
 from registry.services.datasets import special_category_keys
 
@@ -175,9 +174,8 @@ def _record(
 
 
 def records_as_csv(records: list[ProcessingRecord]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    """The records as CSV for people (facets come from pipelines: cells are neutralised, ``csv_out``)."""
+    rows = []
     for record in records:
         row = []
         for column in CSV_COLUMNS:
@@ -187,5 +185,5 @@ def records_as_csv(records: list[ProcessingRecord]) -> str:
             elif isinstance(value, list):
                 value = "; ".join(value)
             row.append(value)
-        writer.writerow(row)
-    return out.getvalue()
+        rows.append(row)
+    return csv_text(CSV_COLUMNS, rows, lineterminator="\n")
