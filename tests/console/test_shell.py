@@ -143,3 +143,16 @@ def test_the_swagger_start_up_script_is_a_file_not_inline() -> None:
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle(" in response.content.decode()
+
+
+def test_the_redoc_page_admits_only_two_known_style_elements_and_no_inline_script() -> None:
+    policy = Client().get("/api/redoc/").headers["Content-Security-Policy"]
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+    assert directives["style-src"] == [
+        "'self'",
+        "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # an empty <style>, filled via the CSSOM
+        "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",  # perfect-scrollbar's stylesheet
+    ]
+    assert directives["script-src"] == ["'self'"]
+    assert directives["img-src"] == ["'self'", "data:"]
+    assert "unsafe" not in policy
