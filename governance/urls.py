@@ -34,9 +34,13 @@ handler500 = error_middleware.server_error
 urlpatterns = [
     path("", pages.home, name="home"),
     path("lineage/", registry_pages.lineage_page, name="lineage-page"),
-    path("models/", registry_pages.model_list_page, name="model-pages"),
+    path("", include("registry.list_urls")),
     path("models/<slug:name>/", registry_pages.model_detail_page, name="model-page"),
-    path("datasets/", registry_pages.dataset_list_page, name="dataset-pages"),
+    path("", include("governance.approvals.list_urls")),
+    path("", include("governance.jobs.page_urls")),
+    path("", include("governance.consent.search_urls")),
+    path("", include("governance.consent.list_urls")),  # answers /privacy/requests/ before page_urls
+    path("", include("audit.page_urls")),
     path("", include("governance.consent.page_urls")),
     path("", include("governance.approvals.page_urls")),
     path("", include("governance.monitoring.page_urls")),

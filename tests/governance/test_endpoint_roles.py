@@ -38,6 +38,7 @@ PAGE_POSTS = {  # HTML pages that take a form: asked with POST as well as GET
     "approvals/<int:release_id>/signatures/<int:signature_id>/revoke",
     "accounts/logout/",
     "admin/logout/",
+    "search/",
 }
 LAST = ("accounts/logout/", "admin/logout/")  # they end the caller's session: asked after everything else
 
@@ -162,15 +163,24 @@ TABLE: dict[str, str] = {
     "GET approvals/<int:release_id>/signatures/<int:signature_id>/revoke": "login ok ok ok ok ok",
     "POST approvals/<int:release_id>/signatures/<int:signature_id>/revoke": "login ok ok ok 403 403",
     "GET approvals/signatures/": "login 403 ok ok 403 403",
-    "GET datasets/": "login ok ok ok 403 403",
+    "GET approvals/all/": "login ok ok ok ok 403",
+    "GET audit/": "login 403 ok ok 403 ok",
+    "GET audit/<int:index>/": "login 403 ok ok 403 ok",
+    "GET datasets/": "login ok ok ok ok 403",
+    "GET deployments/": "login ok ok ok ok 403",
     "GET deployments/<str:environment>/<str:model>/": "login ok ok ok 403 403",
     "GET healthz": "ok ok ok ok ok ok",
+    "GET jobs/": "login ok ok ok ok 403",
+    "GET jobs/<int:job_id>/": "login ok ok ok ok 403",
     "GET lineage/": "login ok ok ok 403 403",
-    "GET models/": "login ok ok ok 403 403",
+    "GET models/": "login ok ok ok ok 403",
     "GET models/<slug:name>/": "login ok ok ok 403 403",
     "GET privacy/requests/": "login 403 ok ok 403 403",
     "GET privacy/subject/": "login 403 ok ok 403 403",
     "GET readyz": "ok ok ok ok ok ok",
+    "GET runs/": "login ok ok ok ok 403",
+    "GET search/": "login ok ok ok ok 403",
+    "POST search/": "login ok ok ok ok 403",
 }
 
 # Each model in the admin site: answers for its list, change, history, add and delete pages (a row's
@@ -459,6 +469,24 @@ def test_the_signature_history_page_admits_exactly_the_roles_of_the_api() -> Non
     assert page == TABLE["GET api/v1/signatures"]
 
 
+CONSOLE_LISTS = {  # console page -> the API route reading the same rows (a pattern)
+    "GET models/": "GET api/v1/models",
+    "GET datasets/": "GET api/v1/datasets",
+    "GET runs/": "GET api/v1/runs",
+    "GET deployments/": "GET api/v1/deployments",
+    "GET approvals/all/": "GET api/v1/releases",
+    "GET jobs/<int:job_id>/": "GET api/v1/jobs/<(str|int):job_id>",
+    "GET privacy/requests/": "GET api/v1/privacy-requests",
+    "GET audit/": "GET api/v1/audit/entries",
+}
+
+
+def test_each_console_list_admits_exactly_the_roles_of_its_api() -> None:
+    for page, api in CONSOLE_LISTS.items():
+        (answers,) = [row for key, row in TABLE.items() if re.fullmatch(api, key)]
+        assert TABLE[page].replace("login", "401") == answers, page
+
+
 # --- The story the requests are asked about -------------------------------------------------------------
 
 
@@ -519,6 +547,7 @@ def story(sent: list[dict[str, Any]], settings: Any, tmp_path: Any) -> dict[str,
         "release_id": str(train.pk),
         "signature_id": str(Signature.objects.filter(release=train).first().pk),  # type: ignore[union-attr]
         "job_id": str(job_id),
+        "index": "1",  # an audit entry (the story wrote many)
         "prefix": token.prefix,
     }
 
