@@ -29,7 +29,12 @@ def parquet_long_value(path: Path, *, value_bytes: int = 8 * 1024**2, rows: int 
     ids = pa.array(np.arange(rows) % 1000).cast(pa.string())
     table = pa.table({"customer_id": ids, "note": column})
     pq.write_table(
-        table, path, compression="zstd", dictionary_pagesize_limit=2 * value_bytes, row_group_size=rows
+        table,
+        path,
+        compression="zstd",
+        dictionary_pagesize_limit=2 * value_bytes,
+        row_group_size=rows,
+        store_schema=False,  # without the Arrow schema a reader decodes the text column to plain strings
     )
     return path
 
