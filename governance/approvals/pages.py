@@ -28,7 +28,7 @@ from governance.approvals.api_common import HISTORY_READERS
 from governance.approvals.models import EXPIRED, Meaning, ReleaseRequest, ReleaseStatus
 from governance.approvals.services.checks import release_checks_for_page
 from governance.approvals.services.signatures import release_sign, signature_revoke
-from governance.approvals.sign_off_page import sign_off_context
+from governance.approvals.sign_off_page import consent_context, erasure_context, sign_off_context
 from governance.core.errors import ApplicationError, NotFound
 from governance.core.permissions import user_roles
 from governance.core.roles import Role
@@ -38,7 +38,8 @@ QUEUE_FILTERS = ("pending", "approved", EXPIRED, "rejected", "withdrawn", "consu
 
 
 class SignForm(forms.Form):
-    meaning = forms.ChoiceField(choices=Meaning.choices, widget=forms.RadioSelect, initial=Meaning.APPROVED)
+    # No meaning chosen in advance: the signer picks one (21 CFR 11.50(a)(3): the meaning is theirs).
+    meaning = forms.ChoiceField(choices=Meaning.choices, widget=forms.RadioSelect, required=True)
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     password = forms.CharField(
         strip=False,
@@ -100,11 +101,11 @@ def _page(route: str, **kwargs: str) -> str:
         return ""
 
 
-def _run_rows(release: ReleaseRequest) -> list[dict[str, Any]]:
+def _run_rows(release: ReleaseRequest, runs: list[selectors.RunSummary]) -> list[dict[str, Any]]:
     """Each job of the request, with links to what it produced: the model version it registered, or the
     deployment it made (the model version's lineage, the deployment's monitoring page and API record)."""
     rows = []
-    for run in selectors.release_runs(release):
+    for run in runs:
         links: list[dict[str, str]] = []
         node = run["model_version"]
         if node:
@@ -120,7 +121,7 @@ def _run_rows(release: ReleaseRequest) -> list[dict[str, Any]]:
                 links.append(
                     {"label": f"monitoring of {release.model_name} in {run['environment']}", "url": url}
                 )
-        rows.append({**run, "links": links})
+        rows.append({**run, "links": links, "url": _page("job-page", job_id=str(run["job_id"]))})
     return rows
 
 
@@ -157,18 +158,20 @@ def _release_context(
     ]
     live = next((grant for grant in release.grants.all() if grant.revoked_at is None), None)
     status = release.effective_status(now)
+    runs = selectors.release_runs(release)
     context: dict[str, Any] = {
         "release": release,
         "status": status,
         "checks": _check_rows(release),
         "checks_live": status in (ReleaseStatus.PENDING, ReleaseStatus.APPROVED),
         "checks_failing": [check["name"] for check in release.checks if check["status"] == "failed"],
-        "runs": _run_rows(release),
+        "runs": _run_rows(release, runs),
         "run_outcome": selectors.release_run_outcome(release),
         "pins": selectors.release_pins(release),
         "hash_valid": selectors.release_hash_valid(release),
         "lineage": _lineage_links(release),
-        "consent": selectors.consent_summary(release) if release.kind == "train" else None,
+        **consent_context(release, runs),
+        "erasure_blocks": erasure_context(release, runs),
         "approvals": selectors.release_approvals(release, now),
         "signatures": signatures,
         "grant": live,

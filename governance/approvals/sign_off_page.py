@@ -1,16 +1,21 @@
 """What the release page adds so an officer sees who may sign and what the request's level rests on:
 who may not sign and why (separation of duties), the compliance officer's risk reclassification with
-its reason, and whose numbers the model version's metrics are."""
+its reason, whose numbers the model version's metrics are, the consent the training actually applied,
+and the privacy requests that block the model versions it concerns."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from governance.accounts.models import User
+from governance.approvals import selectors
 from governance.approvals.automated_checks import metrics_declared_by
 from governance.approvals.duties import second_person, signers_excluded
 from governance.approvals.models import ReleaseRequest
-from registry.models import MetricsSource
+from governance.consent.selectors.blocks import erasure_blocks_for
+from registry.models import MetricsSource, TrainingRun
+from registry.reports.types import ErasureBlock
 
 
 def sign_off_context(release: ReleaseRequest, user: User) -> dict[str, Any]:
@@ -31,3 +36,54 @@ def sign_off_context(release: ReleaseRequest, user: User) -> dict[str, Any]:
         "risk_reclassification": release.risk_classification,
         "model_metrics": metrics,
     }
+
+
+def _trained_manifests(
+    runs: list[selectors.RunSummary], release: ReleaseRequest
+) -> list[dict[str, Any]] | None:
+    """The consent manifests the training run stored (its ``consent`` facet), or None when no run of
+    this request trained anything."""
+    for run in runs:
+        if run["status"] != "succeeded":
+            continue
+        job = next((one for one in release.jobs.all() if one.pk == run["job_id"]), None)
+        result = job.result if job is not None and isinstance(job.result, dict) else {}
+        node = str(result.get("run") or "")
+        try:
+            run_id = uuid.UUID(node.removeprefix("run:"))
+        except ValueError:
+            continue
+        row = TrainingRun.objects.filter(run_id=run_id).only("facets").first()
+        manifests = row.facets.get("consent") if row is not None and isinstance(row.facets, dict) else None
+        if isinstance(manifests, list):
+            return [one for one in manifests if isinstance(one, dict)]
+    return None
+
+
+def consent_context(release: ReleaseRequest, runs: list[selectors.RunSummary]) -> dict[str, Any]:
+    """For a training request: once trained, the consent the run applied (rows used, as of when it
+    ran, from the manifests it stored); before, the consent as it stands now."""
+    if release.kind != "train":
+        return {"consent": None, "consent_trained": None}
+    manifests = _trained_manifests(runs, release)
+    if manifests is None:
+        return {"consent": selectors.consent_summary(release), "consent_trained": None}
+    by_node = {str(one.get("dataset_version", "")): one for one in manifests}
+    rows = [
+        {
+            "node_id": row.node_id,
+            "personal_data": row.dataset_version.dataset.holds_personal_data,
+            "manifest": by_node.get(row.node_id),
+        }
+        for row in release.datasets.all()
+    ]
+    as_of = sorted({str(one.get("as_of", "")) for one in manifests if one.get("as_of")})
+    return {"consent": rows, "consent_trained": as_of[0] if as_of else ""}
+
+
+def erasure_context(release: ReleaseRequest, runs: list[selectors.RunSummary]) -> list[ErasureBlock]:
+    """The privacy requests blocking the request's model version or the ones its runs produced."""
+    nodes = [run["model_version"] for run in runs if run["model_version"]]
+    if release.model_version is not None:
+        nodes.append(release.model_version.node_id)
+    return erasure_blocks_for(nodes) if nodes else []

@@ -44,3 +44,49 @@ def signed_in(user: Any) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def job_row(release: Any, *, status: str, result: dict[str, Any] | None = None, error: str = "") -> Any:
+    """A finished job of ``release`` as the worker leaves it (the runner itself is tested in tests/jobs)."""
+    import uuid
+
+    from django.utils import timezone
+
+    from governance.jobs.models import ReleaseJob
+
+    now = timezone.now()
+    return ReleaseJob.objects.create(
+        release=release,
+        kind=release.kind,
+        grant_id=uuid.uuid4(),
+        status=status,
+        stage="done" if status == "succeeded" else "claim",
+        percent=100 if status == "succeeded" else 0,
+        requested_by=release.requested_by,
+        queue="training",
+        created_at=now,
+        started_at=now,
+        finished_at=now,
+        error=error,
+        result=result or {},
+    )
+
+
+def trained_run(owner: Any, manifests: list[dict[str, Any]]) -> Any:
+    """The training run a job recorded, with the consent manifests it applied as its ``consent`` facet."""
+    import uuid
+
+    from django.utils import timezone
+
+    from registry.models import TrainingRun
+
+    return TrainingRun.objects.create(
+        run_id=uuid.uuid4(),
+        started_by=owner,
+        code_version="git:abc123",
+        parameters={},
+        metrics={},
+        facets={"consent": manifests},
+        started_at=timezone.now(),
+        created_at=timezone.now(),
+    )
