@@ -146,6 +146,9 @@ def _show_names(request: HttpRequest) -> bool:
 class _NamedTable(AuditEntryTable):
     show_names = True
 
+    class Meta(AuditEntryTable.Meta):  # django-tables2 reads only a table's own Meta
+        pass
+
 
 @login_required
 @require_GET
