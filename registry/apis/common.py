@@ -4,11 +4,13 @@ shapes. Request helpers (``valid``, ``paginated``, ``must_exist``, ``MethodRoles
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 
+from governance.core.errors import ApplicationError
+from governance.core.json_parser import json_loads_checked
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
 from registry.models import (
@@ -49,10 +51,10 @@ class JsonValueField(serializers.JSONField):
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError:
-                self.fail("invalid")
+            try:  # within MAX_JSON_DEPTH and MAX_JSON_ITEMS, no NaN, no NUL: as a JSON body would be
+                data = json_loads_checked(data)
+            except (ApplicationError, ParseError) as exc:
+                raise serializers.ValidationError(str(exc.detail)) from exc
         value = super().to_internal_value(data)
         if not isinstance(value, self.kind):
             raise serializers.ValidationError(f"must be a JSON {'object' if self.kind is dict else 'array'}")

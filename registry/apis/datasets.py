@@ -6,7 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from audit.actors import actor_from_request
 from governance.core.api import MethodRoles, paginated, valid
 from governance.core.errors import ValidationFailed
+from governance.core.json_parser import LimitedJSONParser
 from governance.core.pagination import CursorPagination
 from governance.core.schema import paged
 from governance.core.uploads import upload_handler_install, upload_limit
@@ -122,7 +123,7 @@ class DatasetVersionCollectionApi(APIView):
         rows = selectors.dataset_version_list(dataset=dataset)
         return paginated(request, rows, CatalogDatasetVersionOutputSerializer, view=self)
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if request.method == "POST":  # before authentication: a session's CSRF check reads the body

@@ -6,7 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from audit.actors import actor_from_request
 from governance.core.api import MethodRoles, must_exist, paginated, valid
 from governance.core.errors import NotFound, ValidationFailed
+from governance.core.json_parser import LimitedJSONParser
 from governance.core.pagination import CursorPagination
 from governance.core.schema import paged
 from governance.core.uploads import UploadTooLarge, upload_handler_install, upload_limit
@@ -45,7 +46,7 @@ class ModelVersionCollectionApi(APIView):
         rows = selectors.model_version_list(model=selectors.model_get(name=name))
         return paginated(request, rows, CatalogModelVersionOutputSerializer, view=self, ordering="-version")
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if request.method == "POST":  # before authentication: a session's CSRF check reads the body
