@@ -5,19 +5,28 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
+from audit.actions import AuditAction
+from audit.checkpoint import NoteError, verify_checkpoint
+from audit.keys import published_verifiers
 from audit.merkle import (
     NodeId,
+    ProofError,
     consistency_proof,
     consistency_proof_nodes,
     inclusion_proof,
     inclusion_proof_nodes,
+    leaf_hash,
+    verify_inclusion,
 )
 from audit.models import AuditEntry, AuditHead, AuditNode
+from audit.store import CheckpointStore
 from governance.core.errors import ValidationFailed
 
 
@@ -113,3 +122,56 @@ def entry_bytes_iter(*, start: int = 0, end: int | None = None, chunk_size: int 
     rows = entry_list(start=start, end=end).values_list("entry", flat=True)
     for text in rows.iterator(chunk_size=chunk_size):
         yield text.encode("utf-8")
+
+
+# Refusals: every action whose code says a request or a file was refused (release, signature, job,
+# artifact, risk level, MLflow call). Exports: bundles of the log and lineage reports taken away.
+REFUSAL_ACTIONS: tuple[str, ...] = tuple(
+    action.value for action in AuditAction if action.value.endswith("refuse")
+)
+EXPORT_ACTIONS: tuple[str, ...] = (AuditAction.AUDIT_EXPORT.value, AuditAction.LINEAGE_REPORT_EXPORT.value)
+
+
+def entry_latest(*, actions: Sequence[str], limit: int = 10) -> list[AuditEntry]:
+    """The newest entries with one of ``actions``, newest first."""
+    return list(AuditEntry.objects.filter(action__in=list(actions)).order_by("-index")[:limit])
+
+
+@dataclass(frozen=True)
+class CheckpointStatus:
+    """The latest signed checkpoint and whether it holds: its signature verifies with the published
+    keys, and the newest entry it covers is included under its root (RFC 9162 §2.1.3) by the tree in the
+    database; ``problem`` says why not."""
+
+    size: int
+    tree_size: int
+    verified: bool
+    problem: str = ""
+
+
+def checkpoint_latest_status(store: CheckpointStore | None = None) -> CheckpointStatus | None:
+    """None before the first checkpoint is signed. Reads only: O(log n) tree nodes, one entry."""
+    store = store or CheckpointStore()
+    latest = store.latest()
+    if latest is None:
+        return None
+    size = tree_size()
+    try:
+        checkpoint = verify_checkpoint(
+            latest.note, published_verifiers(store), origin=settings.AUDIT_LOG_ORIGIN
+        )
+    except NoteError as exc:
+        return CheckpointStatus(latest.size, size, False, f"its signature does not verify: {exc}")
+    if checkpoint.size == 0:
+        return CheckpointStatus(0, size, True)
+    last = AuditEntry.objects.filter(index=checkpoint.size - 1).first()
+    if last is None:
+        return CheckpointStatus(checkpoint.size, size, False, f"entry {checkpoint.size - 1} is missing")
+    try:
+        proof = inclusion_proof_get(index=last.index, size=checkpoint.size)
+        verify_inclusion(
+            leaf_hash(last.entry.encode("utf-8")), last.index, checkpoint.size, proof, checkpoint.root
+        )
+    except (ProofError, LookupError, ValueError) as exc:
+        return CheckpointStatus(checkpoint.size, size, False, f"the database's tree does not match it: {exc}")
+    return CheckpointStatus(checkpoint.size, size, True)

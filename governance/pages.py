@@ -10,11 +10,15 @@ from django.shortcuts import render
 from drf_spectacular.views import SpectacularRedocView
 
 from governance.core.permissions import user_roles
+from governance.home import home_context
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"roles": sorted(user_roles(request.user))})
+    """Each role's start: what waits for it, each count linking to its filtered list (governance/home.py)."""
+    roles = user_roles(request.user)
+    context = home_context(request.user, roles)
+    return render(request, "home.html", {"roles": sorted(roles), **context})
 
 
 def signed_out(request: HttpRequest) -> HttpResponse:

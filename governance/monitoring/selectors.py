@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from governance.approvals.models import Grant
 from governance.monitoring import drift
@@ -80,3 +80,18 @@ def deployment_any(*, environment: str, model_name: str) -> Deployment | None:
         .first()
     )
     return found
+
+
+def alarms_open() -> list[DriftCheck]:
+    """Drift alarms still open: each serving deployment whose latest check raised an alarm (oldest
+    alarm first). A later check without an alarm, or the deployment stopping, closes it."""
+    latest = (
+        DriftCheck.objects.filter(deployment_id=OuterRef("deployment_id"))
+        .order_by("-created_at", "-pk")
+        .values("pk")[:1]
+    )
+    return list(
+        DriftCheck.objects.select_related("deployment", "model_version__model")
+        .filter(deployment__until__isnull=True, alarm=True, pk=Subquery(latest))
+        .order_by("created_at", "pk")
+    )
