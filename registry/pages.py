@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
@@ -30,13 +30,6 @@ def _check_reader(request: HttpRequest) -> None:
 
 
 @login_required
-def model_list_page(request: HttpRequest) -> HttpResponse:
-    _check_reader(request)
-    models = catalog.model_list().annotate(version_count=Count("versions"))
-    return render(request, "registry/models.html", {"models": models})
-
-
-@login_required
 def model_detail_page(request: HttpRequest, name: str) -> HttpResponse:
     _check_reader(request)
     model = _or_404(lambda: catalog.model_get(name=name))
@@ -44,13 +37,6 @@ def model_detail_page(request: HttpRequest, name: str) -> HttpResponse:
     prefetch_related_objects([model], Prefetch("risk_classifications", queryset=history))
     versions = catalog.model_version_list(model=model).prefetch_related("deployments")
     return render(request, "registry/model.html", {"model": model, "versions": versions})
-
-
-@login_required
-def dataset_list_page(request: HttpRequest) -> HttpResponse:
-    _check_reader(request)
-    datasets = catalog.dataset_list().prefetch_related("versions")
-    return render(request, "registry/datasets.html", {"datasets": datasets})
 
 
 def _or_404(load: Callable[[], T]) -> T:
