@@ -90,8 +90,11 @@ class PrivacyRequestTable(tables.Table):  # type: ignore[misc]
     def render_respond_by(self, record: PrivacyRequest) -> SafeString | str:
         due = record.respond_by.isoformat()
         if record.status in OPEN_STATUSES and record.respond_by < timezone.now().date():
-            return badge(f"{due} overdue", "overdue")
+            return badge(f"{due} (overdue)", "overdue")
         return due
+
+    def render_acknowledge_by(self, record: PrivacyRequest) -> str:
+        return record.acknowledge_by.isoformat() if record.acknowledge_by else "—"
 
     def render_handled_by(self, record: PrivacyRequest) -> str:
         user = record.handled_by
