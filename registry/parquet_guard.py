@@ -3,10 +3,11 @@
 Parquet compresses and run-length encodes: a few kilobytes can declare a hundred million rows, or a
 dictionary of one long string repeated on every row. ``parquet_batches`` therefore
 
-1. reads only the footer first and refuses the file from its metadata, before any page is
-   decompressed: more rows than ``MAX_PARQUET_ROWS``, a row group whose uncompressed size (the larger
-   of its own total and its column chunks' totals) is over ``MAX_PARQUET_ROW_GROUP_BYTES``, or a file
-   whose row groups add up to more than ``MAX_PARQUET_DECODED_BYTES``;
+1. reads only the footer and the page headers first and refuses the file from them, before any page
+   is decompressed: more rows than ``MAX_PARQUET_ROWS``, a row group whose uncompressed size (the
+   largest of its own total, its column chunks' totals and the sum of its page headers' sizes, which
+   is what the reader allocates: a footer may understate it) is over ``MAX_PARQUET_ROW_GROUP_BYTES``,
+   or a file whose row groups add up to more than ``MAX_PARQUET_DECODED_BYTES``;
 2. reads one row group at a time in batches of at most ``BATCH_ROWS`` rows, text and binary columns kept
    dictionary-encoded, and computes each batch's size as it would be decoded (a dictionary value counts
    once per row that uses it) BEFORE decoding it: the metadata sizes are the writer's word and count
@@ -21,7 +22,9 @@ Every refusal is 400 ``parquet_too_large`` naming the limit.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any, Final
 
 import pyarrow as pa
@@ -30,6 +33,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 
 from governance.core.errors import ValidationFailed
+from registry.parquet_pages import BadPageHeader, chunk_page_sizes
 
 BATCH_ROWS: Final = 50_000
 SLICE_BYTES: Final = 16 * 1024**2
@@ -75,7 +79,7 @@ def parquet_open(source: str | Any | IO[bytes], *, limits: ParquetLimits | None 
     for index in range(meta.num_row_groups):
         group = meta.row_group(index)
         chunks = sum(group.column(column).total_uncompressed_size for column in range(group.num_columns))
-        size = max(group.total_byte_size, chunks)
+        size = max(group.total_byte_size, chunks, _pages_size(source, group))
         if size > limits.row_group_bytes:
             raise _over(f"row group {index}", size, "MAX_PARQUET_ROW_GROUP_BYTES", limits.row_group_bytes)
         rows += group.num_rows
@@ -85,6 +89,26 @@ def parquet_open(source: str | Any | IO[bytes], *, limits: ParquetLimits | None 
     if total > limits.file_bytes:
         raise _over("the file", total, "MAX_PARQUET_DECODED_BYTES", limits.file_bytes)
     return parquet
+
+
+def _pages_size(source: str | Any | IO[bytes], group: pq.RowGroupMetaData) -> int:
+    """The uncompressed bytes the row group's page headers declare (what the reader will allocate)."""
+    with ExitStack() as stack:
+        handle: Any = source if hasattr(source, "read") else stack.enter_context(Path(source).open("rb"))
+        total = 0
+        try:
+            for index in range(group.num_columns):
+                chunk = group.column(index)
+                start = chunk.data_page_offset
+                if chunk.has_dictionary_page and 0 < (chunk.dictionary_page_offset or 0) < start:
+                    start = chunk.dictionary_page_offset
+                total += sum(chunk_page_sizes(handle, start, chunk.total_compressed_size))
+        except BadPageHeader as exc:
+            raise ValidationFailed(f"the file is not a readable Parquet file: {exc}") from exc
+        finally:
+            if hasattr(source, "read"):
+                handle.seek(0)
+        return total
 
 
 def _is_text(kind: pa.DataType) -> bool:

@@ -21,7 +21,9 @@ from governance.consent.models import ConsentEvent, ConsentImport
 from governance.consent.rewrite import rewrite_without_subject
 from governance.consent.selectors import eligibility_manifest
 from governance.core.csv_guard import CsvLineGuard, CsvLineTooLong
+from registry import parquet_guard
 from registry.models import DatasetVersion, ModelVersion
+from registry.parquet_pages import page_header
 from tests.registry import model_files
 from tests.security import bombs
 
@@ -216,7 +218,9 @@ def test_a_consent_import_line_over_the_limit_is_refused_naming_the_line(
     body = (
         b"subject_id,purpose,event,jurisdiction,occurred_at,source\n"
         + b"CUST-00001-QX,train_ai_system,grant,eu_eea,2024-01-01T00:00:00+00:00,x\n"
-        + b"CUST-00002-QX,train_ai_system,grant,eu_eea,2024-01-01T00:00:00+00:00," + b"s" * 500 + b"\n"
+        + b"CUST-00002-QX,train_ai_system,grant,eu_eea,2024-01-01T00:00:00+00:00,"
+        + b"s" * 500
+        + b"\n"
     )
 
     response = client.post("/api/v1/consent/import", data=body, content_type="text/csv")
@@ -269,3 +273,33 @@ def test_a_quoted_value_spanning_lines_counts_as_one_line_whatever_the_read_size
         guard = CsvLineGuard(io.BytesIO(content + b"4," + b"c" * 200 + b"\n"), limit=100)
         while guard.read(chunk):
             pass
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((value & 0x7F) | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def test_a_page_header_claiming_more_than_the_footer_says_is_what_counts(settings: Any) -> None:
+    sink = io.BytesIO()
+    pq.write_table(
+        pa.table({"n": np.arange(100_000, dtype=np.int64)}), sink, compression="none", use_dictionary=False
+    )
+    data = bytearray(sink.getvalue())
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(0).column(0)
+    settings.MAX_PARQUET_ROW_GROUP_BYTES = 900_000
+    assert parquet_guard.parquet_open(io.BytesIO(bytes(data)))  # 800,000 bytes of values: within it
+    # The page header's uncompressed_page_size (field 2, after field 1 the page type) rewritten in place
+    # to claim 1,048,575 bytes; the footer still says about 800,000.
+    at = column.data_page_offset
+    honest = _varint(page_header(bytes(data[at : at + 1024]))[1] * 2)  # zigzag: 2n for n >= 0
+    assert data[at : at + 2] == b"\x15\x00" and data[at + 2] == 0x15
+    assert bytes(data[at + 3 : at + 3 + len(honest)]) == honest
+    data[at + 3 : at + 3 + len(honest)] = _varint(1_048_575 * 2)
+
+    with pytest.raises(parquet_guard.ParquetTooLarge, match="MAX_PARQUET_ROW_GROUP_BYTES=900000"):
+        parquet_guard.parquet_open(io.BytesIO(bytes(data)))
