@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from governance.core.lists import badge, link, utc_cell
+from governance.core.lists import badge, link, tone, utc_cell
 from registry.models import Dataset, Deployment, RegisteredModel, RiskLevel, TrainingRun
 
 YES_NO = (("1", "yes"), ("0", "no"))
@@ -81,7 +81,7 @@ class ModelTable(tables.Table):  # type: ignore[misc]
         return format_html("{} {}", shown, badge("archived", "muted")) if record.archived_at else shown
 
     def render_risk_level(self, record: RegisteredModel) -> SafeString:
-        return badge(record.risk_level, f"risk-{record.risk_level}")
+        return badge(record.risk_level, tone(record.risk_level))
 
     def render_owner(self, record: RegisteredModel) -> str:
         return person(record.owner)
@@ -142,7 +142,7 @@ class DatasetTable(tables.Table):  # type: ignore[misc]
     def render_holds_personal_data(self, record: Dataset) -> SafeString:
         if not record.holds_personal_data:
             return badge("no", "muted")
-        return badge("yes, Art. 9" if record.special_categories else "yes", "personal")
+        return badge("yes, Art. 9" if record.special_categories else "yes", "warn")
 
     def render_jurisdictions(self, value: list[str]) -> str:
         return ", ".join(value) or "—"
@@ -217,7 +217,7 @@ class RunTable(tables.Table):  # type: ignore[misc]
         return str(record.job) if record.job is not None else "—"
 
     def render_state(self, value: str) -> SafeString:
-        return badge(value.lower(), f"state-{value.lower()}")
+        return badge(value.lower())
 
     def render_started_by(self, record: TrainingRun) -> str:
         return person(record.started_by)

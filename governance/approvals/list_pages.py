@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from governance.approvals.api_common import RELEASE_READER_ROLES
 from governance.approvals.models import EXPIRED, ReleaseKind, ReleaseRequest, ReleaseStatus
-from governance.core.lists import badge, link, list_page, roles_required, utc_cell
+from governance.core.lists import badge, link, list_page, roles_required, tone, utc_cell
 
 STATUS_CHOICES = (*ReleaseStatus.choices, (EXPIRED, "Expired"))
 
@@ -80,7 +80,7 @@ class ReleaseTable(tables.Table):  # type: ignore[misc]
         return f"train {record.model_name}"
 
     def render_risk_level(self, record: ReleaseRequest) -> SafeString:
-        return badge(record.risk_level, f"risk-{record.risk_level}")
+        return badge(record.risk_level, tone(record.risk_level))
 
     def render_kind(self, record: ReleaseRequest) -> str:
         return str(record.kind)
@@ -97,7 +97,7 @@ class ReleaseTable(tables.Table):  # type: ignore[misc]
 
     def render_status(self, record: ReleaseRequest) -> SafeString:
         status = str(record.effective_status())
-        return badge(status, f"status-{status}")
+        return badge(status, tone(status))
 
     def render_expires_at(self, value: Any) -> Any:
         return utc_cell(value)

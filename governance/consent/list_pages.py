@@ -12,12 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from governance.consent.apis.requests import REQUEST_READ_ROLES
 from governance.consent.models import OPEN_STATUSES, PrivacyRequest, RequestStatus, RequestType
-from governance.core.lists import badge, link, list_page, roles_required, utc_cell
+from governance.core.lists import badge, link, list_page, roles_required, tone, utc_cell
 from registry.models import Jurisdiction
 
 STATUS_CHOICES = (("open", "open (received, verified or in progress)"), *RequestStatus.choices)
@@ -50,6 +51,10 @@ class PrivacyRequestFilter(filters.FilterSet):  # type: ignore[misc]
         return rows.filter(status__in=OPEN_STATUSES, respond_by__lt=timezone.now().date())
 
 
+def _overdue(request: PrivacyRequest) -> bool:
+    return request.status in OPEN_STATUSES and request.respond_by < timezone.now().date()
+
+
 def privacy_request_rows() -> QuerySet[PrivacyRequest]:
     return PrivacyRequest.objects.select_related("handled_by")
 
@@ -67,13 +72,14 @@ class PrivacyRequestTable(tables.Table):  # type: ignore[misc]
 
     class Meta:
         order_by = ("respond_by", "id")
+        row_attrs = {"class": lambda record: "overdue" if _overdue(record) else ""}
         empty_text = "No privacy requests match."
 
     def render_id(self, record: PrivacyRequest) -> SafeString:
         return link(request_url(record.pk), f"#{record.pk}")
 
     def render_status(self, record: PrivacyRequest) -> SafeString:
-        return badge(record.status, f"status-{record.status}")
+        return badge(record.status, tone(record.status))
 
     def render_type(self, record: PrivacyRequest) -> str:
         return str(record.type)
@@ -82,15 +88,15 @@ class PrivacyRequestTable(tables.Table):  # type: ignore[misc]
         return str(record.jurisdiction)
 
     def render_subject_hash(self, value: str) -> SafeString:
-        return badge(value[:12] + "…", "hash")
+        return format_html('<code title="{}">{}…</code>', value, value[:12])
 
     def render_received_at(self, value: Any) -> Any:
         return utc_cell(value)
 
     def render_respond_by(self, record: PrivacyRequest) -> SafeString | str:
         due = record.respond_by.isoformat()
-        if record.status in OPEN_STATUSES and record.respond_by < timezone.now().date():
-            return badge(f"{due} (overdue)", "overdue")
+        if _overdue(record):
+            return badge(f"{due} (overdue)", "bad")
         return due
 
     def render_acknowledge_by(self, record: PrivacyRequest) -> str:

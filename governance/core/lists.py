@@ -96,10 +96,24 @@ def link(url: str, text: object) -> SafeString:
     return format_html('<a href="{}">{}</a>', url, text)
 
 
+# How a state reads at a glance: the console stylesheet colours ``badge ok``, ``badge warn``, ``badge bad``.
+TONES: Final = {
+    **dict.fromkeys(("succeeded", "approved", "consumed", "completed", "serving", "minimal"), "ok"),
+    **dict.fromkeys(
+        ("queued", "running", "pending", "received", "verified", "in_progress", "limited"), "warn"
+    ),
+    **dict.fromkeys(("failed", "refused", "rejected", "withdrawn", "expired", "denied", "high"), "bad"),
+    "unacceptable": "bad",
+}
+
+
+def tone(state: str) -> str:
+    return TONES.get(state, "")
+
+
 def badge(text: object, kind: str = "") -> SafeString:
-    """A short status word, styled by class (``badge badge-<kind>``)."""
-    name = f"badge badge-{kind}" if kind else "badge"
-    return format_html('<span class="{}">{}</span>', name, text)
+    """A short word in a pill (``badge``), toned ``ok``, ``warn``, ``bad`` or ``muted`` when given."""
+    return format_html('<span class="{}">{}</span>', f"badge {kind}".strip(), text)
 
 
 def roles_of(permission: Any) -> frozenset[str]:

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from audit import selectors as audit_selectors
-from governance.core.lists import badge, link, utc_cell
+from governance.core.lists import badge, link, tone, utc_cell
 from governance.jobs.models import JobStatus, ReleaseJob
 
 KINDS = (("train", "train"), ("deploy", "deploy"))
@@ -107,7 +107,7 @@ class JobTable(tables.Table):  # type: ignore[misc]
         return link(url, text) if url else text
 
     def render_status(self, record: ReleaseJob) -> SafeString:
-        return badge(record.status, f"status-{record.status}")
+        return badge(record.status, tone(record.status))
 
     def render_percent(self, record: ReleaseJob) -> SafeString:
         return format_html(

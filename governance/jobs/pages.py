@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from audit.apis import AUDIT_READERS
-from governance.core.lists import list_page, roles_of, roles_required
+from governance.core.lists import list_page, roles_of, roles_required, tone
 from governance.core.permissions import user_roles
 from governance.jobs.apis import READERS
 from governance.jobs.models import JobStatus
@@ -45,6 +45,7 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
         "job": job,
         "outcome": outcome_links(job),
         "trail": job_trail(job),
+        "status_tone": tone(job.status),
         "refused": job.status == JobStatus.REFUSED,
         "failed": job.status == JobStatus.FAILED,
         "audit_links": bool(user_roles(request.user) & roles_of(AUDIT_READERS)),

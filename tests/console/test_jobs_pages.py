@@ -32,7 +32,7 @@ def _media(tmp_path: Path, settings: Any) -> None:
 
 def _rows(page: str) -> list[str]:
     body = page.split('id="jobs"', 1)[1].split("</tbody>", 1)[0].split("<tbody>", 1)[1]
-    return [row for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S) if 'class="empty"' not in row]
+    return [row for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S) if 'class="empty"' not in row]
 
 
 def _run(client: APIClient, release_id: int, sent: list[dict[str, Any]]) -> int:

@@ -26,7 +26,7 @@ PRIVACY_READERS = {"compliance_officer", "auditor"}
 
 def _rows(html: str, table_id: str) -> list[str]:
     body = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
-    rows = re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[1], flags=re.S)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1], flags=re.S)
     return [row for row in rows if 'class="empty"' not in row]
 
 
@@ -236,3 +236,10 @@ def test_a_data_scientist_searching_a_subject_id_learns_nothing_about_the_subjec
 def test_search_refuses_a_text_too_long_to_be_a_name(make_user: Any) -> None:
     client: Client = page_client(make_user, "auditor")
     assert client.post("/search/", {"q": "x" * 201}).status_code == 400
+
+
+def test_a_subject_id_in_a_link_is_not_looked_up_and_the_page_says_how_to(make_user: Any) -> None:
+    _requests(make_user("olga", "compliance_officer"), 2)
+    page = page_client(make_user, "auditor").get("/search/?q=customer-1").content.decode()
+    assert subject_hash_of("customer-1") not in page
+    assert 'id="subject-hint"' in page and 'method="post"' in page
