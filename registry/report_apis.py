@@ -27,7 +27,13 @@ class LineageReportApi(APIView):
 
     @extend_schema(
         parameters=[LineageReportQuerySerializer],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={  # one per ``format``: json, prov and openlineage are JSON documents
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "text/html"): OpenApiTypes.STR,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "application/zip"): OpenApiTypes.BINARY,
+        },
     )
     def get(self, request: Request) -> HttpResponse:
         params = self.LineageReportQuerySerializer(data=request.query_params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -107,6 +108,8 @@ class ModelResourceApi(APIView):
 
     @extend_schema(request=ModelUpdateInputSerializer, responses=CatalogModelOutputSerializer)
     def patch(self, request: Request, name: str) -> Response:
+        if not isinstance(request.data, Mapping):
+            raise ValidationFailed("the body must be a JSON object naming the fields to change")
         unknown = sorted(set(request.data) - set(self.ModelUpdateInputSerializer().fields))
         if unknown:
             raise ValidationFailed(

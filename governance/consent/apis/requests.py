@@ -207,7 +207,10 @@ class RecordsOfProcessingApi(APIView):
     class RecordsQuerySerializer(serializers.Serializer[Any]):
         format = serializers.ChoiceField(choices=["json", "csv"], default="json")
 
-    @extend_schema(parameters=[RecordsQuerySerializer], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[RecordsQuerySerializer],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+    )
     def get(self, request: Request) -> Response | HttpResponse:
         query = valid(self.RecordsQuerySerializer, request.query_params)
         records = records_of_processing()
