@@ -107,7 +107,7 @@ def _screenshot(driver: Any, path: Path) -> None:
     # The whole page, not the first screenful: the window grows to the document's height for the shot.
     width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
     full = driver.execute_script("return Math.ceil(document.documentElement.scrollHeight)")
-    driver.set_window_size(width, min(max(int(full) + 120, height), 8000))
+    driver.set_window_size(width, min(max(int(full) + 200, height), 8000))
     try:
         driver.save_screenshot(str(path))
     finally:
