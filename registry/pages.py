@@ -1,4 +1,6 @@
-"""Pages for compliance officers and auditors: the lineage of a node, drawn (Django templates, no JS)."""
+"""Pages for compliance officers, auditors and data scientists: models, datasets, and the lineage of a
+node drawn as a linked SVG (zoom and pan from a static script, registry/static/registry/lineage.js).
+Each shows the privacy requests that block what it shows (``registry.reports.erasure``)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from governance.core.permissions import user_roles
 from governance.core.roles import Role
 from registry.models import RiskClassification
 from registry.reports.assemble import lineage_report_build
+from registry.reports.erasure import erasure_blocks
+from registry.reports.links import node_page_url
 from registry.reports.svg import render_svg
 from registry.selectors import catalog
 
@@ -36,7 +40,9 @@ def model_detail_page(request: HttpRequest, name: str) -> HttpResponse:
     history = RiskClassification.objects.select_related("decided_by")
     prefetch_related_objects([model], Prefetch("risk_classifications", queryset=history))
     versions = catalog.model_version_list(model=model).prefetch_related("deployments")
-    return render(request, "registry/model.html", {"model": model, "versions": versions})
+    blocks = erasure_blocks(version.node_id for version in versions)
+    context = {"model": model, "versions": versions, "erasure_blocks": blocks}
+    return render(request, "registry/model.html", context)
 
 
 def _or_404(load: Callable[[], T]) -> T:
@@ -59,5 +65,10 @@ def lineage_page(request: HttpRequest) -> HttpResponse:
             context["error"] = exc.detail
             return render(request, "registry/lineage.html", context, status=exc.status)
         # render_svg escapes every label itself (tested), so its output is safe to embed.
-        context.update(report=report, svg=mark_safe(render_svg(report, standalone=False)))  # noqa: S308
+        svg = render_svg(report, standalone=False, link=node_page_url)
+        context.update(
+            report=report,
+            svg=mark_safe(svg),  # noqa: S308
+            erasure_blocks=report.get("erasure_blocks", []),
+        )
     return render(request, "registry/lineage.html", context)

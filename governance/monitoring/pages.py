@@ -1,4 +1,5 @@
-"""The deployment's monitoring page: drift over time (SVG), latest checks, webhook deliveries."""
+"""The deployment's monitoring page: drift over time (SVG), latest checks, webhook deliveries, and the
+privacy requests that block the version it serves."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from governance.consent.selectors.blocks import erasure_blocks_for
 from governance.core.permissions import user_roles
 from governance.core.roles import Role
 from governance.monitoring import charts, selectors
@@ -43,5 +45,6 @@ def deployment_page(request: HttpRequest, environment: str, model: str) -> HttpR
             "chart": mark_safe(chart),  # noqa: S308 (escaped in charts.line_chart)
             "checks": list(reversed(checks))[:20],
             "deliveries": selectors.deliveries_latest(deployment=deployment),
+            "erasure_blocks": erasure_blocks_for([deployment.node_id, deployment.model_version.node_id]),
         },
     )

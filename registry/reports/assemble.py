@@ -15,10 +15,12 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
+from audit.actions import AuditAction
 from audit.models import AuditEntry
 from governance.core.errors import NotFound, ValidationFailed
 from registry.edges import DEPLOYED_AS, PRODUCED, RUN_OF, USED_BY, VERSION_OF
 from registry.models import DatasetVersion, Deployment, LineageEdge, ModelVersion, TrainingRun
+from registry.reports.erasure import erasure_blocks
 from registry.reports.types import (
     ApprovalEntry,
     AuditEntryRow,
@@ -167,6 +169,7 @@ def lineage_report_build(*, subject: str) -> LineageReport:
             "checkpoint": "",
             "entries": _audit_rows(ids, releases),
         },
+        "erasure_blocks": erasure_blocks(one for one in ids if node_type(one) in {"model", "deployment"}),
     }
 
 
@@ -290,18 +293,28 @@ def _approvals(ids: set[str]) -> tuple[list[ApprovalEntry], set[str]]:
     return approvals, {entry["request"].split(":", 1)[1] for entry in approvals}
 
 
+def _target(kind: str, target: str) -> str:
+    """``type:id``, but a lineage node id already names its type (``dataset:warehouse:customers#v1``)."""
+    return target if node_type(target) is not None else f"{kind}:{target}"
+
+
 def _audit_rows(ids: set[str], releases: set[str] | None = None) -> list[AuditEntryRow]:
     """The entries whose target is one of the report's nodes (by node id, as services name them), and
-    those of the release requests that approved them (created, signed, granted, claimed)."""
+    those of the release requests that approved them (created, signed, granted, claimed).
+
+    Exports of lineage reports are left out: viewing a report is not evidence about its nodes, and
+    listing each view made every report longer than the one before (two renders of one report differ
+    only in their generation time). Exports are in the audit log itself, and a zip proves its own."""
     found = Q(target_id__in=sorted(ids))
     if releases:
         found |= Q(target_type="release", target_id__in=sorted(releases))
     rows = (
         AuditEntry.objects.filter(found)
+        .exclude(action=AuditAction.LINEAGE_REPORT_EXPORT.value)
         .order_by("index")
         .values_list("index", "action", "timestamp", "target_type", "target_id")
     )
     return [
-        {"index": index, "action": action, "timestamp": _iso(moment) or "", "target": f"{kind}:{target}"}
+        {"index": index, "action": action, "timestamp": _iso(moment) or "", "target": _target(kind, target)}
         for index, action, moment, kind, target in rows
     ]

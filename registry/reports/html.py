@@ -47,6 +47,8 @@ code, pre, .hash { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; 
 pre.checkpoint { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid #999;
                  padding: 8px; background: #fafafa; }
 ul.plain { margin: 0; padding-left: 16px; }
+section.erasure { border: 3px solid #a40e26; background: #fff1f1; padding: 4px 12px; margin: 12px 0; }
+section.erasure h2 { color: #a40e26; border-bottom: none; margin-top: 8px; }
 dl.kv { margin: 0; display: grid; grid-template-columns: max-content 1fr; column-gap: 8px; }
 dl.kv dt { font-weight: bold; } dl.kv dd { margin: 0; overflow-wrap: anywhere; }
 @page { size: A4; margin: 14mm; }
@@ -118,6 +120,7 @@ def to_html(report: LineageReport) -> str:
         f"(<code>{xml_text(report['subject'])}</code>)</p>",
         f'<p class="meta"><strong>Generated:</strong> {_time(report["generated_at"])}</p>',
         "</header>",
+        _erasure(report),
         '<section id="graph">',
         "<h2>Lineage graph</h2>",
         "<figure>",
@@ -264,6 +267,31 @@ def _deployments(deployments: list[DeploymentEntry]) -> str:
     ]
     headers = ["Environment", "Model", "Version", "Deployed", "Deployed by", "Until", "Endpoint"]
     return _table("deployments", "Deployments", headers, rows)
+
+
+def _erasure(report: LineageReport) -> str:
+    """The privacy requests that block model versions in the report, first, as a page's banner."""
+    blocks = report.get("erasure_blocks") or []
+    if not blocks:
+        return ""
+    items = []
+    for b in blocks:
+        serving = (
+            f" Still serving it: <strong>{_e(', '.join(b['deployments']))}</strong>."
+            if b["deployments"]
+            else ""
+        )
+        items.append(
+            f'<li><a href="{_e(b["url"])}">{_e(b["type"].capitalize())} request #{_e(b["request"])}</a> '
+            f"({_e(b['law'])}; {_e(b['status'])}, answer due {_e(b['respond_by'])}): the data subject's "
+            f"rows are in {_e(', '.join(b['held_in']))}. Deploying "
+            f"<strong>{_e(', '.join(b['model_versions']))}</strong> is refused until it is retrained "
+            f"without the subject or a compliance officer records an exemption.{serving}</li>"
+        )
+    return (
+        '<section id="erasure" class="erasure" role="alert">\n<h2>Blocked by a privacy request</h2>\n'
+        f"<ul>{''.join(items)}</ul>\n</section>"
+    )
 
 
 def _audit(report: LineageReport) -> str:

@@ -35,6 +35,7 @@ from reportlab.platypus import (
     Spacer,
 )
 
+from registry.reports.erasure import erasure_sentence
 from registry.reports.html import format_utc
 from registry.reports.pdf_graph import font_names, graph_drawing
 from registry.reports.pdf_sections import escape, table_sections
@@ -67,6 +68,10 @@ def _build(report: LineageReport, *, total_pages: int | None) -> tuple[bytes, in
         bottomMargin=PAGE_MARGIN + 6 * mm,
         title=report["title"],
         subject=f"Lineage report for {report['subject']}",
+        # Readers and search tools show the document's keywords: a blocked version says so there too.
+        keywords=" ".join(
+            f"blocked-by-{b['type']}-request-{b['request']}" for b in report.get("erasure_blocks") or []
+        ),
         author="model-governance",
         creator="model-governance registry.reports.pdf",
         invariant=1,
@@ -119,7 +124,16 @@ def _story(report: LineageReport, styles: dict[str, ParagraphStyle]) -> list[Flo
     )
     # The first page is landscape: header, then the graph, which needs the width more than the
     # tables do. What the header leaves of the page height is what the graph may use.
-    header_allowance = 58 * mm
+    blocks = report.get("erasure_blocks") or []
+    header_allowance = 58 * mm + 16 * mm * min(len(blocks), 3)
+    notices = [
+        Paragraph(
+            "<font color='#a40e26'><b>Blocked by a privacy request:</b></font> "
+            + escape(erasure_sentence(b)),
+            styles["body"],
+        )
+        for b in blocks
+    ]
     return [
         Paragraph(escape(report["title"]), styles["title"]),
         Paragraph(
@@ -129,6 +143,7 @@ def _story(report: LineageReport, styles: dict[str, ParagraphStyle]) -> list[Flo
         ),
         Paragraph(f"<b>Generated:</b> {escape(format_utc(report['generated_at']))}", styles["body"]),
         Paragraph(f"<b>Contents:</b> {counts}", styles["body"]),
+        *notices,
         Paragraph("Lineage graph", styles["h2"]),
         Paragraph(
             "Arrows follow the W3C PROV direction, from the later item to what it depends on "

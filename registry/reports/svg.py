@@ -133,11 +133,17 @@ def curve_path(route: list[Point]) -> str:
     return " ".join(parts)
 
 
-def render_svg(report: LineageReport, *, standalone: bool = True) -> str:
+NodeLink = Callable[[str, str], str]  # (node id, node type) → URL, "" for none
+
+
+def render_svg(report: LineageReport, *, standalone: bool = True, link: NodeLink | None = None) -> str:
     """Render the report's graph as SVG text.
 
     With ``standalone`` the result is a complete file (XML declaration and a visible heading);
-    without it, a bare ``<svg>`` element to inline into HTML, which shows its own heading.
+    without it, a bare ``<svg>`` element to inline into HTML, which shows its own heading and scales it
+    to its container (``width="100%"``, the drawing's size kept in ``viewBox``). With ``link`` each node
+    is an ``<a>`` to the URL it gives (the console's lineage page; keyboard-focusable, named by its
+    ``<title>``).
     """
     layout = graph_layout(report)
     heading_height = 56.0 if standalone else 0.0
@@ -154,9 +160,9 @@ def render_svg(report: LineageReport, *, standalone: bool = True) -> str:
     def at(point: Point) -> Point:
         return (point[0] + dx, point[1] + dy)
 
-    out = _svg_head(report, width, height, standalone=standalone)
+    out = _svg_head(report, width, height, standalone=standalone, interactive=link is not None)
     out += _svg_edges(layout, at)
-    out += _svg_nodes(report, layout, at)
+    out += _svg_nodes(report, layout, at, link)
     legend_top = dy - BOX_HEIGHT / 2 + graph_height + MARGIN
     out.append(f'<g class="legend" font-size="12" transform="translate({MARGIN:.0f},{legend_top:.1f})">')
     out.extend(legend_lines)
@@ -165,15 +171,26 @@ def render_svg(report: LineageReport, *, standalone: bool = True) -> str:
     return "\n".join(out) + "\n"
 
 
-def _svg_head(report: LineageReport, width: float, height: float, *, standalone: bool) -> list[str]:
+def _svg_head(
+    report: LineageReport, width: float, height: float, *, standalone: bool, interactive: bool = False
+) -> list[str]:
     """The opening ``<svg>``, its title, one arrow marker per relation, the white page and (standalone)
-    the visible heading."""
+    the visible heading. Inline, the drawing scales to its container's width (its own size stays in
+    ``viewBox``, which the lineage page's zoom and pan move); with links it is a group, not an image,
+    so that the links inside stay reachable."""
     out: list[str] = []
     if standalone:
         out.append('<?xml version="1.0" encoding="UTF-8"?>')
+    size = (
+        f'width="{width:.0f}" height="{height:.0f}"'
+        if standalone
+        else f'width="100%" data-width="{width:.0f}" data-height="{height:.0f}" '
+        'preserveAspectRatio="xMidYMid meet"'
+    )
+    role = "group" if interactive else "img"
     out.append(
-        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width:.0f}" height="{height:.0f}" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-labelledby="lineage-title" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" {size} '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="{role}" aria-labelledby="lineage-title" '
         f'font-family="{FONT_FAMILY}" class="lineage-graph">'
     )
     out.append(f'<title id="lineage-title">{xml_text(report["title"])}</title>')
@@ -230,8 +247,11 @@ def _svg_edges(layout: Layout, at: Callable[[Point], Point]) -> list[str]:
     return out
 
 
-def _svg_nodes(report: LineageReport, layout: Layout, at: Callable[[Point], Point]) -> list[str]:
-    """A rounded box per node: its type (and "subject"), its wrapped label and a tooltip naming it."""
+def _svg_nodes(
+    report: LineageReport, layout: Layout, at: Callable[[Point], Point], link: NodeLink | None = None
+) -> list[str]:
+    """A rounded box per node: its type (and "subject"), its wrapped label and a tooltip naming it;
+    with ``link``, the box is a link to the node's page."""
     labels = {node["id"]: node for node in report["nodes"]}
     out: list[str] = []
     out.append('<g class="nodes">')
@@ -240,12 +260,23 @@ def _svg_nodes(report: LineageReport, layout: Layout, at: Callable[[Point], Poin
         look = node_style(node["type"])
         x, y = at((cx - BOX_WIDTH / 2, cy - BOX_HEIGHT / 2))
         is_subject = node_id == report["subject"]
-        out.append(f'<g class="node node-{xml_text(node["type"])}">')
+        url = link(node_id, node["type"]) if link is not None else ""
+        subject_class = " subject" if is_subject else ""
+        if url:
+            current = ' aria-current="page"' if is_subject else ""
+            out.append(f'<a href="{xml_text(url)}" class="node-link{subject_class}"{current}>')
+        out.append(f'<g class="node node-{xml_text(node["type"])}{subject_class}">')
         out.append(f"<title>{xml_text(node['label'])} ({xml_text(look.title)}, {xml_text(node_id)})</title>")
         out.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_WIDTH:.0f}" height="{BOX_HEIGHT:.0f}" rx="8" ry="8" '
             f'fill="{look.fill}" stroke="{look.stroke}" stroke-width="{3.5 if is_subject else 1.5}"/>'
         )
+        if is_subject:  # a second, outer outline: the subject stands out in colour and in monochrome
+            out.append(
+                f'<rect x="{x - 6:.1f}" y="{y - 6:.1f}" width="{BOX_WIDTH + 12:.0f}" '
+                f'height="{BOX_HEIGHT + 12:.0f}" rx="12" ry="12" fill="none" stroke="#b71c1c" '
+                f'stroke-width="3" stroke-dasharray="6 3" class="subject-ring"/>'
+            )
         caption = look.title + (" · subject" if is_subject else "")
         out.append(
             f'<text x="{x + 10:.1f}" y="{y + 17:.1f}" font-size="12" fill="#000000">'
@@ -256,7 +287,7 @@ def _svg_nodes(report: LineageReport, layout: Layout, at: Callable[[Point], Poin
                 f'<text x="{x + 10:.1f}" y="{y + 36 + 17 * line_no:.1f}" font-size="14" font-weight="bold" '
                 f'fill="#000000">{xml_text(line)}</text>'
             )
-        out.append("</g>")
+        out.append("</g></a>" if url else "</g>")
     out.append("</g>")
     return out
 

@@ -11,6 +11,7 @@ What the shared columns hold per section:
 ==========  ==============  ============  ==============  ======================  ============
 section     name            version       sha256          when                    who
 ==========  ==============  ============  ==============  ======================  ============
+erasure     request type    request id    (empty)         received at             status
 dataset     dataset name    version       digest          (empty)                 (empty)
 run         job             code version  (empty)         ``start/end`` interval  started by
 model       model name      version       digest          registered at           registered by
@@ -29,6 +30,7 @@ import json
 from collections.abc import Iterator, Mapping
 
 from governance.core.csv_out import csv_text
+from registry.reports.erasure import erasure_sentence
 from registry.reports.types import JSONValue, LineageReport
 
 COLUMNS = ("section", "node", "name", "version", "sha256", "when", "who", "detail")
@@ -51,9 +53,25 @@ def _compact(value: Mapping[str, JSONValue]) -> str:
 
 
 def _rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
+    yield from _erasure_rows(report)
     yield from _dataset_rows(report)
     yield from _activity_rows(report)
     yield from _audit_rows(report)
+
+
+def _erasure_rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
+    """First, each privacy request that blocks a model version in the report."""
+    for block in report.get("erasure_blocks") or []:
+        yield (
+            "erasure",
+            block["url"],
+            f"{block['type']} request",
+            block["request"],
+            "",
+            block["received_at"],
+            block["status"],
+            erasure_sentence(block),
+        )
 
 
 def _dataset_rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
