@@ -238,10 +238,10 @@ def test_the_training_filter_and_the_erasure_rewrite_read_through_the_same_limit
     version = DatasetVersion.objects.get()
     settings.MAX_PARQUET_ROWS = 10  # lowered after the upload: a stored file is held to it too
 
-    with pytest.raises(Exception, match="MAX_PARQUET_ROWS=10") as refused:
+    with pytest.raises(parquet_guard.ParquetTooLarge, match="MAX_PARQUET_ROWS=10") as refused:
         eligibility_manifest(dataset_version=version, purpose="train_ai_system")
-    assert getattr(refused.value, "status", None) == 400
-    with pytest.raises(Exception, match="MAX_PARQUET_ROWS=10"):
+    assert refused.value.status == 400
+    with pytest.raises(parquet_guard.ParquetTooLarge, match="MAX_PARQUET_ROWS=10"):
         rewrite_without_subject(
             io.BytesIO(_parquet(1000)),
             tmp_path / "out.parquet",
