@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Final
+from urllib.parse import quote
 
 import django_filters as filters
 import django_tables2 as tables
@@ -36,6 +37,8 @@ NAME_VIEWERS: Final = frozenset({Role.AUDITOR, Role.COMPLIANCE_OFFICER, Role.ADM
 ACTOR_TYPES: Final = ("user", "token", "worker", "system", "anonymous")
 WHO: Final = "auditors, compliance officers and administrators"
 MAX_NAMED: Final = 50
+PAGES: Final = {"job": "/jobs/{}/", "release": "/approvals/{}/", "privacy_request": "/privacy/requests/{}/"}
+NODE_KINDS: Final = frozenset({"model", "dataset", "run", "deployment"})
 
 
 class AuditEntryFilter(filters.FilterSet):  # type: ignore[misc]
@@ -74,6 +77,15 @@ class AuditEntryFilter(filters.FilterSet):  # type: ignore[misc]
         return rows.filter(matches)
 
 
+def target_url(target_type: str, target_id: str) -> str:
+    """The console page of an entry's target, when it has one (paths only: audit imports no app)."""
+    if target_type in PAGES and target_id.isdigit():
+        return PAGES[target_type].format(target_id)
+    if target_id.partition(":")[0] in NODE_KINDS:
+        return "/lineage/?nodeId=" + quote(target_id, safe=":")
+    return ""
+
+
 def _user_id(actor_type: str, actor_id: str) -> str | None:
     if actor_type == "user":
         return actor_id
@@ -109,6 +121,7 @@ class AuditEntryTable(tables.Table):  # type: ignore[misc]
     timestamp = tables.Column(verbose_name="When")
     actor = tables.Column(verbose_name="Actor", accessor="actor_id", order_by=("actor_type", "actor_id"))
     action = tables.Column(verbose_name="Action")
+    target_type = tables.Column(verbose_name="Target type")
     target = tables.Column(verbose_name="Target", accessor="target_id", order_by=("target_type", "target_id"))
 
     class Meta:
@@ -131,8 +144,9 @@ class AuditEntryTable(tables.Table):  # type: ignore[misc]
     def render_actor(self, record: AuditEntry) -> str:
         return actor_text(record.actor_type, record.actor_id, self._names())
 
-    def render_target(self, record: AuditEntry) -> str:
-        return f"{record.target_type}:{record.target_id}"
+    def render_target(self, record: AuditEntry) -> SafeString | str:
+        url = target_url(record.target_type, record.target_id)
+        return link(url, record.target_id) if url else record.target_id
 
 
 def _verify_context() -> dict[str, Any]:
@@ -179,6 +193,7 @@ def audit_entry_page(request: HttpRequest, index: int) -> HttpResponse:
     context = {
         "entry": entry,
         "actor": actor_text(entry.actor_type, entry.actor_id, names),
+        "target_url": target_url(entry.target_type, entry.target_id),
         "data": json.dumps(fields.get("data") or {}, indent=2, sort_keys=True, ensure_ascii=False),
         "prev": fields.get("prev", ""),
         "proof": entry_proof(entry),
