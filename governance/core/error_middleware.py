@@ -7,15 +7,16 @@
   "message"}`` for ``/api/2.0/mlflow/``);
 - pages: the site's styled error page with the status, never Django's plain or debug page.
 
-``ErrorMiddleware`` answers for exceptions raised by views, and refuses a NUL character in the path or
-query string before any view runs (PostgreSQL cannot store or compare text holding NUL). The
-``handler400/403/404/500`` functions answer for everything else (unknown URLs, middleware failures).
+``ErrorMiddleware`` answers for exceptions raised by views, and refuses a NUL character in the path,
+the query string or a form before any view runs (PostgreSQL cannot store or compare text
+holding NUL). The ``handler400/403/404/500`` functions answer for everything else (unknown URLs,
+middleware failures).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from django.core.exceptions import (
@@ -120,7 +121,7 @@ class ErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        nul_in = _nul_in_url(request)
+        nul_in = _nul_in_request(request)
         if nul_in:
             detail = f"{nul_in}: NUL characters (\\u0000) are not accepted"
             return error_response(request, 400, "nul_character", detail)
@@ -135,12 +136,26 @@ class ErrorMiddleware:
         return error_response(request, status, code, detail)
 
 
-def _nul_in_url(request: HttpRequest) -> str:
+def _nul_in_request(request: HttpRequest) -> str:
     if NUL in request.path:
         return "the path"
-    for key, values in request.GET.lists():
+    found = _nul_in(request.GET.lists(), "query parameter")
+    # Forms: every page's (their CSRF check reads them anyway), and url-encoded ones under /api/; an API's
+    # multipart body is left to its view, which streams files within upload limits and checks its fields.
+    if found or request.method != "POST":
+        return found
+    kind = request.content_type
+    if kind == "application/x-www-form-urlencoded" or (
+        kind == "multipart/form-data" and not request.path.startswith(API_PREFIX)
+    ):
+        return _nul_in(request.POST.lists(), "form field")
+    return ""
+
+
+def _nul_in(items: Iterable[tuple[str, list[str]]], what: str) -> str:
+    for key, values in items:
         if NUL in key or any(NUL in value for value in values):
-            return f"query parameter {key.replace(NUL, '?')!r}"
+            return f"{what} {key.replace(NUL, '?')!r}"
     return ""
 
 

@@ -184,3 +184,23 @@ def test_predict_on_an_artifact_that_is_not_a_pipeline_of_its_schema_is_an_audit
     after = row_counts()
     assert after["audit.AuditEntry"] == before["audit.AuditEntry"] + 1
     assert _unaudited(after) == _unaudited(before)
+
+
+@pytest.mark.parametrize(
+    ("url", "form"),
+    [
+        ("/accounts/login/", {"username": "olivia\u0000", "password": PASSWORD}),
+        ("/search/", {"q": "churn\u0000"}),
+    ],
+)
+def test_nul_in_a_page_form_is_the_400_page(
+    make_user: Callable[..., Any], url: str, form: dict[str, str]
+) -> None:
+    make_user("olivia", "compliance_officer", password=PASSWORD)
+    client = Client(raise_request_exception=False)
+    assert client.login(username="olivia", password=PASSWORD)
+    before = row_counts()
+    response = client.post(url, form)
+    assert response.status_code == 400, response.content[:300]
+    assert response["Content-Type"].startswith("text/html") and "NUL" in response.content.decode()
+    assert row_counts() == before
