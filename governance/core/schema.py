@@ -23,6 +23,9 @@ ERROR_DESCRIPTIONS: dict[str, str] = {
     "404": "A row named in the path (or a node named in the query) does not exist.",
     "409": "The action conflicts with the current state (already done, superseded, archived).",
     "413": "The body or an uploaded file is over a configured limit (the limit is named in `detail`).",
+    "415": "The body's Content-Type is not one this operation reads.",
+    "422": "The deployment's model cannot predict rows that match its own input schema.",
+    "423": "Signing is locked for you after repeated wrong passwords; `detail` says until when.",
     "429": "Too many requests for this user or address; `Retry-After` says when to try again.",
 }
 
@@ -36,6 +39,12 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
     "required": ["error", "detail"],
     "additionalProperties": True,
+}
+
+# Statuses only one operation answers with (its own ApplicationError), by method and path.
+_OWN_STATUSES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("post", "/api/v1/releases/{release_id}/signatures"): ("423",),  # approvals.errors.SigningLocked
+    ("post", "/api/v1/deployments/{environment}/{model}/predict"): ("422",),  # jobs.serving
 }
 
 _UNSAFE = {"post", "put", "patch", "delete"}
@@ -83,13 +92,13 @@ def app_tag(module: str) -> str:
     return parts[0]
 
 
-def _error_statuses(method: str, operation: dict[str, Any]) -> list[str]:
+def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     parameters = operation.get("parameters", [])
     has_path = any(p.get("in") == "path" for p in parameters)
     has_query = any(p.get("in") == "query" for p in parameters)
     has_body = "requestBody" in operation
     anonymous = {} in operation.get("security", [{}])
-    statuses = ["401", "429"]
+    statuses = ["401", "429", *_OWN_STATUSES.get((method, path), ())]
     if has_query or has_body or method in _UNSAFE:
         statuses.append("400")
     if not anonymous:
@@ -99,7 +108,7 @@ def _error_statuses(method: str, operation: dict[str, Any]) -> list[str]:
     if method in _UNSAFE:
         statuses.append("409")
     if has_body:
-        statuses.append("413")
+        statuses += ["413", "415"]
     return sorted(statuses)
 
 
@@ -131,9 +140,9 @@ def _add_page_parameters(operation: dict[str, Any]) -> None:
     parameters.extend(p for p in _PAGE_PARAMETERS if ("query", p["name"]) not in named)
 
 
-def _add_errors(method: str, operation: dict[str, Any]) -> None:
+def _add_errors(path: str, method: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
-    for status in _error_statuses(method, operation):
+    for status in _error_statuses(path, method, operation):
         responses.setdefault(
             status,
             {
@@ -236,7 +245,7 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
                 operation["tags"] = [app_tag(module)]
             tags.update(operation.get("tags", []))
             _add_page_parameters(operation)
-            _add_errors(method, operation)
+            _add_errors(path, method, operation)
     _add_links(paths, components)
     result["tags"] = [{"name": tag} for tag in sorted(tags)]
     return result
