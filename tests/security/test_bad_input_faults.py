@@ -204,3 +204,23 @@ def test_nul_in_a_page_form_is_the_400_page(
     assert response.status_code == 400, response.content[:300]
     assert response["Content-Type"].startswith("text/html") and "NUL" in response.content.decode()
     assert row_counts() == before
+
+
+@pytest.mark.parametrize("column", [0, 1, 6])
+def test_nul_in_a_consent_import_is_refused_naming_the_line(
+    token_client: Callable[..., tuple[APIClient, Any]], column: int
+) -> None:
+    from django.utils import timezone
+
+    from tests.consent.factories import raw_id
+
+    client, _ = token_client("robot", "pipeline")
+    row = [raw_id(1), "train_ai_system", "grant", "consent", "eu_eea", timezone.now().isoformat(), "onetrust"]
+    row[column] = row[column][:3] + "\u0000" + row[column][3:]
+    header = "subject_id,purpose,event,lawful_basis,jurisdiction,occurred_at,source\n"
+    before = row_counts()
+    response = client.post(
+        "/api/v1/consent/import", data=(header + ",".join(row) + "\n").encode(), content_type="text/csv"
+    )
+    assert_error(response, 400, "validation_error", "line 2", "NUL")
+    assert row_counts() == before

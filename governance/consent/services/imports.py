@@ -97,6 +97,8 @@ def _rows(reader: HashingReader) -> Iterator[tuple[int, list[str]]]:
     records = csv.reader(text_lines(reader))
     try:
         for record in records:
+            if any("\x00" in value for value in record):  # PostgreSQL cannot store NUL in text
+                raise ValidationFailed(f"line {records.line_num}: NUL characters (\\u0000) are not accepted")
             yield records.line_num, record
     except UnicodeDecodeError as exc:
         raise ValidationFailed("the file is not UTF-8 text; export it as UTF-8 CSV") from exc
