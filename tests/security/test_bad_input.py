@@ -238,3 +238,20 @@ def test_an_unknown_page_is_the_styled_404_page(make_user: Callable[..., Any]) -
 
 def test_model_version_fixture_is_importable() -> None:
     assert callable(model_version)
+
+
+def test_nul_in_a_lineage_event_is_refused_naming_the_field(
+    scientist: APIClient, nothing_stored: None
+) -> None:
+    event = {
+        "eventType": "START",
+        "eventTime": "2026-01-01T00:00:00Z",
+        "producer": "https://example.com/pipeline",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "01890000-0000-7000-8000-000000000001"},
+        "job": {"namespace": "ns", "name": "train\u0000"},
+        "inputs": [],
+        "outputs": [],
+    }
+    response = scientist.post("/api/v1/lineage", event, format="json")
+    assert_error(response, 400, "nul_character", "job.name")
