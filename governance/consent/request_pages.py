@@ -72,10 +72,15 @@ class DenyForm(PasswordForm):
         label="Why it is denied (sent to the subject)",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_fields(["reason", "password"])
+
 
 class ExemptionForm(PasswordForm):
     model_version = forms.ChoiceField(label="Model version kept in service")
-    ground = forms.ChoiceField(choices=ExemptionGround.choices, label="Legal ground")
+    # No ground chosen in advance: the officer names the one they rely on.
+    ground = forms.ChoiceField(choices=[("", "— choose —"), *ExemptionGround.choices], label="Legal ground")
     reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}), label="Reason")
 
     def __init__(self, *args: Any, versions: list[str], **kwargs: Any) -> None:

@@ -128,6 +128,10 @@ def test_an_exemption_with_a_ground_and_reason_lets_the_version_be_deployed_agai
 ) -> None:
     client = signed_in(officer)
     assert erasure_block_reason(model_version=story.model_version) is not None
+    no_ground = _step(
+        client, story, "exempt", model_version="model:churn#1", reason="Kept under a court order."
+    )
+    assert no_ground.status_code == 400 and not ErasureExemption.objects.exists()
 
     response = _step(
         client,
