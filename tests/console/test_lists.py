@@ -243,3 +243,22 @@ def test_a_subject_id_in_a_link_is_not_looked_up_and_the_page_says_how_to(make_u
     page = page_client(make_user, "auditor").get("/search/?q=customer-1").content.decode()
     assert subject_hash_of("customer-1") not in page
     assert 'id="subject-hint"' in page and 'method="post"' in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/models/?q=%00",
+        "/datasets/?namespace=a%00b",
+        "/runs/?state=%00",
+        "/deployments/?environment=%00",
+        "/approvals/all/?q=%00",
+        "/jobs/?requested_by=%00",
+        "/privacy/requests/?handled_by=%00",
+        "/audit/?actor=%00",
+        "/audit/?target_id=%00",
+        "/search/?q=%00",
+    ],
+)
+def test_a_nul_in_a_filter_is_a_400_page_not_a_database_error(make_user: Any, path: str) -> None:
+    assert page_client(make_user, "auditor").get(path).status_code == 400
