@@ -48,6 +48,14 @@ TITLES: Final = {
     413: "Too large",
     500: "Something went wrong",
 }
+_CODES: Final = {
+    400: "bad_request",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    500: "internal_error",
+}
 
 
 def shape_register(prefix: str, shape: Shape) -> None:
@@ -125,7 +133,18 @@ class ErrorMiddleware:
         if nul_in:
             detail = f"{nul_in}: NUL characters (\\u0000) are not accepted"
             return error_response(request, 400, "nul_character", detail)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path.startswith(API_PREFIX)
+            and response.get("Content-Type", "").startswith("text/html")
+            and not hasattr(response, "accepted_renderer")  # DRF's browsable API, asked for by a browser
+        ):
+            # An HTML error made below (Django's CSRF page, its DEBUG pages): the API answers JSON only.
+            status = response.status_code
+            code = _CODES.get(status, "error")
+            return error_response(request, status, code, f"{TITLES.get(status, 'Error')} (HTTP {status}).")
+        return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if not request.path.startswith(API_PREFIX):

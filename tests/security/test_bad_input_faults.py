@@ -224,3 +224,17 @@ def test_nul_in_a_consent_import_is_refused_naming_the_line(
     )
     assert_error(response, 400, "validation_error", "line 2", "NUL")
     assert row_counts() == before
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_on_an_unknown_api_url_is_still_json() -> None:
+    response = Client(raise_request_exception=False).get("/api/v1/no-such-thing")
+    assert_error(response, 404, "not_found")
+
+
+def test_a_refused_csrf_check_under_the_api_is_json(make_user: Callable[..., Any]) -> None:
+    make_user("olivia", "compliance_officer", password=PASSWORD)
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    assert client.login(username="olivia", password=PASSWORD)
+    response = client.post("/api/2.0/mlflow/runs/create", {"x": "1"})
+    assert response.status_code == 403 and response.json()["error_code"] == "PERMISSION_DENIED"
