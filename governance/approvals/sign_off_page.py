@@ -82,8 +82,11 @@ def consent_context(release: ReleaseRequest, runs: list[selectors.RunSummary]) -
 
 
 def erasure_context(release: ReleaseRequest, runs: list[selectors.RunSummary]) -> list[ErasureBlock]:
-    """The privacy requests blocking the request's model version or the ones its runs produced."""
+    """The privacy requests blocking the request's model version, the ones its runs produced, or (a
+    training request) training on its pinned dataset versions."""
     nodes = [run["model_version"] for run in runs if run["model_version"]]
     if release.model_version is not None:
         nodes.append(release.model_version.node_id)
+    if release.kind == "train":  # the pinned data: training on a version holding the subject is refused
+        nodes.extend(row.node_id for row in release.datasets.all())
     return erasure_blocks_for(nodes) if nodes else []

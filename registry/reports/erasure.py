@@ -32,12 +32,31 @@ def erasure_blocks(node_ids: Iterable[str]) -> list[ErasureBlock]:
     return sorted(blocks, key=lambda block: block["request"])
 
 
+def erasure_label(block: ErasureBlock) -> str:
+    return f"{block['type'].capitalize()} request #{block['request']}"
+
+
+def erasure_detail(block: ErasureBlock) -> str:
+    """What the request blocks and how to lift it, after its label (``"(GDPR Art. 17; ...): ..."``)."""
+    parts = [
+        f"({block['law']}; {block['status']}, answer due {block['respond_by']}): the data subject's rows "
+        f"are in {', '.join(block['held_in'])}."
+    ]
+    if block["model_versions"]:
+        parts.append(
+            f"Deploying {', '.join(block['model_versions'])} is refused until it is retrained without the "
+            "subject or a compliance officer records an exemption."
+        )
+    if block["dataset_versions"]:
+        parts.append(
+            f"Training on {', '.join(block['dataset_versions'])} is refused: request training on the "
+            "version the erasure writes without the subject."
+        )
+    if block["deployments"]:
+        parts.append(f"Still serving it: {', '.join(block['deployments'])}.")
+    return " ".join(parts)
+
+
 def erasure_sentence(block: ErasureBlock) -> str:
-    """The notice as one plain sentence (PDF, CSV); the HTML forms link the request."""
-    serving = f" Still serving it: {', '.join(block['deployments'])}." if block["deployments"] else ""
-    return (
-        f"{block['type'].capitalize()} request #{block['request']} ({block['law']}; {block['status']}, "
-        f"answer due {block['respond_by']}; {block['url']}): the data subject's rows are in "
-        f"{', '.join(block['held_in'])}. Deploying {', '.join(block['model_versions'])} is refused until "
-        f"it is retrained without the subject or a compliance officer records an exemption.{serving}"
-    )
+    """The notice as one plain sentence with the request's page (PDF, CSV); HTML links the label."""
+    return f"{erasure_label(block)} {erasure_detail(block)} See {block['url']}."

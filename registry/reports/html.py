@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from registry.reports.erasure import erasure_detail, erasure_label
 from registry.reports.svg import render_svg, xml_text
 from registry.reports.types import (
     ApprovalEntry,
@@ -274,23 +275,13 @@ def _erasure(report: LineageReport) -> str:
     blocks = report.get("erasure_blocks") or []
     if not blocks:
         return ""
-    items = []
-    for b in blocks:
-        serving = (
-            f" Still serving it: <strong>{_e(', '.join(b['deployments']))}</strong>."
-            if b["deployments"]
-            else ""
-        )
-        items.append(
-            f'<li><a href="{_e(b["url"])}">{_e(b["type"].capitalize())} request #{_e(b["request"])}</a> '
-            f"({_e(b['law'])}; {_e(b['status'])}, answer due {_e(b['respond_by'])}): the data subject's "
-            f"rows are in {_e(', '.join(b['held_in']))}. Deploying "
-            f"<strong>{_e(', '.join(b['model_versions']))}</strong> is refused until it is retrained "
-            f"without the subject or a compliance officer records an exemption.{serving}</li>"
-        )
+    items = "".join(
+        f'<li><a href="{_e(b["url"])}">{_e(erasure_label(b))}</a> {_e(erasure_detail(b))}</li>'
+        for b in blocks
+    )
     return (
         '<section id="erasure" class="erasure" role="alert">\n<h2>Blocked by a privacy request</h2>\n'
-        f"<ul>{''.join(items)}</ul>\n</section>"
+        f"<ul>{items}</ul>\n</section>"
     )
 
 

@@ -173,7 +173,9 @@ class ErasureBlock(TypedDict):
     """A pending or done erasure or deletion request (GDPR Art. 17, CCPA §1798.105) whose data subject is
     in a dataset version upstream of model versions in the report: deploys of those versions are
     refused until they are retrained without the subject or exempted; ``deployments`` still serve one.
-    ``url`` is the request's page in the console."""
+    ``url`` is the request's page in the console. ``dataset_versions``: pinned versions that hold the
+    subject, so training on them is refused (a training request's page names them); ``detail``: what
+    is blocked and how to lift it, in words (``registry.reports.erasure.erasure_detail``)."""
 
     request: int
     type: str
@@ -185,6 +187,8 @@ class ErasureBlock(TypedDict):
     model_versions: list[str]
     deployments: list[str]
     held_in: list[str]
+    dataset_versions: list[str]
+    detail: str
 
 
 class LineageReport(TypedDict):

@@ -18,7 +18,7 @@ from audit.actors import Actor
 from governance.consent.services.erasure import erasure_exemption_record
 from governance.consent.services.requests import privacy_request_status_set
 from registry.models import ModelVersion
-from tests.approvals.factories import client_for
+from tests.approvals.factories import client_for, make_policy, train_request
 from tests.console.workflow_factories import PASSWORD, Erasure, erasure_story, signed_in
 from tests.registry.approved import approved_deploy
 
@@ -155,3 +155,16 @@ def test_a_report_without_a_binding_erasure_has_no_notice(officer: Any, story: E
     html = _report(officer, "html").content.decode()
 
     assert as_json["erasure_blocks"] == [] and 'id="erasure"' not in html
+
+
+def test_a_training_request_on_data_holding_the_subject_names_the_request(
+    scientist: Any, officer: Any, story: Erasure
+) -> None:
+    make_policy("train-default")
+    release = train_request(scientist, story.version)
+
+    html = signed_in(officer).get(f"/approvals/{release.pk}/").content.decode()
+
+    banner = _banner(html)
+    assert f'href="/privacy/requests/{story.request.pk}/"' in banner
+    assert f"Training on {story.version.node_id} is refused" in banner

@@ -4,7 +4,9 @@ console's release, model, deployment and lineage pages and every lineage report 
 The same rule as the deploy gate (``erasure_block_reason``): a model version is blocked by each
 binding (pending or done) erasure or deletion whose subject is in a dataset version upstream of it,
 unless a compliance officer exempted that version from that request. A deployment is named when it
-still serves a blocked version (deploys are refused; a serving one is not stopped by the request).
+still serves a blocked version (deploys are refused; a serving one is not stopped by the request). A
+dataset version holding such a subject blocks training on it (``erasure_affected_nodes``, which the
+training job checks).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from governance.consent.models import PrivacyRequest
 from governance.consent.selectors.ledger import binding_erasures
 from governance.consent.selectors.requests import LAW
 from registry.models import DatasetSubject, DatasetVersion, Deployment, ModelVersion
+from registry.reports.erasure import erasure_detail
 from registry.reports.types import ErasureBlock
 from registry.selectors.lineage import MAX_DEPTH, lineage_walk, node_query, node_type
 
@@ -64,17 +67,40 @@ def _serving(model_version_ids: Iterable[int]) -> dict[int, list[str]]:
     return serving
 
 
+def _dataset_blocks(node_ids: list[str], binding: Any) -> dict[int, set[str]]:
+    """Request id → the named dataset versions that hold its subject (training on them is refused)."""
+    ids = [one for one in node_ids if node_type(one) == "dataset_version"]
+    query = node_query("dataset_version", ids) if ids else None
+    if query is None:
+        return {}
+    versions = {row.pk: row.node_id for row in DatasetVersion.objects.select_related("dataset").filter(query)}
+    versions = {pk: node for pk, node in versions.items() if node in ids}
+    held = DatasetSubject.objects.filter(
+        dataset_version_id__in=list(versions), subject_hash__in=binding.values("subject_hash")
+    ).values_list("subject_hash", "dataset_version_id")
+    by_subject: dict[str, set[str]] = defaultdict(set)
+    for subject, version_pk in held:
+        by_subject[subject].add(versions[version_pk])
+    found: dict[int, set[str]] = defaultdict(set)
+    for pk, subject in binding.filter(subject_hash__in=list(by_subject)).values_list("pk", "subject_hash"):
+        found[pk] |= by_subject[subject]
+    return found
+
+
 def erasure_blocks_for(node_ids: Iterable[str]) -> list[ErasureBlock]:
     """The binding erasure or deletion requests blocking model versions among ``node_ids`` (or served
-    by deployments among them), one notice per request, oldest first. One query when no erasure binds;
-    otherwise a lineage walk per model version (pages and reports name a handful)."""
+    by deployments among them) or training on dataset versions among them, one notice per request,
+    oldest first. One query when no erasure binds; otherwise a lineage walk per model version (pages
+    and reports name a handful)."""
     binding = binding_erasures()
     if not binding.exists():
         return []
-    by_request: dict[int, dict[str, Any]] = {}
-    requests: dict[int, PrivacyRequest] = {}
+    wanted = list(node_ids)
+    notices: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"models": [], "held_in": set(), "datasets": set()}
+    )
     blocked_versions: dict[int, list[int]] = defaultdict(list)
-    for model_version in _model_versions(list(node_ids)):
+    for model_version in _model_versions(wanted):
         upstream = {row.pk: row for row in _upstream(model_version)}
         if not upstream:
             continue
@@ -86,21 +112,23 @@ def erasure_blocks_for(node_ids: Iterable[str]) -> list[ErasureBlock]:
         blocking = binding.filter(subject_hash__in=list(holders)).exclude(
             exemptions__model_version=model_version
         )
-        for request in blocking:
-            requests[request.pk] = request
-            notice = by_request.setdefault(request.pk, {"models": [], "held_in": set()})
-            notice["models"].append(model_version.node_id)
-            notice["held_in"] |= {upstream[pk].node_id for pk in holders[request.subject_hash]}
-            blocked_versions[request.pk].append(model_version.pk)
+        for pk, subject in blocking.values_list("pk", "subject_hash"):
+            notices[pk]["models"].append(model_version.node_id)
+            notices[pk]["held_in"] |= {upstream[one].node_id for one in holders[subject]}
+            blocked_versions[pk].append(model_version.pk)
+    for pk, datasets in _dataset_blocks(wanted, binding).items():
+        notices[pk]["datasets"] |= datasets
+        notices[pk]["held_in"] |= datasets
+    requests = {row.pk: row for row in PrivacyRequest.objects.filter(pk__in=list(notices))}
     serving = _serving({pk for pks in blocked_versions.values() for pk in pks})
     return [
         _notice(requests[pk], notice, sorted({d for mv in blocked_versions[pk] for d in serving[mv]}))
-        for pk, notice in sorted(by_request.items())
+        for pk, notice in sorted(notices.items())
     ]
 
 
 def _notice(request: PrivacyRequest, notice: dict[str, Any], deployments: list[str]) -> ErasureBlock:
-    return {
+    block: ErasureBlock = {
         "request": request.pk,
         "type": request.type,
         "status": request.status,
@@ -111,4 +139,8 @@ def _notice(request: PrivacyRequest, notice: dict[str, Any], deployments: list[s
         "model_versions": sorted(notice["models"]),
         "deployments": deployments,
         "held_in": sorted(notice["held_in"]),
+        "dataset_versions": sorted(notice["datasets"]),
+        "detail": "",
     }
+    block["detail"] = erasure_detail(block)
+    return block
