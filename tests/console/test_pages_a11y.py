@@ -49,12 +49,16 @@ def _pages(world: World) -> dict[str, str]:
 
 
 def _open_for(user: Any, pages: dict[str, str]) -> dict[str, str]:
+    """The pages ``user`` may open, the 404 page, and the 403 page of the first page refused to them."""
     client = Client()
     client.force_login(user)
-    wanted = {"not-found": 404}
-    return {
-        name: path for name, path in pages.items() if client.get(path).status_code == wanted.get(name, 200)
-    }
+    answers = {name: client.get(path).status_code for name, path in pages.items()}
+    wanted = {name: 404 if name == "not-found" else 200 for name in pages}
+    found = {name: pages[name] for name, status in answers.items() if status == wanted[name]}
+    refused = [pages[name] for name, status in answers.items() if status == 403]
+    if refused:
+        found["refused"] = refused[0]
+    return found
 
 
 @pytest.mark.parametrize("role", list(PEOPLE))
