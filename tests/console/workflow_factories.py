@@ -3,16 +3,19 @@ production, and an erasure request of one of them received after it was deployed
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.test import Client
+from django.utils import timezone
 
 from audit.actors import Actor
 from governance.consent.models import PrivacyRequest
 from governance.consent.services.requests import privacy_request_create
 from governance.consent.subjects import subject_hash_of
-from registry.models import DatasetVersion, Deployment, ModelVersion
+from governance.jobs.models import ReleaseJob
+from registry.models import DatasetVersion, Deployment, ModelVersion, TrainingRun
 from tests.consent.factories import customers_csv, personal_dataset, raw_id, trained_and_deployed, upload
 
 PASSWORD = "officer-password-7Q"
@@ -48,12 +51,6 @@ def signed_in(user: Any) -> Client:
 
 def job_row(release: Any, *, status: str, result: dict[str, Any] | None = None, error: str = "") -> Any:
     """A finished job of ``release`` as the worker leaves it (the runner itself is tested in tests/jobs)."""
-    import uuid
-
-    from django.utils import timezone
-
-    from governance.jobs.models import ReleaseJob
-
     now = timezone.now()
     return ReleaseJob.objects.create(
         release=release,
@@ -74,12 +71,6 @@ def job_row(release: Any, *, status: str, result: dict[str, Any] | None = None, 
 
 def trained_run(owner: Any, manifests: list[dict[str, Any]]) -> Any:
     """The training run a job recorded, with the consent manifests it applied as its ``consent`` facet."""
-    import uuid
-
-    from django.utils import timezone
-
-    from registry.models import TrainingRun
-
     return TrainingRun.objects.create(
         run_id=uuid.uuid4(),
         started_by=owner,
