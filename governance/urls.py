@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from governance import health, pages
@@ -44,6 +45,8 @@ urlpatterns = [
     path("", include("governance.consent.page_urls")),
     path("", include("governance.approvals.page_urls")),
     path("", include("governance.monitoring.page_urls")),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin site, reports): ours, not a 404.
+    path("favicon.ico", RedirectView.as_view(url="/static/console/favicon.svg", permanent=True)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -156,3 +156,11 @@ def test_the_redoc_page_admits_only_two_known_style_elements_and_no_inline_scrip
     assert directives["script-src"] == ["'self'"]
     assert directives["img-src"] == ["'self'", "data:"]
     assert "unsafe" not in policy
+
+
+def test_the_favicon_browsers_ask_for_is_ours() -> None:
+    client = Client()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/static/console/favicon.svg"
+    assert client.get("/static/console/favicon.svg").status_code == 200
