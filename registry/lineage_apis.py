@@ -58,7 +58,11 @@ def decode_body(raw: bytes, content_encoding: str) -> object:
         value = json.loads(data, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InvalidLineageEvent("$", f"the body is not JSON: {exc}") from exc
-    json_check(value)  # MAX_JSON_DEPTH, MAX_JSON_ITEMS and no NUL, as every JSON body
+    try:
+        json_check(value)  # MAX_JSON_DEPTH, MAX_JSON_ITEMS and no NUL, as every JSON body
+    except ApplicationError as exc:  # in this endpoint's own shape: "<path>: <problem>"
+        path, _, problem = exc.detail.partition(": ")
+        raise InvalidLineageEvent("$" if path == "the body" else path, problem) from exc
     return value
 
 

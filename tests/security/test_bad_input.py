@@ -254,4 +254,4 @@ def test_nul_in_a_lineage_event_is_refused_naming_the_field(
         "outputs": [],
     }
     response = scientist.post("/api/v1/lineage", event, format="json")
-    assert_error(response, 400, "nul_character", "job.name")
+    assert_error(response, 400, "invalid_openlineage_event", "job.name", "NUL")
