@@ -22,7 +22,7 @@ from typing import Any
 import schemathesis
 import yaml
 from django.apps import apps
-from django.db import connection
+from django.db import connection, connections
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
@@ -79,6 +79,14 @@ class StoreWatch:
     app: Callable[..., Iterable[bytes]]
     tables: list[str] = field(default_factory=_tables)
     half_stored: list[str] = field(default_factory=list)
+    connections: list[Any] = field(default_factory=list)  # one per schemathesis thread, closed by close()
+
+    def close(self) -> None:
+        """Close the connections schemathesis's threads opened (PostgreSQL drops the test database only
+        when no session is left on it)."""
+        for opened in self.connections:
+            opened.close()
+        self.connections.clear()
 
     def _counts(self) -> dict[str, int]:
         quote = connection.ops.quote_name
@@ -102,6 +110,9 @@ class StoreWatch:
         return bool(actions) and all(action in REFUSALS_AUDITED for action in actions)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not any(opened is connections["default"] for opened in self.connections):
+            connections["default"].inc_thread_sharing()  # so that close() may close it from the test's thread
+            self.connections.append(connections["default"])
         before = self._counts()
         seen: dict[str, str] = {}
 

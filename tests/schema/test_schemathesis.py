@@ -37,6 +37,7 @@ def test_schemathesis_finds_nothing_for(role: str | None, make_user: Any, story:
     try:
         outcome = fuzzing.run(fuzzing.load(watch, role=role, token=token, story=story))
     finally:
+        watch.close()
         ledger_triggers(installed=False)  # so that pytest-django can empty the ledger on SQLite
     fuzzing.report(role or "anonymous", outcome)
 
