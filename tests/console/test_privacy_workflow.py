@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
+from audit.actors import Actor
 from audit.models import AuditEntry
 from governance.approvals.models import SigningFailure
 from governance.consent.models import ErasureExemption, PrivacyRequest, RowErasure
 from governance.consent.selectors import erasure_block_reason
+from governance.consent.services.requests import privacy_request_create
+from governance.consent.subjects import subject_hash_of
+from tests.consent.factories import raw_id
 from tests.console.workflow_factories import PASSWORD, Erasure, erasure_story, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -193,3 +197,20 @@ def test_an_unknown_request_or_step_is_not_found(officer: Any, story: Erasure) -
     assert _step(client, story, "approve").status_code == 404
     assert client.get(f"/privacy/requests/{story.request.pk}/verify").status_code == 405
     assert _status(story) == "received"
+
+
+def test_an_access_request_lists_what_holds_the_subject_and_offers_no_erasure(
+    officer: Any, story: Erasure
+) -> None:
+    access = privacy_request_create(
+        actor=Actor.for_user(officer),
+        subject_hash=subject_hash_of(raw_id(5)),
+        request_type="access",
+        jurisdiction="california",
+    )
+
+    html = signed_in(officer).get(f"/privacy/requests/{access.pk}/").content.decode()
+
+    assert "erases nothing" in html and story.version.node_id in html
+    assert "confirm receipt" in html and "CCPA" in html
+    assert 'id="step-verify"' in html and 'id="step-erase"' not in html and 'id="step-exempt"' not in html
