@@ -369,6 +369,10 @@ def versions_signature_files(versions: list[ModelVersion]) -> dict[str, bytes]:
             (BUNDLE_NAME, version.signature_storage_name),
             (PROVENANCE_NAME, version.provenance_storage_name),
         ):
+            # A file never written (or gone) is left out, not a failed export: the verifier then reports
+            # the version's bundle or provenance as missing, which is the finding an auditor needs.
+            if not storage_name or not default_storage.exists(storage_name):
+                continue
             with default_storage.open(storage_name, "rb") as handle:
                 files[f"{folder}/{name}"] = handle.read()
         if version.signing_key_id in trusted:

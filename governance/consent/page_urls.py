@@ -8,7 +8,6 @@ from governance.consent import pages, request_pages
 
 urlpatterns: list[URLPattern] = [
     path("privacy/subject/", pages.subject_history_page, name="privacy-subject-page"),
-    path("privacy/requests/", pages.open_requests_page, name="privacy-requests-page"),
     path(
         "privacy/requests/<int:request_id>/",
         request_pages.privacy_request_page,

@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from governance.consent.selectors.ledger import consent_history, consent_states
@@ -49,13 +48,3 @@ def subject_history_page(request: HttpRequest) -> HttpResponse:
             dataset_versions=dataset_versions_holding(subject_hash=subject),
         )
     return render(request, "consent/subject.html", context)
-
-
-@login_required
-def open_requests_page(request: HttpRequest) -> HttpResponse:
-    _check_reader(request)
-    return render(
-        request,
-        "consent/requests.html",
-        {"requests": privacy_request_list(open_only=True), "today": timezone.now().date()},
-    )

@@ -200,25 +200,20 @@ if not all(urlsplit(u).scheme in ("http", "https") and urlsplit(u).hostname for 
     raise ImproperlyConfigured(f"ARTIFACT_SOURCE_URLS={ARTIFACT_SOURCE_URLS}: give http(s) URL prefixes.")
 ARTIFACT_SOURCE_MAX_BYTES = env.integer("ARTIFACT_SOURCE_MAX_BYTES", 2 * 1024**3, minimum=1)
 
-# --- Input limits (issue 16): enforced while streaming; anything over one is refused naming it ---------
-# Request bodies that are not file uploads (JSON): bytes, nesting depth and items in any one list or object.
-MAX_JSON_BODY_BYTES = env.integer("MAX_JSON_BODY_BYTES", 4 * 1024**2, minimum=1024)
-MAX_JSON_DEPTH = env.integer("MAX_JSON_DEPTH", 64, minimum=4)
-MAX_JSON_ITEMS = env.integer("MAX_JSON_ITEMS", 10_000, minimum=10)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_BYTES
-# Uploaded files, per file: a model artifact, a dataset version, a consent import.
-MAX_ARTIFACT_UPLOAD_BYTES = env.integer("MAX_ARTIFACT_UPLOAD_BYTES", 64 * 1024**2, minimum=1024)
-MAX_DATASET_UPLOAD_BYTES = env.integer("MAX_DATASET_UPLOAD_BYTES", 2 * 1024**3, minimum=1024)
-MAX_CONSENT_IMPORT_BYTES = env.integer("MAX_CONSENT_IMPORT_BYTES", 1024**3, minimum=1024)
-# Decoded Parquet: rows per file, uncompressed bytes per row group and per file (a small file that
-# decodes to gigabytes is refused from its metadata before any page is decompressed).
-MAX_PARQUET_ROWS = env.integer("MAX_PARQUET_ROWS", 50_000_000, minimum=1)
-MAX_PARQUET_ROW_GROUP_BYTES = env.integer("MAX_PARQUET_ROW_GROUP_BYTES", 128 * 1024**2, minimum=1024)
-MAX_PARQUET_DECODED_BYTES = env.integer("MAX_PARQUET_DECODED_BYTES", 16 * 1024**3, minimum=1024)
-# CSV: bytes in one line (a dataset version or a consent import).
-MAX_CSV_LINE_BYTES = env.integer("MAX_CSV_LINE_BYTES", 1024**2, minimum=64)
-# MLflow search filters: characters in one filter expression.
-MAX_FILTER_LENGTH = env.integer("MAX_FILTER_LENGTH", 4096, minimum=64)
+# Settings kept in modules of their own so each reads in one sitting (names listed in each module).
+from governance.settings.limits import *  # noqa: E402, F403
+from governance.settings.lockout import *  # noqa: E402, F403
+from governance.settings.logs import *  # noqa: E402, F403
+from governance.settings.operations import *  # noqa: E402, F403
+from governance.settings.operations import MONITORING_CHECK_EVERY_SECONDS, MONITORING_WEBHOOK_URLS  # noqa: E402
+
+# The signing secret is needed only where webhooks are sent; then, as any secret, from env or *_FILE.
+MONITORING_WEBHOOK_SECRET = (
+    env.secret("MONITORING_WEBHOOK_SECRET", generate_into=_dev_file("monitoring_webhook_secret"))
+    if MONITORING_WEBHOOK_URLS
+    else ""
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_BYTES  # noqa: F405  (Django's own cap on a non-file body)
 
 # --- Security (values tightened by production.py) --------------------------------------------------
 # Content Security Policy (django-csp 4): every script and stylesheet from this service, none inline;
@@ -248,29 +243,6 @@ TRUST_PROXY_HEADERS = env.boolean("TRUST_PROXY_HEADERS", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_HEADERS else None
 # API tokens expire after this many days unless issued for fewer (never after the token issuing them).
 API_TOKEN_DEFAULT_DAYS = env.integer("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
-
-# --- Sign-in lock-out (django-axes; governance/accounts/login_lockout.py) ----------------------------
-# LOGIN_MAX_FAILURES wrong passwords for one name or from one address (LOGIN_LOCKOUT_BY: username,
-# ip_address or both) lock the HTML and the admin sign-in for LOGIN_LOCKOUT_SECONDS; attempts while locked
-# are refused unheard and do not extend the lock. API tokens are not passwords and are not affected.
-AXES_FAILURE_LIMIT = env.integer("LOGIN_MAX_FAILURES", 5, minimum=1)
-AXES_COOLOFF_TIME = timedelta(seconds=env.integer("LOGIN_LOCKOUT_SECONDS", 900, minimum=60))
-AXES_LOCKOUT_PARAMETERS = env.string_list("LOGIN_LOCKOUT_BY", ["username", "ip_address"])
-if not AXES_LOCKOUT_PARAMETERS or not set(AXES_LOCKOUT_PARAMETERS) <= {"username", "ip_address"}:
-    raise ImproperlyConfigured(
-        f"LOGIN_LOCKOUT_BY={','.join(AXES_LOCKOUT_PARAMETERS)!r}: use username, ip_address or both"
-    )
-AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_RESET_ON_SUCCESS = True
-# Attempted names are counted as keyed hashes: a name typed may be a password or anyone's personal data.
-AXES_USERNAME_CALLABLE = "governance.accounts.login_lockout.axes_username"
-AXES_LOCKOUT_CALLABLE = "governance.accounts.login_lockout.lockout_response"
-# The peer's address, or behind a proxy (TRUST_PROXY_HEADERS) the one the proxy appended to X-Forwarded-For.
-AXES_CLIENT_IP_CALLABLE = "governance.accounts.login_lockout.client_address"
-AXES_HTTP_RESPONSE_CODE = 429
-# Sign-ins are in the audit log; and a lock-out is lifted only by the audited `unlockuser` or admin action.
-AXES_DISABLE_ACCESS_LOG = True
-AXES_ENABLE_ADMIN = False
 
 # --- REST API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -401,31 +373,6 @@ SIGNING_LOCKOUT_SECONDS = env.integer("SIGNING_LOCKOUT_SECONDS", 3600, minimum=6
 # Who is mailed security alerts such as a signing lock-out (comma-separated addresses; none by default).
 ADMINS = [(address, address) for address in env.string_list("ADMINS", [])]
 
-# --- Jobs -------------------------------------------------------------------------------------------------
-# A running job touches its heartbeat this often; one silent for JOB_STALE_AFTER_SECONDS is failed by the
-# reaper (its worker was killed or lost), audited with the stage it was in.
-JOB_HEARTBEAT_SECONDS = env.integer("JOB_HEARTBEAT_SECONDS", 5, minimum=1)
-JOB_STALE_AFTER_SECONDS = env.integer("JOB_STALE_AFTER_SECONDS", 120, minimum=2)
-# Deployed models kept loaded per process for predictions (least recently used evicted).
-SERVING_CACHE_MODELS = env.integer("SERVING_CACHE_MODELS", 8, minimum=1)
-
-# --- Monitoring -------------------------------------------------------------------------------------------
-# Share of predict requests whose predictions are logged (as reference bins, never raw values).
-MONITORING_SAMPLE_RATE = env.fraction("MONITORING_SAMPLE_RATE", 1.0)
-MONITORING_CHECK_EVERY_SECONDS = env.integer("MONITORING_CHECK_EVERY_SECONDS", 3600, minimum=60)
-# Drift alarms are POSTed to these URLs (comma-separated), signed with HMAC-SHA256 of the body.
-MONITORING_WEBHOOK_URLS = env.string_list("MONITORING_WEBHOOK_URLS", [])
-# The signing secret is needed only where webhooks are sent; then, as any secret, from env or *_FILE.
-MONITORING_WEBHOOK_SECRET = (
-    env.secret("MONITORING_WEBHOOK_SECRET", generate_into=_dev_file("monitoring_webhook_secret"))
-    if MONITORING_WEBHOOK_URLS
-    else ""
-)
-MONITORING_WEBHOOK_MAX_ATTEMPTS = env.integer("MONITORING_WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
-MONITORING_WEBHOOK_BACKOFF_SECONDS = env.integer("MONITORING_WEBHOOK_BACKOFF_SECONDS", 30, minimum=1)
-MONITORING_WEBHOOK_TIMEOUT_SECONDS = env.integer("MONITORING_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
-MONITORING_ALERT_EMAILS = env.string_list("MONITORING_ALERT_EMAILS", [])
-
 CELERY_BEAT_SCHEDULE = {
     "monitoring-drift-checks": {
         "task": "monitoring.drift_checks_schedule",
@@ -442,28 +389,5 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verify": {
         "task": "audit.tasks.audit_verify",
         "schedule": timedelta(seconds=AUDIT_VERIFY_EVERY_SECONDS),
-    },
-}
-
-# --- Logging -------------------------------------------------------------------------------------------
-LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "governance.core.logs.RequestIdFilter"}},
-    "formatters": {
-        "json": {
-            "()": "governance.core.logs.RedactingJsonFormatter",  # no grant ever reaches a log line
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "celery": {"level": LOG_LEVEL},
     },
 }

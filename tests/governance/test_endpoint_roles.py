@@ -39,6 +39,7 @@ PAGE_POSTS = {  # HTML pages that take a form: asked with POST as well as GET
     "accounts/logout/",
     "admin/logout/",
     "search/",
+    "privacy/requests/<int:request_id>/<slug:action>",
 }
 LAST = ("accounts/logout/", "admin/logout/")  # they end the caller's session: asked after everything else
 
@@ -113,7 +114,7 @@ TABLE: dict[str, str] = {
     "POST api/v1/deployments/<str:environment>/<str:model>/stop": "401 ok ok 403 403 403",
     "GET api/v1/deployments/at": "401 ok ok ok ok 403",
     "GET api/v1/grants/public-key": "401 ok ok ok ok ok",
-    "GET api/v1/jobs/<str:job_id>": "401 ok ok ok ok 403",
+    "GET api/v1/jobs/<int:job_id>": "401 ok ok ok ok 403",
     "GET api/v1/lineage": "401 ok ok ok ok 403",
     "POST api/v1/lineage": "401 ok 403 403 ok 403",
     "GET api/v1/me": "401 ok ok ok ok ok",
@@ -177,6 +178,14 @@ TABLE: dict[str, str] = {
     "GET models/<slug:name>/": "login ok ok ok 403 403",
     "GET privacy/requests/": "login 403 ok ok 403 403",
     "GET privacy/subject/": "login 403 ok ok 403 403",
+    "GET privacy/requests/<int:request_id>/": "login 403 ok ok 403 403",
+    "GET privacy/requests/<int:request_id>/response": "login 403 ok ok 403 403",
+    # A workflow step is a POST (GET is 405 for everyone); only compliance officers act.
+    "GET privacy/requests/<int:request_id>/<slug:action>": "login ok ok ok ok ok",
+    "POST privacy/requests/<int:request_id>/<slug:action>": "login 403 ok 403 403 403",
+    "GET accounts/signed-out/": "ok ok ok ok ok ok",
+    "GET api/redoc/": "ok ok ok ok ok ok",
+    "GET favicon.ico": "ok ok ok ok ok ok",
     "GET readyz": "ok ok ok ok ok ok",
     "GET runs/": "login ok ok ok ok 403",
     "GET search/": "login ok ok ok ok 403",
@@ -475,7 +484,7 @@ CONSOLE_LISTS = {  # console page -> the API route reading the same rows (a patt
     "GET runs/": "GET api/v1/runs",
     "GET deployments/": "GET api/v1/deployments",
     "GET approvals/all/": "GET api/v1/releases",
-    "GET jobs/<int:job_id>/": "GET api/v1/jobs/<(str|int):job_id>",
+    "GET jobs/<int:job_id>/": "GET api/v1/jobs/<int:job_id>",
     "GET privacy/requests/": "GET api/v1/privacy-requests",
     "GET audit/": "GET api/v1/audit/entries",
 }
@@ -548,6 +557,7 @@ def story(sent: list[dict[str, Any]], settings: Any, tmp_path: Any) -> dict[str,
         "signature_id": str(Signature.objects.filter(release=train).first().pk),  # type: ignore[union-attr]
         "job_id": str(job_id),
         "index": "1",  # an audit entry (the story wrote many)
+        "action": "verify",  # a privacy request's workflow step
         "prefix": token.prefix,
     }
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from audit.models import AuditEntry
 from registry.models import Dataset, ModelVersion
+from registry.signing import versions_signature_files
+from tests.approvals.factories import model_version
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +54,14 @@ def test_readers_and_admins_may_not_archive(role: str, scientist, token_client) 
     assert client.post("/api/v1/models/churn/versions/1/archive").status_code == 403
     assert client.post("/api/v1/datasets/customers/archive").status_code == 403
     assert ModelVersion.objects.get(version=1).archived_at is None
+
+
+@pytest.mark.django_db
+def test_a_signed_version_whose_files_are_missing_is_left_out_of_the_zip_not_a_failed_export(
+    make_user: Any,
+) -> None:
+    version = model_version(
+        make_user("rita", "data_scientist")
+    )  # names a signature bundle that storage does not hold, and no provenance
+    assert version.signature_storage_name and not version.provenance_storage_name
+    assert versions_signature_files([version]) == {}

@@ -150,3 +150,10 @@ def test_an_unforeseen_failure_is_a_500_in_mlflow_shape_with_the_request_id(
     )
     refused(response, 500, "INTERNAL_ERROR", "req-12345678")
     assert "disk on fire" not in response.content.decode()
+
+
+@pytest.mark.parametrize("number", ["9" * 26, "-1", "0", str(2**31)])
+def test_a_version_number_no_version_can_have_matches_nothing(pipeline: APIClient, number: str) -> None:
+    response = pipeline.get(f"{API}/model-versions/search", {"filter": f"version_number = {number}"})
+    assert response.status_code == 200, response.content[:300]
+    assert response.json().get("model_versions", []) == []

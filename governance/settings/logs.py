@@ -1,0 +1,28 @@
+"""JSON log lines (request id, redacted grants), read by base.py."""
+
+from __future__ import annotations
+
+from governance.core import env
+
+# --- Logging -------------------------------------------------------------------------------------------
+LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "governance.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "governance.core.logs.RedactingJsonFormatter",  # no grant ever reaches a log line
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
+    },
+}
