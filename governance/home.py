@@ -57,9 +57,17 @@ def _privacy(now: datetime) -> dict[str, Any]:
 
 def _blocked() -> list[dict[str, Any]]:
     """Erasure or deletion requests that block a deployment still serving a model version."""
-    serving = [deployment.node_id for deployment in serving_deployments()]
-    blocks = erasure_blocks_for(serving) if serving else []
-    return [dict(block) for block in blocks if block["deployments"]]
+    deployments = serving_deployments()
+    pages = {
+        deployment.node_id: f"/deployments/{deployment.environment}/{deployment.model_version.model.name}/"
+        for deployment in deployments
+    }
+    blocks = erasure_blocks_for(list(pages)) if pages else []
+    return [
+        {**block, "deployment_links": [(node, pages.get(node, "")) for node in block["deployments"]]}
+        for block in blocks
+        if block["deployments"]
+    ]
 
 
 def _entries(actions: tuple[str, ...]) -> list[dict[str, Any]]:
