@@ -66,6 +66,8 @@ def test_an_auditor_sees_the_latest_checkpoint_verify_and_a_search_box(world: Wo
     html = _home(world, "auditor")
     assert '<span class="badge ok" id="checkpoint-verified">verifies</span>' in html
     assert 'action="/search/"' in html and 'name="q"' in html
+    # A subject's id typed here must never travel in a URL (access logs, history): the form POSTs.
+    assert '<form method="post" action="/search/"' in html
     assert 'href="/audit/?action=audit.export"' in html
     assert "Compliance work" not in html
 
