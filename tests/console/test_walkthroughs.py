@@ -62,8 +62,13 @@ class Walk:
     def click(self, css: str, then: str, name: str) -> Any:
         """Click the first element matching ``css``, wait for ``then`` on the next page, audit it."""
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ready
+        from selenium.webdriver.support.ui import WebDriverWait
 
+        page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, css).click()
+        # The next page, not the one clicked on (both may hold ``then``, e.g. a step's redirect).
+        WebDriverWait(self.driver, 20).until(ready.staleness_of(page))
         found = self.wait_for(then)
         self.seen(name)
         return found
