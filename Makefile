@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install clean bench fuzz compose-secrets
+.PHONY: demo test lint typecheck install clean bench fuzz profile compose-secrets
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -38,6 +38,11 @@ test: $(STAMP) lint typecheck
 # `make test` (tests/schema/fuzzing.py), on SQLite; set DATABASE_URL for PostgreSQL.
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES_FACTOR=$${FUZZ_EXAMPLES_FACTOR:-10} $(PY) -m pytest tests/schema -q
+
+# Each kind of request 200 times in process under cProfile: var/profile/<kind>.txt and summary.json, a JSON
+# line per kind (ms and SQL statements per request). SQLite; set DATABASE_URL for PostgreSQL.
+profile: $(STAMP)
+	$(PY) bench/profile.py
 
 bench: $(STAMP)
 	$(PY) bench/audit_append.py
