@@ -104,6 +104,7 @@ PARTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("django/db/backends/utils.py", "execute"),
         ("django/db/backends/utils.py", "executemany"),
     ),
+    "orm_sql_compiling": (("django/db/models/sql/compiler.py", "as_sql"),),
     "connection_open_close": (
         ("django/db/backends/base/base.py", "connect"),
         ("django/db/backends/base/base.py", "close"),
@@ -314,11 +315,16 @@ def summarise(stats: pstats.Stats, requests: int) -> tuple[list[list[Any]], dict
     per_request = 1000 / requests
     cumulative = {func: row[3] for func, row in stats.stats.items()}  # type: ignore[attr-defined]
     ranked = sorted(cumulative.items(), key=lambda item: -item[1])
-    top = [
-        [_label(func), round(seconds * per_request, 3)]
-        for func, seconds in ranked
-        if not any(part in _label(func) for part in PLUMBING)
-    ][:5]
+    top: list[list[Any]] = []
+    for func, seconds in ranked:
+        if len(top) == 5:
+            break
+        if any(part in _label(func) for part in PLUMBING):
+            continue
+        # A wrapper and what it wraps cost the same: name the first of such a chain only.
+        if top and seconds * per_request >= 0.97 * top[-1][1]:
+            continue
+        top.append([_label(func), round(seconds * per_request, 3)])
     budget: dict[str, float] = {}
     for part, functions in PARTS.items():
         seconds = sum(
