@@ -14,13 +14,15 @@ from typing import Any
 
 from rest_framework import serializers
 
+from governance.core import schema_examples
+
 # The statuses ``governance.core.exceptions.exception_handler`` and the JSON error middleware answer with,
 # each with the body every one of them has: {"error": "<stable code>", "detail": "<what is wrong>"}.
 ERROR_DESCRIPTIONS: dict[str, str] = {
     "400": "The request is not valid: a field, a query parameter, a cursor or the body itself.",
     "401": "No valid API token (missing, expired, revoked or unknown).",
     "403": "The token's user holds no role this operation admits, or a rule refuses the action.",
-    "404": "A row named in the path (or a node named in the query) does not exist.",
+    "404": "A row named in the path, the query or the body does not exist.",
     "409": "The action conflicts with the current state (already done, superseded, archived).",
     "413": "The body or an uploaded file is over a configured limit (the limit is named in `detail`).",
     "415": "The body's Content-Type is not one this operation reads.",
@@ -45,6 +47,11 @@ ERROR_SCHEMA: dict[str, Any] = {
 _OWN_STATUSES: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/api/v1/releases/{release_id}/signatures"): ("423",),  # approvals.errors.SigningLocked
     ("post", "/api/v1/deployments/{environment}/{model}/predict"): ("422",),  # jobs.serving
+    ("post", "/api/v1/deployments"): ("404",),
+    # consent.eligibility: a version referenced by uri (or erased) has no rows here to filter
+    ("get", "/api/v1/datasets/{name}/versions/{version}/eligibility"): (
+        "409",
+    ),  # the body's release or model version does not exist
 }
 
 _UNSAFE = {"post", "put", "patch", "delete"}
@@ -247,5 +254,34 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
             _add_page_parameters(operation)
             _add_errors(path, method, operation)
     _add_links(paths, components)
+    _add_examples(paths)
     result["tags"] = [{"name": tag} for tag in sorted(tags)]
     return result
+
+
+def _add_examples(paths: dict[str, Any]) -> None:
+    """The request bodies, query parameters and links of :mod:`governance.core.schema_examples`."""
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            operation_id = operation.get("operationId", "")
+            given = dict(schema_examples.QUERY_EXAMPLES.get(operation_id, {}))
+            if path.startswith("/api/v1/datasets/{name}"):
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("in") == "query" and p["name"] == "namespace" for p in parameters):
+                    parameters.append(dict(schema_examples.NAMESPACE_PARAMETER))
+                given["namespace"] = schema_examples.NAMESPACE_PARAMETER["example"]
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter["name"] in given:
+                    parameter["example"] = given[parameter["name"]]
+            if operation_id in schema_examples.REQUEST_EXAMPLES:
+                media, body = schema_examples.REQUEST_EXAMPLES[operation_id]
+                content = operation.get("requestBody", {}).get("content", {})
+                if media in content:
+                    content[media]["examples"] = {"valid": {"value": body}}
+            if operation_id in schema_examples.EXTRA_LINKS:
+                status, targets = schema_examples.EXTRA_LINKS[operation_id]
+                links = operation["responses"][status].setdefault("links", {})
+                for target, parameters in targets.items():
+                    links[target] = {"operationId": target, "parameters": parameters}
