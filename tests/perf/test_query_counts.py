@@ -5,9 +5,9 @@ improvement. Either way the test fails, so that the pin and the README's per-req
 the code: update ``PINNED`` below and the budget table together.
 
 Counts are those of one request after a first one of the same kind (caches warm, the model and the job
-already stored), as ``bench/profile.py`` counts them. Tests run inside a transaction, so an audited
-write also counts its ``SAVEPOINT`` and ``RELEASE SAVEPOINT`` and the audit sequencer's statements
-(run at once here, after the commit in a deployment).
+already stored), as ``bench/profile.py`` counts them, audit sequencer included. Tests run inside a
+transaction, so on PostgreSQL an audited request counts two more than the bench: the sequencer's own
+transaction is a ``SAVEPOINT`` / ``RELEASE SAVEPOINT`` pair here, unlogged BEGIN/COMMIT there.
 """
 
 from __future__ import annotations
