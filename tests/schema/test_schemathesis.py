@@ -3,6 +3,8 @@ content type, body, headers), and no refused request that stored anything.
 
 One run per role over the live ``/api/schema/``, in process, with a fixed seed: the examples, coverage,
 fuzzing and stateful phases. ``make fuzz`` runs ten times the examples (``FUZZ_EXAMPLES_FACTOR``).
+The schema's request examples and links, and the story's rows behind each path parameter, take every
+operation to a 2xx for some role, except the few in ``NEVER_2XX`` (each with why).
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ def test_every_operation_answers_2xx_to_some_role_but_the_documented_few() -> No
     called = set().union(*CALLED.values())
     reached = set().union(*REACHED.values())
     never = called - reached
+    if fuzzing.factor() > 1:  # `make fuzz`'s deeper runs may find a way in; none may be lost
+        never |= set(NEVER_2XX)
     assert never == set(NEVER_2XX), (
         f"newly never 2xx: {sorted(never - set(NEVER_2XX))}; now reached: {sorted(set(NEVER_2XX) - never)}"
     )
