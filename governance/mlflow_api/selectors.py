@@ -35,6 +35,7 @@ STAGE_ALIAS_NAMES = frozenset({"production", "staging"})  # the aliases MLflow's
 class MlflowNotFound(NotFound):
     code = "RESOURCE_DOES_NOT_EXIST"
 
+
 _MAX_VERSION = 2**31 - 1  # the largest value the version column holds on every database
 
 
