@@ -71,7 +71,8 @@ def _stale_evidence_refused(story: Story, release: int) -> None:
     refused, before anyone has signed it."""
     page = page_as(story.api, "carla", story.passwords["carla"], f"/approvals/{release}/")
     row = re.search(
-        r'<td>no_erasure_impact</td><td class="check-(\w+)">.*?<td class="evaluated-at">(?:<time[^>]*>)?([^<]+)<',
+        r'<td>no_erasure_impact</td><td class="check-(\w+)">.*?'
+        r'<td class="evaluated-at">(?:<time[^>]*>)?([^<]+)<',
         page,
     )
     if row is None or row[1] != "failed":
