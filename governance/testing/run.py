@@ -13,10 +13,22 @@ import sys
 from governance.testing.services import postgres_url, service_problem
 
 
+def _workers(env: dict[str, str]) -> list[str]:
+    """pytest-xdist over the machine's cores (at most TEST_WORKERS, default 2), each worker with a var
+    folder of its own (broker queue, media, keys), so a worker process one test starts never takes
+    another's task. Tests that need each other's results share an ``xdist_group``."""
+    count = min(os.cpu_count() or 1, int(env.get("TEST_WORKERS", "2")))
+    if count < 2:
+        return []
+    var = env["GOVERNANCE_VAR_DIR"]
+    specs = [arg for n in range(count) for arg in ("--tx", f"popen//env:GOVERNANCE_VAR_DIR={var}/gw{n}")]
+    return ["--dist", "loadgroup", *specs]
+
+
 def _pytest(label: str, env: dict[str, str], extra: list[str]) -> int:
     sys.stdout.write(f"\n=== tests on {label} ===\n")
     sys.stdout.flush()
-    return subprocess.call([sys.executable, "-m", "pytest", "-q", *extra], env=env)
+    return subprocess.call([sys.executable, "-m", "pytest", "-q", *_workers(env), *extra], env=env)
 
 
 def main(argv: list[str]) -> int:

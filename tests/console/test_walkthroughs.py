@@ -61,14 +61,24 @@ class Walk:
 
     def click(self, css: str, then: str, name: str) -> Any:
         """Click the first element matching ``css``, wait for ``then`` on the next page, audit it."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ready
         from selenium.webdriver.support.ui import WebDriverWait
 
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, css).click()
+
+        def left(_driver: Any) -> bool:
+            # Chromium reports an element of a document being replaced as stale, or, mid-navigation,
+            # as "does not belong to the document": either way the old page is gone.
+            try:
+                page.is_enabled()
+            except WebDriverException:
+                return True
+            return False
+
         # The next page, not the one clicked on (both may hold ``then``, e.g. a step's redirect).
-        WebDriverWait(self.driver, 20).until(ready.staleness_of(page))
+        WebDriverWait(self.driver, 20).until(left)
         found = self.wait_for(then)
         self.seen(name)
         return found

@@ -18,6 +18,9 @@ from tests.schema import fuzzing
 from tests.schema.conftest import ledger_triggers, own_release
 
 # Every role, and nobody: a caller without a token must meet documented 401s, never a 5xx.
+# One worker runs every role and then the reach check, which needs all their results (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("schemathesis")
+
 ROLES = list(fuzzing.ROLE_ORDER)
 
 
