@@ -10,7 +10,11 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+# One worker runs this module: a test here writes a module into the tree that the others walk.
+pytestmark = pytest.mark.xdist_group("architecture")
 APPS = ("governance", "registry", "audit")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60

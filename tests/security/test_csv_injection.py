@@ -157,6 +157,7 @@ _ALLOWED = {
 }
 
 
+@pytest.mark.xdist_group("architecture")  # reads the tree test_architecture writes a module into
 def test_no_module_but_the_neutralising_one_writes_csv() -> None:
     writers = sorted(
         str(path.relative_to(ROOT))

@@ -11,10 +11,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 PATTERN = re.compile(r"joblib\.load|pickle\.load|skops\.io\.load\(.*trusted=True")
 SEARCHED = ("governance", "registry", "audit")
+
+
+# Reads the source tree, into which a test of tests/test_architecture.py writes a module: one worker.
+pytestmark = pytest.mark.xdist_group("architecture")
 
 
 def _hits(root: Path) -> list[str]:
