@@ -21,45 +21,15 @@ from audit.services import Target, audit_record
 from governance.core.errors import Conflict, ValidationFailed
 from registry import storage
 from registry.edges import VERSION_OF, edge_add
+from registry.fideslang import FIDESLANG_KEY as FIDESLANG_KEY  # re-exported: callers import it from here
+from registry.fideslang import special_category_keys as special_category_keys
 from registry.models import Dataset, DatasetSubject, DatasetVersion, Jurisdiction
 from registry.services.archiving import row_archive
 from registry.services.common import acting_user_id, check_sha256
 from registry.services.dataset_files import detect_format, profile_file
 
-FIDESLANG_KEY: Final = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
 VERSION_NAME: Final = re.compile(r"^[^\s#]{1,200}$")
-# GDPR Art. 9(1) special categories, as fideslang names them (both the flat keys and those under
-# ``user.demographic``): racial or ethnic origin, political opinions, religious or philosophical
-# beliefs, trade union membership, genetic data, biometric data, health, sex life or sexual
-# orientation; and Art. 10 data on criminal convictions, which is as restricted.
-SPECIAL_SEGMENTS: Final = frozenset(
-    {
-        "health_and_medical",
-        "health",
-        "biometric",
-        "biometric_health",
-        "genetic",
-        "political_opinion",
-        "religious_belief",
-        "philosophical_belief",
-        "sexual_orientation",
-        "sex_life",
-        "race_ethnicity",
-        "criminal_history",
-        "trade_union_membership",
-        "union_membership",
-    }
-)
 SUBJECT_BATCH: Final = 5_000
-
-
-def special_category_keys(categories: Iterable[str]) -> list[str]:
-    """The categories that are special categories of personal data (GDPR Art. 9(1), Art. 10)."""
-    return [
-        key
-        for key in categories
-        if key.startswith("user.") and any(segment in SPECIAL_SEGMENTS for segment in key.split(".")[1:])
-    ]
 
 
 def check_fideslang_keys(keys: Iterable[str], *, field: str, example: str) -> list[str]:
