@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from django.db import models
 
-from registry.models import Dataset, DatasetVersion
-
 
 class DatasetField(models.Model):
     """One column of a dataset version: a schema field (a nested one as ``parent.child``), or a field
     column lineage names (type and description then unknown)."""
 
-    version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="fields")
+    version = models.ForeignKey("registry.DatasetVersion", on_delete=models.PROTECT, related_name="fields")
     name = models.CharField(max_length=1000)
     type = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
@@ -45,12 +43,18 @@ class ColumnLineageEdge(models.Model):
     the edge's identity, so a replayed event adds nothing.
     """
 
-    output_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="column_inputs")
+    output_version = models.ForeignKey(
+        "registry.DatasetVersion", on_delete=models.PROTECT, related_name="column_inputs"
+    )
     output_field = models.CharField(max_length=1000, blank=True)
     input_namespace = models.CharField(max_length=200)
     input_name = models.CharField(max_length=300)
     input_version = models.ForeignKey(
-        DatasetVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="column_outputs"
+        "registry.DatasetVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="column_outputs",
     )
     input_field = models.CharField(max_length=1000)
     transformation_type = models.CharField(max_length=32, blank=True)  # "" when the producer says none
@@ -68,7 +72,9 @@ class ColumnLineageEdge(models.Model):
 class ColumnCategory(models.Model):
     """The dataset registry's fideslang categories for one column of a dataset, in every version."""
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="column_categories")
+    dataset = models.ForeignKey(
+        "registry.Dataset", on_delete=models.PROTECT, related_name="column_categories"
+    )
     column = models.CharField(max_length=1000)
     data_categories = models.JSONField(default=list)
     declared_at = models.DateTimeField()
