@@ -96,11 +96,18 @@ def wait_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> 
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
-    """Our service under gunicorn (``workers`` sync workers) on a free local port; yields its base URL."""
+def gunicorn(
+    env: dict[str, str], workers: int, worker_class: str = "sync", threads: int = 1, keep_alive: int = 5
+) -> Iterator[str]:
+    """Our service under gunicorn on a free local port; yields its base URL.
+
+    ``worker_class="sync"`` (the default) closes the connection after every response; ``"gthread"``
+    with ``threads`` per worker keeps connections alive for ``keep_alive`` seconds between requests.
+    """
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "governance.wsgi:application"]
     command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command += gunicorn_worker_opts(worker_class, threads, keep_alive)
     server = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -111,6 +118,13 @@ def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def gunicorn_worker_opts(worker_class: str, threads: int = 1, keep_alive: int = 5) -> list[str]:
+    """Gunicorn's options for a worker class (nothing for the default sync worker)."""
+    if worker_class == "sync":
+        return []
+    return ["--worker-class", worker_class, "--threads", str(threads), "--keep-alive", str(keep_alive)]
 
 
 MLFLOW_VENV = ROOT / "var" / "bench" / "mlflow-venv"
