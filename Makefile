@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) bench/lineage.py
 	$(PY) bench/jobs.py
 	$(PY) bench/serving.py
+	$(PY) bench/mlflow_api.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

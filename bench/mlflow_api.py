@@ -284,7 +284,7 @@ def main() -> None:
     if isinstance(binary, Path):
         output["ratio"] = ratios(result)
     else:
-        output["theirs_not_run"] = binary
+        output["theirs"] = {"not_run": binary}
     output.update(result)
     output["client"] = (
         f"requests {requests.__version__}, a keep-alive session per thread, {args.threads} threads, "
