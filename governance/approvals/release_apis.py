@@ -15,7 +15,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
@@ -44,6 +44,7 @@ from governance.approvals.services.signatures import release_sign, signature_rev
 from governance.core.api import MethodRoles, MethodThrottles, paginated, valid
 from governance.core.errors import NotFound
 from governance.core.schema import listed, paged
+from governance.core.throttling import UserRateThrottle
 
 
 def _now(context: Mapping[str, Any]) -> datetime:
@@ -300,6 +301,8 @@ class SignatureCollectionApi(MethodThrottles):
 
     permission_classes = [MethodRoles]
     method_roles = {"GET": RELEASE_READER_ROLES, "POST": SIGNER_ROLES}
+    # Signing keeps DRF's exact sliding log (every attempt's time; small at 30 a minute): a password
+    # guesser must not gain a burst across a window's edge.
     method_throttles = {"POST": (UserRateThrottle, ScopedRateThrottle)}
     throttle_scope = "signing"
 

@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "governance.core.logs.RequestIdMiddleware",
+    # One JSON line per request (governance.access), with the request id and the final status.
+    "governance.core.access_log.AccessLogMiddleware",
     # Right after the request id: NUL in a URL is refused, and a view's unforeseen failure becomes a
     # JSON (API), MLflow-shaped (/api/2.0/mlflow/) or page answer carrying that id.
     "governance.core.error_middleware.ErrorMiddleware",
@@ -243,6 +245,10 @@ TRUST_PROXY_HEADERS = env.boolean("TRUST_PROXY_HEADERS", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_HEADERS else None
 # API tokens expire after this many days unless issued for fewer (never after the token issuing them).
 API_TOKEN_DEFAULT_DAYS = env.integer("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+# A verified token is trusted this long in the process that verified it, so a pipeline's calls cost no
+# statement to authenticate; a revocation, role change or deactivation in another process is honoured
+# within this time (at once in the process that made it). 0 looks every token up on every request.
+API_TOKEN_CACHE_MILLISECONDS = env.integer("API_TOKEN_CACHE_MILLISECONDS", 1000, minimum=0)
 
 # --- REST API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -261,8 +267,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's, counted in one cache round trip a request (governance/core/throttling.py).
+        "governance.core.throttling.AnonRateThrottle",
+        "governance.core.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.string("THROTTLE_ANON", "120/minute"),
