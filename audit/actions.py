@@ -73,7 +73,7 @@ class AuditAction(StrEnum):
     MONITORING_ALARM = "monitoring.alarm"
     MONITORING_WEBHOOK_ATTEMPT = "monitoring.webhook_attempt"
     # The MLflow-compatible registry API (its writes use the registry's codes above).
-    MLFLOW_READ = "mlflow.read"
+    MLFLOW_READ = "mlflow.read"  # no longer written (reads are access-log lines); older entries hold it
     MLFLOW_REFUSE = "mlflow.refuse"
     # Model artifacts: a file refused at the door or at load, the key that signs artifacts rotated.
     MODEL_ARTIFACT_REFUSE = "model_artifact.refuse"

@@ -33,6 +33,11 @@ handler404 = error_middleware.page_not_found
 handler500 = error_middleware.server_error
 
 urlpatterns = [
+    # The API first: Django tries patterns in order, and every pipeline call would otherwise be matched
+    # against each page's pattern before its own (no page path starts with "api/" or "healthz").
+    path("api/2.0/mlflow/", include("governance.mlflow_api.urls")),
+    path("api/v1/", include(api_v1)),
+    path("healthz", health.healthz, name="healthz"),
     path("", pages.home, name="home"),
     path("lineage/", registry_pages.lineage_page, name="lineage-page"),
     path("", include("registry.list_urls")),
@@ -47,14 +52,11 @@ urlpatterns = [
     path("", include("governance.monitoring.page_urls")),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin site, reports): ours, not a 404.
     path("favicon.ico", RedirectView.as_view(url="/static/console/favicon.svg", permanent=True)),
-    path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signed-out/", pages.signed_out, name="signed-out"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_v1)),
-    path("api/2.0/mlflow/", include("governance.mlflow_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI and Redoc from drf-spectacular-sidecar (our static files); Swagger's start-up script is
     # served as a file (the split view), so neither page needs an inline script under the CSP.

@@ -28,7 +28,9 @@ class MeApi(APIView):
     @extend_schema(responses=MeOutputSerializer)
     def get(self, request: Request) -> Response:
         user = request_user(request)
-        return Response({"username": user.username, "full_name": user.full_name, "roles": user.role_names()})
+        return Response(
+            {"username": user.username, "full_name": user.full_name, "roles": sorted(user_roles(user))}
+        )
 
 
 class TokenOutputSerializer(serializers.Serializer[object]):

@@ -12,6 +12,7 @@ from django.db.models import Model
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from governance.accounts import token_cache
 from governance.accounts.models import ApiToken, User
 
 Converter = Callable[[Any, Any, Any], Any]
@@ -93,7 +94,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not credentials:
             raise exceptions.AuthenticationFailed("The Bearer header carries no token.")
         try:
-            token = token_with_roles(credentials)
+            token = token_cache.verified(credentials, token_with_roles)
         except ApiToken.DoesNotExist:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.") from None
         if token.has_expired:

@@ -17,6 +17,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.accounts.models import ApiToken, User
+from governance.accounts.token_cache import token_cache_clear
 from governance.core.errors import Conflict, NotFound, ValidationFailed
 from governance.core.roles import STAFF_ROLES, validate_roles
 
@@ -156,6 +157,7 @@ def token_revoke(*, actor: Actor, prefix: str, owner: User | None = None) -> Api
     )
     if not changed:
         raise Conflict(f"token {prefix!r} is already revoked", code="token_revoked")
+    token_cache_clear()  # an UPDATE sends no signal; other processes honour it within the cache's time
     audit_record(
         actor=actor,
         action=AuditAction.TOKEN_REVOKE,

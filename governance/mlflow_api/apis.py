@@ -3,8 +3,9 @@
 GET parameters come as a query string (lists as repeated keys), the other methods' as a JSON body
 (DELETE included). Errors are MLflow's ``{"error_code", "message"}`` with MLflow's status for each code
 (``errors.py``), never a 5xx for a refusal, since the client retries those. Data scientists and
-pipelines write; compliance officers and auditors read; every call is one audit entry (writes by the
-registry's services, reads as ``mlflow.read``, governance refusals as ``mlflow.refuse``).
+pipelines write; compliance officers and auditors read. Every change is one audit entry (by the registry's
+services), and so is every governance refusal (``mlflow.refuse``); reads of registry metadata are
+access-log lines naming what was read (``governance.core.access_log``), not signed audit entries.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
+from governance.core.access_log import access_note
 from governance.core.api import MethodRoles
 from governance.core.errors import ValidationFailed
 from governance.core.json_parser import LimitedJSONParser
@@ -38,7 +40,7 @@ WRITE_ROLES = roles_allowed(*WRITERS)
 
 @extend_schema(exclude=True)  # MLflow's own API, documented by MLflow; kept out of our OpenAPI schema
 class MlflowApi(APIView):
-    """Base: MLflow's error shape, parameters from the query (GET) or the JSON body, audited reads."""
+    """Base: MLflow's error shape, parameters from the query (GET) or the JSON body, logged reads."""
 
     permission_classes = [WRITE_ROLES]
     parser_classes = [LimitedJSONParser]  # MLflow's client sends JSON bodies only
@@ -69,9 +71,8 @@ class MlflowApi(APIView):
         return selectors.mlflow_version_get(name=name, version=number)
 
     def read(self, request: Request, target: str, params: dict[str, Any]) -> None:
-        services.mlflow_read_record(
-            actor=actor_from_request(request), endpoint=self.endpoint, target=target, params=params
-        )
+        """Name what this call reads in its access-log line (registry metadata: no audit entry)."""
+        access_note(request, f"mlflow:{self.endpoint}:{target}")
 
 
 class ReadApi(MlflowApi):

@@ -2,8 +2,8 @@
 
 Registered models, aliases and archiving reuse the registry's services (``model_create``,
 ``model_update``, ``alias_move``, ``alias_remove``, ``model_archive``, ``model_version_archive``);
-what is MLflow's own (version tags, description, stage) is written here. Reads are audited too
-(``mlflow.read``), and so is every refusal of a governed alias or stage (``mlflow.refuse``).
+what is MLflow's own (version tags, description, stage) is written here. Every refusal of a governed
+alias or stage is audited (``mlflow.refuse``); reads are access-log lines (``apis.MlflowApi.read``).
 """
 
 from __future__ import annotations
@@ -210,17 +210,6 @@ def mlflow_version_update(
     )
     info.refresh_from_db()
     return info
-
-
-@transaction.atomic
-def mlflow_read_record(*, actor: Actor, endpoint: str, target: str, params: Mapping[str, Any]) -> None:
-    """One audit entry for one read call through the MLflow API (what was asked, not what was answered)."""
-    audit_record(
-        actor=actor,
-        action=AuditAction.MLFLOW_READ,
-        target=Target.of("mlflow", target),
-        data={"endpoint": endpoint, "params": dict(params)},
-    )
 
 
 @transaction.atomic

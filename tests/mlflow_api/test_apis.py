@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from rest_framework.test import APIClient
 
 from audit.actors import Actor
 from audit.models import AuditEntry
+from governance.accounts.models import User
 from governance.approvals.services.policies import policy_create
 from registry.models import LineageEdge, ModelAlias, ModelVersion, RegisteredModel
 from registry.services.catalog import run_create
@@ -242,13 +245,32 @@ def test_version_tags_are_kept_and_each_change_is_audited(pipeline: APIClient) -
     assert [v["version"] for v in found["model_versions"]] == ["1"]
 
 
-def test_every_read_is_one_audit_entry(pipeline: APIClient) -> None:
+def test_every_read_is_one_access_log_line_and_no_audit_entry(
+    pipeline: APIClient, caplog: pytest.LogCaptureFixture
+) -> None:
     _model(pipeline)
-    before = _actions().count("mlflow.read")
-    pipeline.get(f"{API}/registered-models/get", {"name": "churn"})
-    pipeline.get(f"{API}/registered-models/search")
-    pipeline.get(f"{API}/model-versions/search")
-    assert _actions().count("mlflow.read") == before + 3
+    before = len(_actions())
+    access = logging.getLogger("governance.access")  # its own handler; it does not propagate to the root
+    access.addHandler(caplog.handler)
+    try:
+        pipeline.get(f"{API}/registered-models/get", {"name": "churn"})
+        pipeline.get(f"{API}/registered-models/search")
+        pipeline.get(f"{API}/model-versions/search", {"filter": "name = 'churn'"})
+    finally:
+        access.removeHandler(caplog.handler)
+    assert len(_actions()) == before  # registry metadata read by a pipeline: not a signed audit entry
+    lines = [
+        json.loads(record.getMessage()) for record in caplog.records if record.name == "governance.access"
+    ]
+    assert [(line["method"], line["path"], line["status"], line["target"]) for line in lines] == [
+        ("GET", f"{API}/registered-models/get", 200, "mlflow:registered-models/get:model:churn"),
+        ("GET", f"{API}/registered-models/search", 200, "mlflow:registered-models/search:registered-models"),
+        ("GET", f"{API}/model-versions/search", 200, "mlflow:model-versions/search:model-versions"),
+    ]
+    robot = User.objects.get(username="nightly")
+    assert {(line["user"], bool(line["token"])) for line in lines} == {(f"user:{robot.pk}", True)}
+    assert all(line["request_id"] and line["ms"] >= 0 for line in lines)
+    assert "filter" not in json.dumps(lines)  # the query string (it may name a subject) is left out
 
 
 def test_a_body_that_is_not_json_is_a_malformed_request(pipeline: APIClient) -> None:

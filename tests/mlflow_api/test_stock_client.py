@@ -102,11 +102,11 @@ def test_the_stock_client_gets_the_answers_mlflow_server_gives_and_each_call_is_
     answers = run_script(_client(url, robot, monkeypatch))
     assert answers == json.loads((HERE / "mlflow_server_answers.json").read_text())
 
-    # 3. Each call is one audit entry: a read as mlflow.read, a write as its registry action.
+    # 3. Each write is one audit entry (its registry action); reads are access-log lines, not entries.
     reads = [call for call in calls if call[0] == "GET" or call[1].endswith("get-latest-versions")]
     writes = [call for call in calls if call not in reads and call[2] == 200]
     entries = list(AuditEntry.objects.filter(actor_type="token").values_list("action", flat=True))
-    assert entries.count("mlflow.read") == len(reads) >= 14
+    assert len(reads) >= 14 and "mlflow.read" not in entries
     assert sum(1 for action in entries if action in WRITES) == len(writes) == 11
     assert [call for call in calls if call[0] != "GET" and call[2] != 200] == [
         ("POST", "registered-models/create", 400)  # the second create: refused, nothing changed
