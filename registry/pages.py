@@ -18,6 +18,7 @@ from governance.core.errors import ApplicationError, NotFound
 from governance.core.permissions import user_roles
 from governance.core.roles import Role
 from registry.models import RiskClassification
+from registry.reports import columns
 from registry.reports.assemble import lineage_report_build
 from registry.reports.erasure import erasure_blocks
 from registry.reports.links import node_page_url
@@ -66,9 +67,13 @@ def lineage_page(request: HttpRequest) -> HttpResponse:
             return render(request, "registry/lineage.html", context, status=exc.status)
         # render_svg escapes every label itself (tested), so its output is safe to embed.
         svg = render_svg(report, standalone=False, link=node_page_url)
+        shown, hidden = columns.shown_columns(report)
         context.update(
             report=report,
             svg=mark_safe(svg),  # noqa: S308
             erasure_blocks=report.get("erasure_blocks", []),
+            input_columns=[{**entry, "route": columns.route_text(entry)} for entry in shown],
+            columns_hidden=hidden,
+            column_summary=columns.summary(report),
         )
     return render(request, "registry/lineage.html", context)

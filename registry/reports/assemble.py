@@ -20,6 +20,7 @@ from audit.models import AuditEntry
 from governance.core.errors import NotFound, ValidationFailed
 from registry.edges import DEPLOYED_AS, PRODUCED, RUN_OF, USED_BY, VERSION_OF
 from registry.models import DatasetVersion, Deployment, LineageEdge, ModelVersion, TrainingRun
+from registry.reports.columns import input_column_entries
 from registry.reports.erasure import erasure_blocks
 from registry.reports.types import (
     ApprovalEntry,
@@ -170,6 +171,7 @@ def lineage_report_build(*, subject: str) -> LineageReport:
             "entries": _audit_rows(ids, releases),
         },
         "erasure_blocks": erasure_blocks(one for one in ids if node_type(one) in {"model", "deployment"}),
+        "input_columns": input_column_entries(ids),
     }
 
 

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from registry.reports import columns
 from registry.reports.erasure import erasure_detail, erasure_label
 from registry.reports.svg import render_svg, xml_text
 from registry.reports.types import (
@@ -133,6 +134,7 @@ def to_html(report: LineageReport) -> str:
         "</figure>",
         "</section>",
         _datasets(report["datasets"]),
+        _input_columns(report),
         _runs(report["runs"]),
         _models(report["models"]),
         _approvals(report["approvals"]),
@@ -197,6 +199,25 @@ def _datasets(datasets: list[DatasetEntry]) -> str:
     ]
     headers = ["Dataset", "Version", "SHA-256", "Rows", "Personal data", "Consent"]
     return _table("datasets", "Datasets", headers, rows)
+
+
+def _input_columns(report: LineageReport) -> str:
+    """The columns behind the model versions, personal and sensitive ones flagged (``reports.columns``)."""
+    if not columns.has_section(report):
+        return ""
+    shown, hidden = columns.shown_columns(report)
+    rows = [
+        [
+            f"<strong>{_e(cell)}</strong>" if n == 3 else _e(cell)
+            for n, cell in enumerate(columns.cells(entry))
+        ]
+        for entry in shown
+    ]
+    table = _table("input-columns", columns.SECTION_TITLE, columns.HEADERS, rows)
+    note = f"<p>{_e(columns.NOTE)} <strong>{_e(columns.summary(report))}.</strong></p>"
+    rest = columns.rest_note(hidden)
+    table = table.replace("</h2>\n", "</h2>\n" + note + "\n", 1)
+    return table + (f'\n<p class="empty">{_e(rest)}</p>' if rest else "")
 
 
 def _runs(runs: list[RunEntry]) -> str:

@@ -19,6 +19,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from registry.reports import columns
 from registry.reports.html import format_consent, format_utc, format_value
 from registry.reports.svg import (
     xml_text,
@@ -113,6 +114,23 @@ def _datasets(report: LineageReport, styles: dict[str, ParagraphStyle], width: f
     headers = ["Dataset", "Version", "SHA-256", "Rows", "Personal data", "Consent"]
     widths = _fixed_hash_widths([105, 42, 0, 55, 45, 110], 2, width)
     return _table("Datasets", headers, rows, widths, styles, mono_columns=(2,))
+
+
+def _input_columns(report: LineageReport, styles: dict[str, ParagraphStyle], width: float) -> list[Flowable]:
+    """The columns behind the model versions, personal and sensitive ones flagged (``reports.columns``)."""
+    if not columns.has_section(report):
+        return []
+    shown, hidden = columns.shown_columns(report)
+    rows = [
+        [f"<b>{escape(cell)}</b>" if n == 3 else escape(cell) for n, cell in enumerate(columns.cells(entry))]
+        for entry in shown
+    ]
+    flow = _table(
+        columns.SECTION_TITLE, columns.HEADERS, rows, _scaled([110, 40, 115, 50, 185], width), styles
+    )
+    note = Paragraph(f"{escape(columns.NOTE)} <b>{escape(columns.summary(report))}.</b>", styles["small"])
+    rest = [Paragraph(escape(columns.rest_note(hidden)), styles["small"])] if hidden else []
+    return [*flow[:2], note, Spacer(1, 2 * mm), *flow[2:], *rest]
 
 
 def _runs(report: LineageReport, styles: dict[str, ParagraphStyle], width: float) -> list[Flowable]:
@@ -247,6 +265,7 @@ def table_sections(report: LineageReport, styles: dict[str, ParagraphStyle], wid
     """Every table of the report, in reading order, for a frame ``width`` wide."""
     return [
         *_datasets(report, styles, width),
+        *_input_columns(report, styles, width),
         *_runs(report, styles, width),
         *_models(report, styles, width),
         *_approvals(report, styles, width),

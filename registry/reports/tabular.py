@@ -13,6 +13,7 @@ section     name            version       sha256          when                  
 ==========  ==============  ============  ==============  ======================  ============
 erasure     request type    request id    (empty)         received at             status
 dataset     dataset name    version       digest          (empty)                 (empty)
+column      column          version       (empty)         (empty)                 flag
 run         job             code version  (empty)         ``start/end`` interval  started by
 model       model name      version       digest          registered at           registered by
 approval    request         (empty)       covered digests signed at               signer
@@ -30,6 +31,7 @@ import json
 from collections.abc import Iterator, Mapping
 
 from governance.core.csv_out import csv_text
+from registry.reports import columns
 from registry.reports.erasure import erasure_sentence
 from registry.reports.types import JSONValue, LineageReport
 
@@ -55,6 +57,7 @@ def _compact(value: Mapping[str, JSONValue]) -> str:
 def _rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
     yield from _erasure_rows(report)
     yield from _dataset_rows(report)
+    yield from _column_rows(report)
     yield from _activity_rows(report)
     yield from _audit_rows(report)
 
@@ -95,6 +98,16 @@ def _dataset_rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
             "",
             "; ".join(details),
         )
+
+
+def _column_rows(report: LineageReport) -> Iterator[tuple[object, ...]]:
+    """Every input column behind the model versions: name=column, version=dataset version, who=flag."""
+    for entry in report.get("input_columns") or []:
+        detail = (
+            f"categories={', '.join(entry['categories'])}; type={entry['type']}; {columns.route_text(entry)}"
+        )
+        flag = columns.flag_text(entry)
+        yield ("column", entry["node"], entry["column"], entry["version"] or "", "", "", flag, detail)
 
 
 def _activity_rows(report: LineageReport) -> Iterator[tuple[object, ...]]:

@@ -191,6 +191,37 @@ class ErasureBlock(TypedDict):
     detail: str
 
 
+class ColumnFeedEntry(TypedDict):
+    """What an input column was used to compute: a column of a dataset version (``column`` "" for the
+    whole dataset, as a filter or join), and how (OpenLineage ``type/subtype``, e.g. DIRECT/IDENTITY)."""
+
+    node: str
+    column: str
+    transformation: str
+    description: str
+    masking: bool | None
+
+
+class InputColumnEntry(TypedDict):
+    """A column behind the report's model versions (``registry.selectors.columns``): ``hops`` 0 for a
+    column of data the training run read, n for one n column-lineage steps further upstream.
+    ``categories`` are fideslang keys (the producer's tags and the dataset registry's declaration);
+    ``personal``: one is under ``user``; ``sensitive``: one is a GDPR Art. 9/10 special category.
+    ``node`` is the dataset version's node id (the dataset's when the version read is unknown)."""
+
+    node: str
+    namespace: str
+    name: str
+    version: str | None
+    column: str
+    type: str
+    categories: list[str]
+    personal: bool
+    sensitive: bool
+    hops: int
+    feeds: list[ColumnFeedEntry]
+
+
 class LineageReport(TypedDict):
     """The whole report; ``subject`` is the node id the report is about."""
 
@@ -207,3 +238,5 @@ class LineageReport(TypedDict):
     audit: AuditSection
     # Filled by the consent app through ``registry.reports.erasure``; absent in reports made without it.
     erasure_blocks: NotRequired[list[ErasureBlock]]
+    # The input columns behind the model versions in the report (``registry.reports.columns``).
+    input_columns: NotRequired[list[InputColumnEntry]]

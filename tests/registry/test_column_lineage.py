@@ -1,0 +1,296 @@
+"""Column lineage: the schema and columnLineage facets stored as fields and column edges, and the
+personal and sensitive input columns behind a model version in its JSON, HTML and PDF reports."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+import zlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from audit.actors import Actor
+from audit.models import AuditEntry
+from registry.models import Dataset, LineageEvent
+from registry.models_columns import ColumnCategory, ColumnLineageEdge, DatasetField
+from registry.openlineage.column_facets import MAX_FIELDS, column_facets
+from registry.services.columns import column_categories_declare
+from tests.registry import column_events as ev
+from tests.registry.model_files import onnx_bytes
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/lineage"
+
+
+@pytest.fixture
+def pipeline(token_client):
+    client, _ = token_client("airflow", "pipeline")
+    return client
+
+
+def _post(client, event):
+    response = client.post(URL, event, format="json")
+    assert response.status_code in (200, 201), response.content
+    return response
+
+
+def _counts() -> tuple[int, int, int]:
+    return DatasetField.objects.count(), ColumnLineageEdge.objects.count(), LineageEvent.objects.count()
+
+
+def _fields(namespace: str, name: str, version: str) -> dict[str, DatasetField]:
+    rows = DatasetField.objects.filter(
+        version__dataset__namespace=namespace, version__dataset__name=name, version__version=version
+    )
+    return {row.name: row for row in rows}
+
+
+def test_the_schema_and_column_lineage_facets_are_stored_as_fields_and_edges(pipeline) -> None:
+    _post(pipeline, ev.feature_event())
+
+    crm = _fields(*ev.CRM, "2026-03-01")
+    features = _fields(*ev.FEATURES, "v1")
+    edges = {
+        (e.output_field, e.input_field): e
+        for e in ColumnLineageEdge.objects.select_related("output_version", "input_version")
+    }
+
+    assert list(crm) == [
+        "customer_id",
+        "email",
+        "diagnosis",
+        "country",
+        "address",
+        "address.city",
+        "address.zip",
+    ]
+    assert (crm["email"].type, crm["email"].description) == ("VARCHAR", "login e-mail")
+    assert crm["email"].data_categories == ["user.contact.email"]  # the producer's fideslang tag
+    assert set(features) == {"customer_id", "email_domain", "at_risk", "city"}
+    assert set(edges) == {
+        ("customer_id", "customer_id"),
+        ("email_domain", "email"),
+        ("at_risk", "diagnosis"),
+        ("city", "address.city"),
+        ("", "country"),  # the facet's dataset-level dependency (a filter on every row)
+    }
+    email = edges[("email_domain", "email")]
+    assert (email.transformation_type, email.transformation_subtype) == ("DIRECT", "TRANSFORMATION")
+    assert email.description == "split_part(email, '@', 2)" and email.masking is None
+    assert edges[("at_risk", "diagnosis")].masking is True
+    assert edges[("", "country")].transformation_type == "INDIRECT"
+    assert email.input_version.version == "2026-03-01" and email.output_version.version == "v1"
+
+
+def test_a_replayed_event_or_the_same_facets_again_store_nothing_twice(pipeline) -> None:
+    _post(pipeline, ev.feature_event("START", "2026-03-01T09:59:00Z"))
+    stored = _counts()
+
+    again = _post(pipeline, ev.feature_event("START", "2026-03-01T09:59:00Z"))
+    _post(pipeline, ev.feature_event("COMPLETE"))  # another event, the same columns
+
+    assert again.status_code == 200
+    assert _counts()[:2] == stored[:2] and _counts()[2] == stored[2] + 1
+
+
+def test_an_event_without_column_facets_stores_no_columns(pipeline) -> None:
+    _post(pipeline, ev.training_event())
+
+    assert _counts()[:2] == (0, 0)
+
+
+def test_a_schema_over_the_field_limit_is_refused_with_its_path_and_stores_nothing(pipeline) -> None:
+    event = ev.feature_event()
+    event["outputs"][0]["facets"]["schema"]["fields"] = [
+        ev.field(f"c{n}", "INT") for n in range(MAX_FIELDS + 1)
+    ]
+
+    response = pipeline.post(URL, event, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("outputs[0].facets.schema.fields: more than")
+    assert _counts() == (0, 0, 0) and not Dataset.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (
+            lambda e: e["outputs"][0]["facets"]["columnLineage"]["fields"]["at_risk"]["inputFields"][0][
+                "transformations"
+            ][0].update(masking="yes"),
+            "outputs[0].facets.columnLineage.fields.at_risk.inputFields[0].transformations[0].masking",
+        ),
+        (
+            lambda e: e["inputs"][0]["facets"]["tags"]["tags"][0].update(value="Personal Email"),
+            "inputs[0].facets.tags.tags[0].value",
+        ),
+        (
+            lambda e: e["inputs"][0]["facets"]["schema"]["fields"][4]["fields"][1].pop("name"),
+            "inputs[0].facets.schema.fields[4].fields[1].name",
+        ),
+        (
+            lambda e: e["outputs"][0]["facets"]["columnLineage"].update(fields=[]),
+            "outputs[0].facets.columnLineage.fields",
+        ),
+    ],
+)
+def test_a_malformed_column_facet_is_refused_naming_the_path(pipeline, change, path) -> None:
+    event = copy.deepcopy(ev.feature_event())
+    change(event)
+
+    response = pipeline.post(URL, event, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(f"{path}: ")
+    assert _counts() == (0, 0, 0)
+
+
+def test_the_deprecated_field_level_transformation_type_is_read() -> None:
+    event = ev.feature_event()
+    event["outputs"][0]["facets"]["columnLineage"]["fields"] = {
+        "email_hash": {
+            "inputFields": [{"namespace": ev.CRM[0], "name": ev.CRM[1], "field": "email"}],
+            "transformationType": "MASKED",
+            "transformationDescription": "sha256(email)",
+        }
+    }
+
+    (edge,) = [one for item in column_facets("RunEvent", event) for one in item.edges if one.output_field]
+
+    assert (edge.type, edge.subtype, edge.masking, edge.description) == (
+        "DIRECT",
+        "TRANSFORMATION",
+        True,
+        "sha256(email)",
+    )
+
+
+def test_column_categories_declared_in_the_registry_are_audited_once(pipeline) -> None:
+    _post(pipeline, ev.feature_event())
+    crm = Dataset.objects.get(namespace=ev.CRM[0], name=ev.CRM[1])
+    before = AuditEntry.objects.count()
+
+    column_categories_declare(
+        actor=Actor.system("tests"), dataset=crm, columns={"diagnosis": ["user.health_and_medical"]}
+    )
+
+    crm.refresh_from_db()
+    assert AuditEntry.objects.count() == before + 1
+    assert AuditEntry.objects.order_by("-index").first().action == "dataset.update"
+    assert ColumnCategory.objects.get(dataset=crm).data_categories == ["user.health_and_medical"]
+    assert "user.health_and_medical" in crm.data_categories and crm.special_categories
+
+
+def _pdf_text(pdf: bytes) -> str:
+    """The text drawn in a ReportLab PDF (its page streams are ASCII85 then Flate encoded; the
+    bundled Vera subset keeps ASCII characters at their own codes)."""
+    found = []
+    for match in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        raw = match.group(1).strip()
+        try:
+            data = zlib.decompress(base64.a85decode(raw, adobe=True) if raw.endswith(b"~>") else raw)
+        except (ValueError, zlib.error):
+            continue
+        found.extend(part.decode("latin-1") for part in re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", data))
+    return " ".join(found)
+
+
+def _trained_model(token_client, pipeline) -> None:
+    """Ingest the feature and training runs, declare diagnosis a health column in the registry, and
+    register the model version the training run produced, through the API."""
+    _post(pipeline, ev.feature_event())
+    _post(pipeline, ev.training_event())
+    crm = Dataset.objects.get(namespace=ev.CRM[0], name=ev.CRM[1])
+    column_categories_declare(
+        actor=Actor.system("tests"), dataset=crm, columns={"diagnosis": ["user.health_and_medical"]}
+    )
+    scientist, _ = token_client("dana-cols", "data_scientist")
+    created = scientist.post("/api/v1/models", {"name": "churn", "risk_level": "high"}, format="json")
+    assert created.status_code == 201, created.content
+    version = scientist.post(
+        "/api/v1/models/churn/versions",
+        {"artifact": SimpleUploadedFile("model.onnx", onnx_bytes()), "run_id": ev.TRAIN_RUN},
+        format="multipart",
+    )
+    assert version.status_code == 201, version.content
+
+
+def test_a_model_trained_on_column_lineage_data_shows_its_personal_columns_in_every_report(
+    token_client, pipeline
+) -> None:
+    """Acceptance (issue 19, item 2)."""
+    _trained_model(token_client, pipeline)
+    auditor, _ = token_client("audrey-cols", "auditor")
+
+    def report(fmt: str):
+        response = auditor.get("/api/v1/reports/lineage", {"nodeId": "model:churn#1", "format": fmt})
+        assert response.status_code == 200, response.content[:300]
+        return response
+
+    columns = {(c["name"], c["column"]): c for c in report("json").json()["input_columns"]}
+    html = report("html").content.decode()
+    pdf = _pdf_text(report("pdf").content)
+    csv_text = report("csv").content.decode()
+
+    email = columns[(ev.CRM[1], "email")]
+    diagnosis = columns[(ev.CRM[1], "diagnosis")]
+    assert (email["personal"], email["sensitive"], email["categories"]) == (
+        True,
+        False,
+        ["user.contact.email"],
+    )
+    assert (diagnosis["personal"], diagnosis["sensitive"]) == (True, True)
+    assert email["hops"] == 1 and email["feeds"][0]["column"] == "email_domain"
+    assert email["feeds"][0]["transformation"] == "DIRECT/TRANSFORMATION"
+    assert columns[(ev.FEATURES[1], "email_domain")]["hops"] == 0  # read by the training run
+    assert not columns[(ev.CRM[1], "customer_id")]["personal"]
+    assert "address.zip" not in {column for _, column in columns}  # fed nothing the model read
+    for text in (html, pdf):
+        assert "Input columns behind this model" in text
+        assert "user.contact.email" in text and "user.health_and_medical" in text
+        assert "Sensitive" in text and "Personal" in text
+    assert "crm.public.customers#2026-03-01 · email" in html
+    assert "email_domain" in pdf
+    assert "user.contact.email" in csv_text and "Sensitive (special category)" in csv_text
+
+
+def test_the_lineage_page_shows_the_personal_columns_behind_a_model_version(
+    token_client, pipeline, client, make_user
+) -> None:
+    _trained_model(token_client, pipeline)
+    client.force_login(make_user("colin-cols", "compliance_officer"))
+
+    body = client.get("/lineage/", {"nodeId": "model:churn#1"}).content.decode()
+
+    section = body[body.index('id="input-columns"') :]
+    assert "user.contact.email" in section and "<strong>Personal</strong>" in section
+    assert "<strong>Sensitive</strong>" in section and "diagnosis" in section
+
+
+def test_an_uploaded_version_without_facets_shows_its_profiled_columns(make_user, token_client) -> None:
+    from tests.registry.factories import build_story
+
+    story = build_story(make_user("dana-story", "data_scientist"))
+    for one in story.versions:
+        one.schema = [{"name": "customer_id", "type": "int64"}, {"name": "email", "type": "object"}]
+        one.save(update_fields=["schema"])
+    column_categories_declare(
+        actor=Actor.system("tests"),
+        dataset=story.versions[0].dataset,
+        columns={"email": ["user.contact.email"]},
+    )
+    auditor, _ = token_client("audrey-story", "auditor")
+
+    entries = auditor.get("/api/v1/reports/lineage", {"nodeId": "model:churn#1", "format": "json"}).json()[
+        "input_columns"
+    ]
+
+    assert [(c["version"], c["column"], c["personal"]) for c in entries[:2]] == [
+        ("v1", "email", True),
+        ("v2", "email", True),
+    ]
+    assert {c["column"] for c in entries[2:]} == {"customer_id"}
