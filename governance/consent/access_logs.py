@@ -1,7 +1,8 @@
 """Access logs without subject ids: ``GET /api/v1/consent/<subject_id>`` carries a person's raw id in
 its path, and the server in front of Django writes every path into its access log (gunicorn's
-``gunicorn.access``, the development server's ``django.server``). A filter on those two loggers
-rewrites the path segment to ``<subject_id>`` before any handler sees the record. (The view logs its
+``gunicorn.access``, the development server's ``django.server``, and our own ``governance.access``).
+A filter on those loggers rewrites the path segment to ``<subject_id>`` before any handler sees the
+record. (The view logs its
 own 4xx/5xx answers redacted; see ``ConsentStateApi``.) A proxy in front of the service (nginx, a load
 balancer) keeps its own access log: configure it to drop or mask that path segment too.
 """
@@ -15,7 +16,8 @@ from typing import Final
 
 SUBJECT_PATH: Final = re.compile(r"(/api/v1/consent/)(?!import(?:$|[\s?#/]))[^\s?#\"']+")
 REDACTED: Final = r"\1<subject_id>"
-ACCESS_LOGGERS: Final = ("gunicorn.access", "django.server")
+# gunicorn's, the development server's and our own (governance.core.access_log).
+ACCESS_LOGGERS: Final = ("gunicorn.access", "django.server", "governance.access")
 
 
 def redact(text: str) -> str:
