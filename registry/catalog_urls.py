@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from registry import archive_apis
-from registry.apis import datasets, deployments, models, runs, versions
+from registry.apis import columns, datasets, deployments, models, runs, versions
 
 urlpatterns: list[URLPattern] = [
     path("models", models.ModelCollectionApi.as_view(), name="models"),
@@ -34,6 +34,7 @@ urlpatterns: list[URLPattern] = [
         name="dataset-versions",
     ),
     path("datasets/<path:name>/archive", archive_apis.DatasetArchiveApi.as_view(), name="dataset-archive"),
+    path("datasets/<path:name>/columns", columns.DatasetColumnsApi.as_view(), name="dataset-columns"),
     path("datasets/<path:name>", datasets.DatasetDetailApi.as_view(), name="dataset"),
     path("runs", runs.RunCollectionApi.as_view(), name="runs"),
     path("runs/<str:run_id>", runs.RunDetailApi.as_view(), name="run"),

@@ -59,6 +59,10 @@ REQUEST_EXAMPLES: dict[str, tuple[str, Any]] = {
             ],
         },
     ),
+    "v1_datasets_columns_update": (
+        "application/json",
+        {"columns": {"email": ["user.contact.email"], "diagnosis": ["user.health_and_medical"]}},
+    ),
     "v1_models_versions_create": (
         "application/json",
         {

@@ -199,16 +199,21 @@ def _pdf_text(pdf: bytes) -> str:
     return " ".join(found)
 
 
-def _trained_model(token_client, pipeline) -> None:
-    """Ingest the feature and training runs, declare diagnosis a health column in the registry, and
-    register the model version the training run produced, through the API."""
+def _trained_model(token_client, pipeline, *, training_input_version: bool = True) -> None:
+    """Ingest the feature and training runs, declare diagnosis a health column in the dataset
+    registry, and register the model version the training run produced: all through the API."""
     _post(pipeline, ev.feature_event())
-    _post(pipeline, ev.training_event())
-    crm = Dataset.objects.get(namespace=ev.CRM[0], name=ev.CRM[1])
-    column_categories_declare(
-        actor=Actor.system("tests"), dataset=crm, columns={"diagnosis": ["user.health_and_medical"]}
-    )
+    training = ev.training_event()
+    if not training_input_version:  # as the issue's client sends it: the reader names no version
+        del training["inputs"][0]["facets"]["datasetVersion"]
+    _post(pipeline, training)
     scientist, _ = token_client("dana-cols", "data_scientist")
+    declared = scientist.put(
+        f"/api/v1/datasets/{ev.CRM[1]}/columns?namespace={ev.CRM[0]}",
+        {"columns": {"diagnosis": ["user.health_and_medical"]}},
+        format="json",
+    )
+    assert declared.status_code == 200, declared.content
     created = scientist.post("/api/v1/models", {"name": "churn", "risk_level": "high"}, format="json")
     assert created.status_code == 201, created.content
     version = scientist.post(
@@ -219,11 +224,13 @@ def _trained_model(token_client, pipeline) -> None:
     assert version.status_code == 201, version.content
 
 
+@pytest.mark.parametrize("training_input_version", [True, False], ids=["versioned", "unversioned"])
 def test_a_model_trained_on_column_lineage_data_shows_its_personal_columns_in_every_report(
-    token_client, pipeline
+    token_client, pipeline, training_input_version
 ) -> None:
-    """Acceptance (issue 19, item 2)."""
-    _trained_model(token_client, pipeline)
+    """Acceptance (issue 19, item 2); unversioned: the training run's input binds to the version the
+    feature run wrote, as the issue's client sends it (no datasetVersion facet)."""
+    _trained_model(token_client, pipeline, training_input_version=training_input_version)
     auditor, _ = token_client("audrey-cols", "auditor")
 
     def report(fmt: str):
@@ -294,3 +301,26 @@ def test_an_uploaded_version_without_facets_shows_its_profiled_columns(make_user
         ("v2", "email", True),
     ]
     assert {c["column"] for c in entries[2:]} == {"customer_id"}
+
+
+def test_the_registry_api_declares_column_categories_once_audited_and_refuses_bad_keys(
+    token_client, pipeline
+) -> None:
+    _post(pipeline, ev.feature_event())
+    scientist, _ = token_client("dana-decl", "data_scientist")
+    auditor, _ = token_client("audrey-decl", "auditor")
+    url = f"/api/v1/datasets/{ev.CRM[1]}/columns?namespace={ev.CRM[0]}"
+    before = AuditEntry.objects.count()
+
+    bad = scientist.put(url, {"columns": {"email": ["Personal Email"]}}, format="json")
+    refused = auditor.put(url, {"columns": {"email": ["user.contact.email"]}}, format="json")
+    good = scientist.put(url, {"columns": {"email": ["user.contact.email"]}}, format="json")
+    listed = auditor.get(url)
+
+    assert bad.status_code == 400 and "fideslang" in bad.json()["detail"]
+    assert refused.status_code == 403
+    assert good.status_code == 200 and listed.json() == {
+        "dataset": f"{ev.CRM[0]}:{ev.CRM[1]}",
+        "columns": {"email": ["user.contact.email"]},
+    }
+    assert AuditEntry.objects.count() == before + 1
