@@ -189,6 +189,14 @@ def validate_event(event: object) -> EventKind:
             "not an OpenLineage event: a RunEvent has 'run' and 'job', a DatasetEvent has "
             "'dataset', a JobEvent has 'job'",
         )
+    if kind == "DatasetEvent" and "job" in event:
+        # The spec's root oneOf: with 'dataset' and 'job' and no 'run' the event is both a DatasetEvent
+        # and a JobEvent, so it is neither.
+        raise OpenLineageError(
+            "job",
+            "with 'dataset' and 'job' and no 'run' the event is both a DatasetEvent and a JobEvent; "
+            "the spec's oneOf allows exactly one",
+        )
     if _json_native(event):
         try:
             _fast_validators()[kind](event)
