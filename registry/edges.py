@@ -15,7 +15,11 @@ PRODUCED = "produced"  # run → dataset version or model version (the run wrote
 DEPLOYED_AS = "deployed_as"  # model version → deployment
 VERSION_OF = "version_of"  # dataset → dataset version (the version belongs to the dataset)
 RUN_OF = "run_of"  # job → run
-RELATIONS = frozenset({USED_BY, PRODUCED, DEPLOYED_AS, VERSION_OF, RUN_OF})
+# Job level, as Marquez serves lineage: what a job's runs read and write, summed over its runs.
+JOB_INPUT = "job_input"  # dataset → job (a run of the job read a version of it)
+JOB_OUTPUT = "job_output"  # job → dataset (a run of the job wrote a version of it)
+JOB_LEVEL = frozenset({JOB_INPUT, JOB_OUTPUT})
+RELATIONS = frozenset({USED_BY, PRODUCED, DEPLOYED_AS, VERSION_OF, RUN_OF, *JOB_LEVEL})
 
 
 def edge_add(*, source: str, target: str, relation: str) -> bool:

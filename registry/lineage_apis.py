@@ -13,7 +13,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
@@ -22,7 +21,8 @@ from governance.core.api import MethodRoles
 from governance.core.errors import ApplicationError
 from governance.core.json_parser import json_check, too_large
 from governance.core.roles import Role
-from registry.selectors.lineage import DEFAULT_DEPTH, MAX_DEPTH, lineage_graph
+from governance.core.throttling import ScopedRateThrottle
+from registry.selectors.lineage import DEFAULT_DEPTH, DEFAULT_DIRECTION, DIRECTIONS, MAX_DEPTH, lineage_graph
 from registry.services.lineage import InvalidLineageEvent, lineage_event_ingest
 
 if TYPE_CHECKING:
@@ -112,8 +112,9 @@ GRAPH_READERS: Final = (Role.DATA_SCIENTIST, Role.PIPELINE, Role.COMPLIANCE_OFFI
 
 
 class LineageApi(APIView):
-    """GET: The lineage graph around ``nodeId``, upstream and downstream up to ``depth`` edges, in
-    Marquez's shape.
+    """GET: The lineage graph around ``nodeId`` in Marquez's shape: every node within ``depth`` edges
+    either way (``direction=both``, the default: a job with the datasets it reads and writes and its
+    runs, a dataset with the jobs producing and consuming it), or only ``upstream`` / ``downstream``.
 
     POST: Take one OpenLineage 2-0-2 event, as the openlineage-python HTTP transport sends it (it
     POSTs where Marquez clients GET, hence one path).
@@ -134,6 +135,7 @@ class LineageApi(APIView):
     class LineageGraphInputSerializer(serializers.Serializer[Any]):
         nodeId = serializers.CharField(max_length=800)  # Marquez's parameter name
         depth = serializers.IntegerField(min_value=0, max_value=MAX_DEPTH, default=DEFAULT_DEPTH)
+        direction = serializers.ChoiceField(choices=DIRECTIONS, default=DEFAULT_DIRECTION)
 
     class LineageGraphOutputSerializer(serializers.Serializer[Any]):
         graph = NodeOutputSerializer(many=True)
@@ -142,7 +144,15 @@ class LineageApi(APIView):
         operation_id="lineage_graph",
         parameters=[
             OpenApiParameter("nodeId", str, required=True, description="e.g. run:<uuid> or job:<ns>:<name>"),
-            OpenApiParameter("depth", int, description=f"edges to walk each way (default {DEFAULT_DEPTH})"),
+            OpenApiParameter("depth", int, description=f"edges to walk (default {DEFAULT_DEPTH})"),
+            OpenApiParameter(
+                "direction",
+                str,
+                enum=list(DIRECTIONS),
+                default=DEFAULT_DIRECTION,
+                description="both: every node within depth edges either way, as Marquez's lineage "
+                "endpoint; upstream / downstream: against / with the data flow only",
+            ),
         ],
         responses=LineageGraphOutputSerializer,
     )
@@ -150,7 +160,9 @@ class LineageApi(APIView):
         incoming = self.LineageGraphInputSerializer(data=request.query_params)
         incoming.is_valid(raise_exception=True)
         graph = lineage_graph(
-            node_id=incoming.validated_data["nodeId"], depth=incoming.validated_data["depth"]
+            node_id=incoming.validated_data["nodeId"],
+            depth=incoming.validated_data["depth"],
+            direction=incoming.validated_data["direction"],
         )
         return Response(self.LineageGraphOutputSerializer(graph).data)
 

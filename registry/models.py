@@ -12,6 +12,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce
 
 
 class RiskLevel(models.TextChoices):
@@ -120,9 +122,25 @@ class DatasetVersion(models.Model):
     )
     created_at = models.DateTimeField()
     archived_at = models.DateTimeField(null=True, blank=True)
+    # --- Honest versions (issue 19): which version an OpenLineage input without a version read. ---
+    # When the producer says the version came to be: the eventTime of the first event naming it (null
+    # for versions registered here, whose created_at says it). An input sent without a version binds
+    # to the newest version at its event's time by this (or created_at).
+    event_time = models.DateTimeField(null=True, blank=True)
+    # The "unknown version" marker (version "unknown"): a run read the dataset before any version of
+    # it was known here. Never bound to by later readers; holds no rows of its own.
+    unknown = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["dataset", "created_at"]
+        indexes = [
+            models.Index(
+                F("dataset"),
+                Coalesce("event_time", "created_at").desc(),
+                F("id").desc(),
+                name="dataset_version_as_of",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["dataset", "version"], name="dataset_version_unique"),
             models.CheckConstraint(
@@ -360,3 +378,6 @@ class LineageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_type} {self.event_time:%Y-%m-%dT%H:%M:%SZ}"
+
+
+from registry.models_columns import ColumnCategory, ColumnLineageEdge, DatasetField  # noqa: E402, F401

@@ -1,29 +1,52 @@
-"""Reading the lineage graph: the nodes upstream and downstream of one node, in Marquez's shape.
+"""Reading the lineage graph: the neighbourhood of one node, in Marquez's shape.
 
-The walk is one recursive query over ``registry_lineageedge`` (``WITH RECURSIVE``, which PostgreSQL
-and SQLite both run); then the rows behind the node ids are loaded with one query per node type.
+Three walks, each one recursive query over ``registry_lineageedge`` (``WITH RECURSIVE``, which
+PostgreSQL and SQLite both run); then the rows behind the node ids are loaded with one query per type.
+
+* ``both`` (the API's and Marquez's): every node within ``depth`` edges, whichever way an edge points.
+  A job is linked to the datasets its runs read (``job_input``) and write (``job_output``), so a job's
+  query shows its inputs and outputs, a dataset's the jobs producing and consuming it, and the run and
+  dataset-version detail beside them. Depth counts edges: Marquez's depth counts jobs, one job hop
+  being two edges here (dataset → job → dataset).
+* ``upstream`` / ``downstream``: edges walked against / with the data flow only.
+* ``lineage_walk``, what reports and erasure tracing read: upstream and downstream in data-flow
+  direction over run-level edges only (never the job-level summary, which joins every run of a job),
+  so a model version's report lists exactly the runs and versions behind it.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from typing import Any, Final, Literal, TypedDict
 
 from django.db import connection
-from django.db.models import Q
 
 from governance.core.errors import NotFound, ValidationFailed
-from registry.models import Dataset, DatasetVersion, Deployment, Job, LineageEdge, ModelVersion, TrainingRun
+from registry.edges import JOB_LEVEL
+from registry.models import LineageEdge
+from registry.selectors.lineage_nodes import NodeType, node_query, node_type, nodes_load
 
-NodeType = Literal["dataset", "dataset_version", "job", "run", "model", "deployment"]
+__all__ = [
+    "DEFAULT_DEPTH",
+    "DEFAULT_DIRECTION",
+    "DIRECTIONS",
+    "MAX_DEPTH",
+    "Direction",
+    "LineageGraph",
+    "NodeType",
+    "lineage_graph",
+    "lineage_neighbourhood",
+    "lineage_walk",
+    "node_query",
+    "node_type",
+]
+
+Direction = Literal["upstream", "downstream", "both"]
+DIRECTIONS: Final[tuple[Direction, ...]] = ("upstream", "downstream", "both")
+DEFAULT_DIRECTION: Final[Direction] = "both"
 DEFAULT_DEPTH: Final = 20
 MAX_DEPTH: Final = 100
-# Ids per IN list / OR chain: keeps every statement well under SQLite's bound-parameter limit, so a
-# graph of n nodes of one type costs ceil(n / _CHUNK) queries (one for any graph a person reads).
-_CHUNK: Final = 500
 
 
 class GraphEdge(TypedDict):
@@ -43,55 +66,89 @@ class LineageGraph(TypedDict):
     graph: list[GraphNode]
 
 
+_EDGES: Final = LineageEdge._meta.db_table
+_JOB_LEVEL_SQL: Final = ", ".join(f"'{relation}'" for relation in sorted(JOB_LEVEL))
+
 # UNION (not UNION ALL) drops a row already found, and the depth bound ends every path, so a cycle
 # terminates. Edges are walked in data-flow direction downstream and against it upstream.
-_WALK_SQL: Final = f"""
-WITH RECURSIVE
+_DOWN_SQL: Final = f"""
 down(source, target, depth) AS (
-    SELECT source, target, 1 FROM {LineageEdge._meta.db_table} WHERE source = %s AND %s > 0
+    SELECT source, target, 1 FROM {_EDGES} WHERE source = %s AND %s > 0 {{only}}
     UNION
     SELECT e.source, e.target, d.depth + 1
-    FROM {LineageEdge._meta.db_table} e JOIN down d ON e.source = d.target
-    WHERE d.depth < %s
-),
+    FROM {_EDGES} e JOIN down d ON e.source = d.target
+    WHERE d.depth < %s {{only_e}}
+)"""  # noqa: S608 - the only interpolations are our own table name and relation names
+_UP_SQL: Final = f"""
 up(source, target, depth) AS (
-    SELECT source, target, 1 FROM {LineageEdge._meta.db_table} WHERE target = %s AND %s > 0
+    SELECT source, target, 1 FROM {_EDGES} WHERE target = %s AND %s > 0 {{only}}
     UNION
     SELECT e.source, e.target, u.depth + 1
-    FROM {LineageEdge._meta.db_table} e JOIN up u ON e.target = u.source
-    WHERE u.depth < %s
+    FROM {_EDGES} e JOIN up u ON e.target = u.source
+    WHERE u.depth < %s {{only_e}}
+)"""  # noqa: S608 - as above
+_RUN_LEVEL = {
+    "only": f"AND relation NOT IN ({_JOB_LEVEL_SQL})",
+    "only_e": f"AND e.relation NOT IN ({_JOB_LEVEL_SQL})",
+}
+_ALL = {"only": "", "only_e": ""}
+_REPORT_WALK_SQL: Final = (
+    "WITH RECURSIVE"  # noqa: S608 - as above
+    + _DOWN_SQL.format(**_RUN_LEVEL)
+    + ","
+    + _UP_SQL.format(**_RUN_LEVEL)
+    + "\nSELECT source, target FROM down UNION SELECT source, target FROM up"
 )
-SELECT source, target FROM down
+_DIRECTED_SQL: Final = {
+    "downstream": "WITH RECURSIVE" + _DOWN_SQL.format(**_ALL) + "\nSELECT DISTINCT source, target FROM down",
+    "upstream": "WITH RECURSIVE" + _UP_SQL.format(**_ALL) + "\nSELECT DISTINCT source, target FROM up",
+}
+# Both ways: the nodes within ``depth`` edges (a node may come back at several depths; UNION keeps
+# each (node, depth) once), then every edge touching a node reached in fewer than ``depth`` steps.
+_BOTH_SQL: Final = f"""
+WITH RECURSIVE
+reach(node, depth) AS (
+    SELECT CAST(%s AS TEXT), 0
+    UNION
+    SELECT CAST(CASE WHEN e.source = r.node THEN e.target ELSE e.source END AS TEXT), r.depth + 1
+    FROM {_EDGES} e JOIN reach r ON e.source = r.node OR e.target = r.node
+    WHERE r.depth < %s
+),
+inner_nodes(node) AS (SELECT DISTINCT node FROM reach WHERE depth < %s)
+SELECT e.source, e.target FROM {_EDGES} e WHERE e.source IN (SELECT node FROM inner_nodes)
 UNION
-SELECT source, target FROM up
-"""  # noqa: S608 - the only interpolation is our own table name; values are bound parameters
-
-
-def node_type(node_id: str) -> NodeType | None:
-    """The type named by an id's prefix; a dataset id with ``#<version>`` is a dataset version."""
-    prefix, sep, rest = node_id.partition(":")
-    if not sep or not rest:
-        return None
-    if prefix == "dataset":
-        return "dataset_version" if "#" in rest else "dataset"
-    if prefix in {"job", "run", "model", "deployment"}:
-        return prefix  # type: ignore[return-value]
-    return None
+SELECT e.source, e.target FROM {_EDGES} e WHERE e.target IN (SELECT node FROM inner_nodes)
+"""  # noqa: S608 - as above
 
 
 def lineage_walk(*, node_id: str, depth: int) -> list[tuple[str, str]]:
-    """The distinct (origin, destination) edges within ``depth`` steps up or down of ``node_id``."""
+    """The distinct (origin, destination) run-level edges within ``depth`` steps up or down of
+    ``node_id`` in data-flow direction: what reports and erasure tracing read."""
     with connection.cursor() as cursor:
-        cursor.execute(_WALK_SQL, [node_id, depth, depth, node_id, depth, depth])
+        cursor.execute(_REPORT_WALK_SQL, [node_id, depth, depth, node_id, depth, depth])
         return [(str(source), str(target)) for source, target in cursor.fetchall()]
 
 
-def lineage_graph(*, node_id: str, depth: int = DEFAULT_DEPTH) -> LineageGraph:
-    """Every node up to ``depth`` edges upstream and downstream of ``node_id``, with its data and
-    the walked edges in and out of it. Raises ``NotFound`` for a node that is neither stored nor
-    on any edge."""
+def lineage_neighbourhood(*, node_id: str, depth: int, direction: Direction) -> list[tuple[str, str]]:
+    """The distinct (origin, destination) edges walked from ``node_id``: within ``depth`` edges either
+    way (``both``), or against / with the data flow (``upstream`` / ``downstream``)."""
+    with connection.cursor() as cursor:
+        if direction == "both":
+            cursor.execute(_BOTH_SQL, [node_id, depth, depth])
+        else:
+            cursor.execute(_DIRECTED_SQL[direction], [node_id, depth, depth])
+        return [(str(source), str(target)) for source, target in cursor.fetchall()]
+
+
+def lineage_graph(
+    *, node_id: str, depth: int = DEFAULT_DEPTH, direction: Direction = DEFAULT_DIRECTION
+) -> LineageGraph:
+    """Every node walked from ``node_id`` (``lineage_neighbourhood``), with its data and the walked
+    edges in and out of it. Raises ``NotFound`` for a node that is neither stored nor on any edge."""
     if not 0 <= depth <= MAX_DEPTH:
         raise ValidationFailed(f"depth: must be between 0 and {MAX_DEPTH}")
+    if direction not in DIRECTIONS:
+        raise ValidationFailed(f"direction: must be one of {', '.join(DIRECTIONS)}")
     node_id = _normalise(node_id)
     kind = node_type(node_id)
     if kind is None:
@@ -99,23 +156,20 @@ def lineage_graph(*, node_id: str, depth: int = DEFAULT_DEPTH) -> LineageGraph:
             f"{node_id!r} is not a node id; use dataset:<namespace>:<name>[#<version>], "
             "job:<namespace>:<name>, run:<uuid>, model:<name>#<version> or deployment:<environment>:<model>"
         )
-    edges = lineage_walk(node_id=node_id, depth=depth)
+    edges = lineage_neighbourhood(node_id=node_id, depth=depth, direction=direction)
     ids = {node_id} | {end for edge in edges for end in edge}
-    by_type: dict[NodeType, list[str]] = defaultdict(list)
-    for one in ids:
-        one_type = node_type(one)
-        if one_type is not None:
-            by_type[one_type].append(one)
-    data: dict[str, dict[str, Any]] = {}
-    for one_type, wanted in by_type.items():
-        for start in range(0, len(wanted), _CHUNK):
-            data.update(_LOADERS[one_type](wanted[start : start + _CHUNK]))
+    data = nodes_load(ids)
     if node_id not in data and not edges:
         raise NotFound(f"no lineage node {node_id!r}")
+    return {"graph": _graph_nodes(ids, edges, data)}
 
+
+def _graph_nodes(
+    ids: set[str], edges: list[tuple[str, str]], data: dict[str, dict[str, Any]]
+) -> list[GraphNode]:
     incoming: dict[str, list[GraphEdge]] = defaultdict(list)
     outgoing: dict[str, list[GraphEdge]] = defaultdict(list)
-    for origin, destination in sorted(edges):
+    for origin, destination in sorted(set(edges)):
         edge: GraphEdge = {"origin": origin, "destination": destination}
         outgoing[origin].append(edge)
         incoming[destination].append(edge)
@@ -133,7 +187,7 @@ def lineage_graph(*, node_id: str, depth: int = DEFAULT_DEPTH) -> LineageGraph:
                 "outEdges": outgoing.get(one, []),
             }
         )
-    return {"graph": graph}
+    return graph
 
 
 def _normalise(node_id: str) -> str:
@@ -144,211 +198,3 @@ def _normalise(node_id: str) -> str:
         except ValueError:
             return node_id
     return node_id
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def _splits(text: str, separator: str) -> list[tuple[str, str]]:
-    """Every way to cut ``text`` at one ``separator``: namespaces such as ``postgres://db:5432``
-    contain colons themselves, so the cut is not known until a row matches."""
-    return [(text[:i], text[i + 1 :]) for i, char in enumerate(text) if char == separator]
-
-
-def _any_of(conditions: Iterable[Q]) -> Q | None:
-    combined: Q | None = None
-    for condition in conditions:
-        combined = condition if combined is None else combined | condition
-    return combined
-
-
-def _run_uuids(ids: Iterable[str]) -> list[uuid.UUID]:
-    found = []
-    for one in ids:
-        try:
-            found.append(uuid.UUID(one.removeprefix("run:")))
-        except ValueError:
-            continue
-    return found
-
-
-def _model_conditions(ids: Iterable[str]) -> Iterator[Q]:
-    for one in ids:
-        name, _, version = one.removeprefix("model:").rpartition("#")
-        if name and version.isascii() and version.isdigit():  # "²".isdigit(), yet int("²") fails
-            yield Q(model__name=name, version=int(version))
-
-
-def _deployment_conditions(ids: Iterable[str]) -> Iterator[Q]:
-    for one in ids:
-        environment, _, model = one.removeprefix("deployment:").rpartition(":")
-        if environment and model:
-            yield Q(environment=environment, model_version__model__name=model)
-
-
-def node_query(kind: NodeType, ids: Iterable[str]) -> Q | None:
-    """The filter selecting the rows behind node ids of one type (``None`` when none can match).
-
-    A namespace may hold the separator itself, so a query can match more rows than asked for:
-    callers keep the rows whose ``node_id`` is one of ``ids``.
-    """
-    ids = list(ids)
-    if kind == "dataset":
-        return _any_of(
-            Q(namespace=namespace, name=name)
-            for one in ids
-            for namespace, name in _splits(one.removeprefix("dataset:"), ":")
-        )
-    if kind == "dataset_version":
-        return _any_of(
-            Q(dataset__namespace=namespace, dataset__name=name, version=version)
-            for one in ids
-            for base, version in _splits(one.removeprefix("dataset:"), "#")
-            for namespace, name in _splits(base, ":")
-        )
-    if kind == "job":
-        return _any_of(
-            Q(namespace=namespace, name=name)
-            for one in ids
-            for namespace, name in _splits(one.removeprefix("job:"), ":")
-        )
-    if kind == "run":
-        run_ids = _run_uuids(ids)
-        return Q(run_id__in=run_ids) if run_ids else None
-    if kind == "model":
-        return _any_of(_model_conditions(ids))
-    return _any_of(_deployment_conditions(ids))
-
-
-def _load_datasets(ids: list[str]) -> dict[str, dict[str, Any]]:
-    query = node_query("dataset", ids)
-    if query is None:
-        return {}
-    wanted = set(ids)
-    return {
-        row.node_id: {
-            "namespace": row.namespace,
-            "name": row.name,
-            "description": row.description,
-            "holdsPersonalData": row.holds_personal_data,
-            "facets": row.facets,
-            "createdAt": _iso(row.created_at),
-            "archivedAt": _iso(row.archived_at),
-        }
-        for row in Dataset.objects.filter(query)
-        if row.node_id in wanted
-    }
-
-
-def _load_dataset_versions(ids: list[str]) -> dict[str, dict[str, Any]]:
-    query = node_query("dataset_version", ids)
-    if query is None:
-        return {}
-    wanted = set(ids)
-    return {
-        row.node_id: {
-            "namespace": row.dataset.namespace,
-            "name": row.dataset.name,
-            "version": row.version,
-            "sha256": row.sha256,
-            "uri": row.uri,
-            "rowCount": row.row_count,
-            "facets": row.facets,
-            "createdAt": _iso(row.created_at),
-            "archivedAt": _iso(row.archived_at),
-        }
-        for row in DatasetVersion.objects.filter(query).select_related("dataset")
-        if row.node_id in wanted
-    }
-
-
-def _load_jobs(ids: list[str]) -> dict[str, dict[str, Any]]:
-    query = node_query("job", ids)
-    if query is None:
-        return {}
-    wanted = set(ids)
-    return {
-        row.node_id: {
-            "namespace": row.namespace,
-            "name": row.name,
-            "facets": row.facets,
-            "createdAt": _iso(row.created_at),
-        }
-        for row in Job.objects.filter(query)
-        if row.node_id in wanted
-    }
-
-
-def _load_runs(ids: list[str]) -> dict[str, dict[str, Any]]:
-    query = node_query("run", ids)
-    if query is None:
-        return {}
-    return {
-        row.node_id: {
-            "runId": str(row.run_id),
-            "job": row.job.node_id if row.job is not None else None,
-            "state": row.state,
-            "startedAt": _iso(row.started_at),
-            "endedAt": _iso(row.ended_at),
-            "codeVersion": row.code_version,
-            "facets": row.facets,
-        }
-        for row in TrainingRun.objects.filter(query).select_related("job")
-    }
-
-
-def _load_models(ids: list[str]) -> dict[str, dict[str, Any]]:
-    query = node_query("model", ids)
-    if query is None:
-        return {}
-    return {
-        row.node_id: {
-            "model": row.model.name,
-            "version": row.version,
-            "status": row.status,
-            "framework": row.framework,
-            "artifactSha256": row.artifact_sha256,
-            "riskLevel": row.model.risk_level,
-            "createdAt": _iso(row.created_at),
-            "archivedAt": _iso(row.archived_at),
-        }
-        for row in ModelVersion.objects.filter(query).select_related("model")
-    }
-
-
-def _load_deployments(ids: list[str]) -> dict[str, dict[str, Any]]:
-    """A deployment node is an environment serving a model; each release into it is a row, the
-    newest one describes the node and the others are its history."""
-    query = node_query("deployment", ids)
-    if query is None:
-        return {}
-    rows = Deployment.objects.filter(query).select_related("model_version__model").order_by("deployed_at")
-    result: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        release = {
-            "version": row.model_version.version,
-            "deployedAt": _iso(row.deployed_at),
-            "until": _iso(row.until),
-        }
-        previous = result.get(row.node_id, {}).get("history", [])
-        result[row.node_id] = {
-            "environment": row.environment,
-            "model": row.model_version.model.name,
-            "version": row.model_version.version,
-            "endpoint": row.endpoint,
-            "deployedAt": _iso(row.deployed_at),
-            "until": _iso(row.until),
-            "history": [*previous, release],
-        }
-    return result
-
-
-_LOADERS: dict[NodeType, Callable[[list[str]], dict[str, dict[str, Any]]]] = {
-    "dataset": _load_datasets,
-    "dataset_version": _load_dataset_versions,
-    "job": _load_jobs,
-    "run": _load_runs,
-    "model": _load_models,
-    "deployment": _load_deployments,
-}

@@ -23,11 +23,22 @@ from audit.actors import Actor
 from audit.jcs import canonical_json
 from audit.services import Target, audit_record
 from governance.accounts.models import User
-from registry.edges import edges_add
+from registry.edges import USED_BY, VERSION_OF, edges_add
 from registry.models import Dataset, DatasetVersion, Job, LineageEvent, TrainingRun
+from registry.openlineage.column_facets import column_facets
 from registry.openlineage.limits import INVALID_EVENT, InvalidLineageEvent, check_limits, parse_time
-from registry.openlineage.plan import TERMINAL_STATES, LineagePlan, RunPlan, plan_event
+from registry.openlineage.plan import (
+    TERMINAL_STATES,
+    UNKNOWN_VERSION,
+    LineagePlan,
+    NameKey,
+    RunPlan,
+    dataset_node,
+    plan_event,
+    version_node,
+)
 from registry.openlineage.spec import EventKind, OpenLineageError, validate_event
+from registry.services.columns import columns_store
 from registry.services.lineage_postgres import lineage_plan_apply
 from registry.services.upserts import insert_new, locked_rows, update_columns, upsert_merging_facets
 
@@ -48,7 +59,9 @@ def lineage_event_ingest(*, actor: Actor, user: User, event: object) -> IngestRe
        changes nothing (no second audit entry), so client retries and replays are harmless.
     3. Keep the raw event, upsert jobs and datasets by (namespace, name) merging facets (unknown
        facets are kept as sent), and for a RunEvent the run, its input and output dataset versions
-       and the edges dataset → version → run → version, job → run.
+       and the edges dataset → version → run → version, job → run, dataset → job → dataset. An
+       input without a version binds to an existing version or the unknown marker
+       (``registry.openlineage.plan``), never to a version named after the reader.
     4. Record one ``lineage.event_ingest`` audit entry naming the node ids touched.
 
     All or nothing: in one transaction (the caller's, if it has one).
@@ -60,6 +73,7 @@ def lineage_event_ingest(*, actor: Actor, user: User, event: object) -> IngestRe
     except (TypeError, ValueError) as exc:
         raise InvalidLineageEvent("$", f"cannot be canonicalised (RFC 8785): {exc}") from exc
     check_limits(kind, event)
+    columns = column_facets(kind, event)  # schema, columnLineage, fideslang tags; 400 over our limits
 
     event_time = parse_time(event["eventTime"])
     plan = plan_event(kind, event, event_time=event_time)
@@ -85,6 +99,7 @@ def lineage_event_ingest(*, actor: Actor, user: User, event: object) -> IngestRe
         created = lineage_plan_apply(stored, plan, actor=actor, audit_data=audit_data)
     else:
         created = _ingest_rows(stored, plan, actor=actor, audit_data=audit_data)
+    columns_store(columns, plan)  # fields and column edges; idempotent, so a replay completes them
     if not created:
         return IngestResult(LineageEvent.objects.get(pk=stored.pk), created=False)
     return IngestResult(stored, created=True)
@@ -118,19 +133,29 @@ def _ingest_rows(
         plan.datasets,
         lambda key, facets: Dataset(namespace=key[0], name=key[1], facets=facets, created_at=now),
     )
+    bound = _bind_inputs(plan, run, datasets, user=user, now=now) if run is not None and plan.bind else {}
     versions = upsert_merging_facets(
         DatasetVersion,
         ("dataset_id", "version"),
         {(datasets[key[:2]].pk, key[2]): facets for key, facets in plan.versions.items()},
         lambda key, facets: DatasetVersion(
-            dataset_id=key[0], version=key[1], facets=facets, created_by=user, created_at=now
+            dataset_id=key[0],
+            version=key[1],
+            facets=facets,
+            created_by=user,
+            created_at=now,
+            event_time=plan.event_time,
+            unknown=False,
         ),
     )
-    edges_add(plan.edges)
+    edges_add([*plan.edges, *_bound_edges(bound, run)])
     if run is not None:
         _link(
             run,
-            inputs=[versions[(datasets[key[:2]].pk, key[2])].pk for key in plan.inputs],
+            inputs=[
+                *(versions[(datasets[key[:2]].pk, key[2])].pk for key in plan.inputs),
+                *(pk for _, pk in bound.values()),
+            ],
             outputs=[versions[(datasets[key[:2]].pk, key[2])].pk for key in plan.outputs],
         )
     audit_record(
@@ -140,6 +165,75 @@ def _ingest_rows(
         data=audit_data,
     )
     return True
+
+
+_PRIOR_INPUT_SQL = (
+    "SELECT v.id, v.version FROM registry_trainingrun_inputs i "
+    "JOIN registry_datasetversion v ON v.id = i.datasetversion_id "
+    "WHERE i.trainingrun_id = %s AND v.dataset_id = %s ORDER BY v.id LIMIT 1"
+)
+# The newest version at the event's time that this run did not write; the unknown marker never binds.
+_LATEST_SQL = (
+    "SELECT v.id, v.version FROM registry_datasetversion v "
+    "WHERE v.dataset_id = %s AND NOT v.unknown AND COALESCE(v.event_time, v.created_at) <= %s "
+    "AND NOT EXISTS (SELECT 1 FROM registry_trainingrun_outputs o "
+    "WHERE o.datasetversion_id = v.id AND o.trainingrun_id = %s) "
+    "ORDER BY COALESCE(v.event_time, v.created_at) DESC, v.id DESC LIMIT 1"
+)
+
+
+def _bind_inputs(
+    plan: LineagePlan, run: TrainingRun, datasets: dict[Any, Dataset], *, user: User, now: datetime
+) -> dict[NameKey, tuple[str, int]]:
+    """The version each input sent without one binds to: (version, row id) per dataset. As the
+    PostgreSQL function does: the version this run read before, else the newest at the event's time
+    that this run did not write, else the dataset's unknown marker (created if need be)."""
+    assert plan.event_time is not None  # noqa: S101 - every RunEvent plan has its event's time
+    at = DatasetVersion._meta.get_field("created_at").get_db_prep_value(plan.event_time, connection)
+    bound: dict[NameKey, tuple[str, int]] = {}
+    missing: list[NameKey] = []
+    with connection.cursor() as cursor:
+        for key in plan.bind:
+            dataset_id = datasets[key].pk
+            cursor.execute(_PRIOR_INPUT_SQL, [run.pk, dataset_id])
+            found = cursor.fetchone()
+            if found is None:
+                cursor.execute(_LATEST_SQL, [dataset_id, at, run.pk])
+                found = cursor.fetchone()
+            if found is None:
+                missing.append(key)
+            else:
+                bound[key] = (str(found[1]), int(found[0]))
+    if missing:
+        markers = upsert_merging_facets(
+            DatasetVersion,
+            ("dataset_id", "version"),
+            {(datasets[key].pk, UNKNOWN_VERSION): {} for key in missing},
+            lambda key, facets: DatasetVersion(
+                dataset_id=key[0],
+                version=key[1],
+                facets=facets,
+                unknown=True,
+                created_by=user,
+                created_at=now,
+            ),
+        )
+        bound.update(
+            (key, (UNKNOWN_VERSION, markers[(datasets[key].pk, UNKNOWN_VERSION)].pk)) for key in missing
+        )
+    return bound
+
+
+def _bound_edges(
+    bound: dict[NameKey, tuple[str, int]], run: TrainingRun | None
+) -> list[tuple[str, str, str]]:
+    edges: list[tuple[str, str, str]] = []
+    for key, (version, _) in bound.items():
+        node = version_node((*key, version))
+        edges.append((dataset_node(key), node, VERSION_OF))
+        if run is not None:
+            edges.append((node, run.node_id, USED_BY))
+    return edges
 
 
 def _job_upsert(key: tuple[str, str], facets: dict[str, Any], *, now: datetime) -> Job:

@@ -56,6 +56,7 @@ def _plan_document(stored: LineageEvent, plan: LineagePlan, audit: dict[str, Any
     run = plan.run
     return {
         "now": stored.received_at.isoformat(),
+        "event_time": stored.event_time.isoformat(),
         "user": stored.received_by_id,
         "event": {
             "kind": stored.kind,
@@ -88,6 +89,8 @@ def _plan_document(stored: LineageEvent, plan: LineagePlan, audit: dict[str, Any
             for key, facets in sorted(plan.versions.items())
         ],
         "edges": sorted(plan.edges),
+        # Inputs sent without a version: the function binds them (registry.openlineage.plan).
+        "bind": [{"namespace": namespace, "name": name} for namespace, name in sorted(plan.bind)],
         "links": [
             {"side": side, "namespace": namespace, "name": name, "version": version}
             for side, keys in (("input", plan.inputs), ("output", plan.outputs))

@@ -10,8 +10,11 @@
 --    rows in the same order;
 -- 3. the run: created, or advanced as events may arrive out of order (a late START or RUNNING never
 --    overwrites a terminal state; OTHER never changes it; the earliest START and latest end win);
--- 4. the edges and the run's input and output links, skipping those that exist;
--- 5. the audit queue row, its target id set to the new event's id, through audit's ``audit_enqueue``;
+-- 4. each input sent without a version bound (registry.openlineage.plan): to the version this run
+--    read before, else to the dataset's newest version at the event's time that this run did not
+--    write, else to the dataset's "unknown" marker version (created if need be);
+-- 5. the edges and the run's input and output links (the bound ones too), skipping those that exist;
+-- 6. the audit queue row, its target id set to the new event's id, through audit's ``audit_enqueue``;
 --    the caller sequences it after commit.
 --
 -- A VOLATILE PL/pgSQL function takes a fresh snapshot per statement, so each step sees the rows the
@@ -23,6 +26,13 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_now timestamptz := (p->>'now')::timestamptz;
     v_user bigint := (p->>'user')::bigint;
+    v_at timestamptz := (p->>'event_time')::timestamptz;
+    v_edges jsonb := p->'edges';
+    v_links jsonb := p->'links';
+    v_dataset bigint;
+    v_version text;
+    v_node text;
+    b record;
     v_job bigint;
     v_run bigint;
     v_type text;
@@ -106,10 +116,42 @@ BEGIN
     ON CONFLICT (namespace, name) DO UPDATE SET facets = t.facets || EXCLUDED.facets
         WHERE t.facets || EXCLUDED.facets IS DISTINCT FROM t.facets;
 
+    IF v_run IS NOT NULL THEN
+        FOR b IN SELECT x.namespace, x.name FROM jsonb_to_recordset(p->'bind') AS x(namespace text, name text)
+        LOOP
+            SELECT d.id INTO v_dataset FROM registry_dataset d WHERE d.namespace = b.namespace AND d.name = b.name;
+            v_version := NULL;
+            SELECT y.version INTO v_version
+            FROM registry_trainingrun_inputs i JOIN registry_datasetversion y ON y.id = i.datasetversion_id
+            WHERE i.trainingrun_id = v_run AND y.dataset_id = v_dataset ORDER BY y.id LIMIT 1;
+            IF v_version IS NULL THEN
+                SELECT y.version INTO v_version FROM registry_datasetversion y
+                WHERE y.dataset_id = v_dataset AND NOT y.unknown AND COALESCE(y.event_time, y.created_at) <= v_at
+                  AND NOT EXISTS (SELECT 1 FROM registry_trainingrun_outputs o
+                                  WHERE o.datasetversion_id = y.id AND o.trainingrun_id = v_run)
+                ORDER BY COALESCE(y.event_time, y.created_at) DESC, y.id DESC LIMIT 1;
+            END IF;
+            IF v_version IS NULL THEN
+                v_version := 'unknown';
+                INSERT INTO registry_datasetversion
+                    (dataset_id, version, sha256, uri, storage_name, file_format, schema, facets,
+                     created_by_id, created_at, event_time, unknown)
+                VALUES (v_dataset, v_version, '', '', '', '', '[]', '{}', v_user, v_now, NULL, true)
+                ON CONFLICT (dataset_id, version) DO NOTHING;
+            END IF;
+            v_node := 'dataset:' || b.namespace || ':' || b.name || '#' || v_version;
+            v_edges := v_edges || jsonb_build_array(
+                jsonb_build_array('dataset:' || b.namespace || ':' || b.name, v_node, 'version_of'),
+                jsonb_build_array(v_node, 'run:' || (p#>>'{run,run_id}'), 'used_by'));
+            v_links := v_links || jsonb_build_array(jsonb_build_object(
+                'side', 'input', 'namespace', b.namespace, 'name', b.name, 'version', v_version));
+        END LOOP;
+    END IF;
+
     INSERT INTO registry_datasetversion AS t
         (dataset_id, version, sha256, uri, storage_name, file_format, schema, facets, created_by_id,
-         created_at)
-    SELECT d.id, v.version, '', '', '', '', '[]', v.facets, v_user, v_now
+         created_at, event_time, unknown)
+    SELECT d.id, v.version, '', '', '', '', '[]', v.facets, v_user, v_now, v_at, false
     FROM jsonb_to_recordset(p->'versions') AS v(namespace text, name text, version text, facets jsonb)
     CROSS JOIN LATERAL (
         SELECT x.id FROM registry_dataset x WHERE x.namespace = v.namespace AND x.name = v.name LIMIT 1
@@ -120,14 +162,14 @@ BEGIN
 
     INSERT INTO registry_lineageedge (source, target, relation, created_at)
     SELECT e.value->>0, e.value->>1, e.value->>2, v_now
-    FROM jsonb_array_elements(p->'edges') AS e(value)
+    FROM jsonb_array_elements(v_edges) AS e(value)
     ORDER BY (e.value->>0) COLLATE "C", (e.value->>1) COLLATE "C", (e.value->>2) COLLATE "C"
     ON CONFLICT (source, target, relation) DO NOTHING;
 
     IF v_run IS NOT NULL THEN
         WITH linked AS (
             SELECT l.side, dv.id
-            FROM jsonb_to_recordset(p->'links') AS l(side text, namespace text, name text, version text)
+            FROM jsonb_to_recordset(v_links) AS l(side text, namespace text, name text, version text)
             CROSS JOIN LATERAL (
                 SELECT y.id FROM registry_datasetversion y JOIN registry_dataset x ON x.id = y.dataset_id
                 WHERE x.namespace = l.namespace AND x.name = l.name AND y.version = l.version

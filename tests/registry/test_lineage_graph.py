@@ -98,12 +98,29 @@ def test_the_walk_from_a_model_version_goes_all_the_way_up_and_down(chain: dict[
     assert _ids(graph) == set(chain.values())
 
 
-def test_the_walk_goes_up_and_down_but_not_sideways(chain: dict[str, str]) -> None:
-    graph = lineage_graph(node_id=chain["features#1"], depth=20)
-
-    # Downstream: train, model, deployment; upstream: its dataset, prepare, raw#1, raw. The train run's
+def test_both_ways_reaches_the_neighbourhood_and_one_way_walks_do_not_go_sideways(
+    chain: dict[str, str],
+) -> None:
+    # Both ways (the default): the train run's job is a neighbour of the train run, so it is found.
+    assert _ids(lineage_graph(node_id=chain["features#1"], depth=20)) == set(chain.values())
+    # Upstream: its dataset, prepare, raw#1, raw; downstream: train, model, deployment. The train run's
     # job is another input of the train run: neither up nor down from features#1.
-    assert _ids(graph) == set(chain.values()) - {chain["job"]}
+    upstream = _ids(lineage_graph(node_id=chain["features#1"], depth=20, direction="upstream"))
+    downstream = _ids(lineage_graph(node_id=chain["features#1"], depth=20, direction="downstream"))
+    assert upstream == {
+        chain["features#1"],
+        chain["features"],
+        chain["prepare"],
+        chain["raw#1"],
+        chain["raw"],
+    }
+    assert downstream == {chain["features#1"], chain["train"], chain["model"], chain["deployment"]}
+
+
+def test_reports_walk_up_and_down_as_before(chain: dict[str, str]) -> None:
+    ends = {end for edge in lineage_walk(node_id=chain["features#1"], depth=20) for end in edge}
+
+    assert ends == set(chain.values()) - {chain["job"]}
 
 
 def test_depth_limits_how_far_the_walk_goes(chain: dict[str, str]) -> None:

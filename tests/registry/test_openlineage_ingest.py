@@ -160,13 +160,15 @@ def test_the_stock_client_run_is_stored_and_joined_into_the_graph(
     job = "job:ml-pipelines:train-readmission"
     read = "dataset:postgres://warehouse:5432:public.admissions#2024-06-01"  # from the datasetVersion facet
     written = f"dataset:s3://models:readmission/model.pkl#{run_id}"  # no facet: named after the run
-    assert set(nodes) == {
+    everything = {
         f"run:{run_id}",
         job,
         read,
         "dataset:postgres://warehouse:5432:public.admissions",
         written,
+        "dataset:s3://models:readmission/model.pkl",
     }
+    assert set(nodes) == everything
     run = nodes[f"run:{run_id}"]
     assert run["type"] == "run"
     assert run["data"]["state"] == "COMPLETE"
@@ -182,8 +184,16 @@ def test_the_stock_client_run_is_stored_and_joined_into_the_graph(
     assert LineageEvent.objects.filter(run_id=run_id).count() == 2
     assert _ingest_audits() == 2
 
+    # As in Marquez, the job's query shows what it reads and writes (issue 19), and its run.
     from_job = _graph(pipeline, job)
-    assert set(from_job) == {job, f"run:{run_id}", written}
+    assert set(from_job) == everything
+    assert from_job[job]["inEdges"] == [
+        {"origin": "dataset:postgres://warehouse:5432:public.admissions", "destination": job}
+    ]
+    assert {edge["destination"] for edge in from_job[job]["outEdges"]} == {
+        f"run:{run_id}",
+        "dataset:s3://models:readmission/model.pkl",
+    }
 
 
 def test_the_stock_client_can_send_gzip_compressed_events(
@@ -331,6 +341,12 @@ def test_start_and_complete_record_the_run_and_its_edges(pipeline: APIClient) ->
         (read, f"run:{run_id}", "used_by"),
         ("job:ml-pipelines:train-readmission", f"run:{run_id}", "run_of"),
         (f"run:{run_id}", written, "produced"),
+        (
+            "dataset:postgres://warehouse:5432:public.admissions",
+            "job:ml-pipelines:train-readmission",
+            "job_input",
+        ),
+        ("job:ml-pipelines:train-readmission", "dataset:ml-pipelines:features.readmission", "job_output"),
     }
 
 
@@ -345,13 +361,17 @@ def test_a_late_start_does_not_reopen_a_completed_run(pipeline: APIClient) -> No
 
 
 @pytest.mark.django_db
-def test_two_runs_without_a_version_facet_read_distinct_versions(pipeline: APIClient) -> None:
+def test_two_runs_reading_a_dataset_never_written_read_its_unknown_version(pipeline: APIClient) -> None:
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     _post(pipeline, run_event(run_id=first, input_version=None))
     _post(pipeline, run_event(run_id=second, input_version=None))
 
+    # Readers create no version named after themselves: both read the one "unknown version" marker.
     versions = DatasetVersion.objects.filter(dataset__name="public.admissions")
-    assert sorted(versions.values_list("version", flat=True)) == sorted([first, second])
+    assert [(row.version, row.unknown) for row in versions] == [("unknown", True)]
+    for run_id in (first, second):
+        run = TrainingRun.objects.get(run_id=run_id)
+        assert [version.version for version in run.inputs.all()] == ["unknown"]
 
 
 @pytest.mark.django_db
@@ -413,6 +433,13 @@ def test_a_dataset_event_and_a_job_event_upsert_the_dataset_and_the_job(pipeline
     assert Dataset.objects.filter(name="public.admissions").exists()
     nodes = _graph(pipeline, "job:ml-pipelines:nightly-export")
     assert nodes["job:ml-pipelines:nightly-export"]["data"]["name"] == "nightly-export"
+    # The job's declared input is its neighbour, as in Marquez.
+    assert nodes["job:ml-pipelines:nightly-export"]["inEdges"] == [
+        {
+            "origin": "dataset:postgres://warehouse:5432:public.admissions",
+            "destination": "job:ml-pipelines:nightly-export",
+        }
+    ]
     assert set(_graph(pipeline, "dataset:postgres://warehouse:5432:public.discharges")) == {
         "dataset:postgres://warehouse:5432:public.discharges",
         "dataset:postgres://warehouse:5432:public.discharges#7",
