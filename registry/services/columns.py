@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,7 +25,7 @@ from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.core.errors import ValidationFailed
 from registry.fideslang import FIDESLANG_KEY, special_category_keys
-from registry.models import Dataset, DatasetVersion
+from registry.models import Dataset, DatasetVersion, TrainingRun
 from registry.models_columns import ColumnCategory, ColumnLineageEdge, DatasetField
 from registry.openlineage.column_facets import MAX_FIELD_NAME, DatasetColumns, EdgeSpec, FieldSpec
 from registry.openlineage.plan import LineagePlan
@@ -68,25 +68,32 @@ def columns_store(columns: Sequence[DatasetColumns], plan: LineagePlan) -> None:
             insert_new(ColumnLineageEdge, {(row.key,): row for row in chunk}, ("key",))
 
 
+# The versions linked to a run, both sides in one round trip, oldest first.
+_RUN_VERSIONS_SQL = (
+    " UNION ALL ".join(
+        f"SELECT '{side}', v.id, d.namespace, d.name, v.version, v.created_at "  # noqa: S608 - constant names
+        f"FROM registry_trainingrun_{table} l JOIN registry_trainingrun r ON r.id = l.trainingrun_id "
+        "JOIN registry_datasetversion v ON v.id = l.datasetversion_id "
+        "JOIN registry_dataset d ON d.id = v.dataset_id WHERE r.run_id = %s"
+        for side, table in (("input", "inputs"), ("output", "outputs"))
+    )
+    + " ORDER BY 6, 2"
+)
+
+
 def _resolve_versions(columns: Sequence[DatasetColumns], plan: LineagePlan) -> VersionIds:
     """The dataset version each described dataset is: for a run, the versions linked to it (as
-    input or output) after the plan was applied, the plan's own version when it names one of them;
-    for a DatasetEvent, the version its facet names."""
+    input or output) after the plan was applied, the plan's own version when it names one of them,
+    else the newest; for a DatasetEvent, the version its facet names."""
     found: VersionIds = {}
     if plan.run is not None:
         planned = {("input", *key[:2]): key[2] for key in plan.inputs}
         planned |= {("output", *key[:2]): key[2] for key in plan.outputs}
         chosen: dict[tuple[str, str, str], str] = {}
-        for side, query in (
-            ("input", Q(consumed_by__run_id=plan.run.run_id)),
-            ("output", Q(produced_by__run_id=plan.run.run_id)),
-        ):
-            rows = (
-                DatasetVersion.objects.filter(query)
-                .order_by("created_at", "pk")
-                .values_list("pk", "dataset__namespace", "dataset__name", "version")
-            )
-            for pk, namespace, name, version in rows:  # oldest first: the latest wins, unless planned
+        run_id = TrainingRun._meta.get_field("run_id").get_db_prep_value(plan.run.run_id, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(_RUN_VERSIONS_SQL, [run_id, run_id])
+            for side, pk, namespace, name, version, _ in cursor.fetchall():
                 key = (side, namespace, name)
                 if key not in chosen or chosen[key] != planned.get(key):
                     found[key], chosen[key] = pk, version
@@ -159,25 +166,27 @@ def _fields_store(fields: Mapping[tuple[int, str], FieldSpec], now: Any) -> None
 
 
 def _fields_enrich(keys: list[tuple[int, str]], fields: Mapping[tuple[int, str], FieldSpec]) -> None:
-    wanted = set(keys)
-    stored = DatasetField.objects.select_for_update().filter(
-        version_id__in={key[0] for key in keys}, name__in={key[1] for key in keys}
+    """Fill what stored fields lack: a type (the field was named only by column lineage before), or
+    a category the producer tags it with now. One SELECT of just those candidates; usually none."""
+    tagged = {key[1] for key in keys if fields[key].categories}
+    candidates = (
+        DatasetField.objects.filter(version_id__in={key[0] for key in keys})
+        .filter(Q(type="") | Q(name__in=tagged))
+        .values_list("pk", "version_id", "name", "type", "data_categories")
     )
-    for row in stored:
-        key = (row.version_id, row.name)
-        if key not in wanted:
+    wanted = set(keys)
+    for pk, version_id, name, kind, categories in candidates:
+        if (version_id, name) not in wanted:
             continue
-        spec = fields[key]
-        changed: list[str] = []
-        if spec.type and not row.type:
-            row.type, row.description, row.position = spec.type, spec.description, spec.position
-            changed += ["type", "description", "position"]
-        merged = list(dict.fromkeys([*row.data_categories, *spec.categories]))
-        if merged != row.data_categories:
-            row.data_categories = merged
-            changed.append("data_categories")
-        if changed:
-            row.save(update_fields=changed)
+        spec = fields[(version_id, name)]
+        changes: dict[str, Any] = {}
+        if spec.type and not kind:
+            changes.update(type=spec.type, description=spec.description, position=spec.position)
+        merged = list(dict.fromkeys([*categories, *spec.categories]))
+        if merged != categories:
+            changes["data_categories"] = merged
+        if changes:
+            DatasetField.objects.filter(pk=pk).update(**changes)
 
 
 @transaction.atomic

@@ -324,3 +324,18 @@ def test_the_registry_api_declares_column_categories_once_audited_and_refuses_ba
         "columns": {"email": ["user.contact.email"]},
     }
     assert AuditEntry.objects.count() == before + 1
+
+
+def test_a_later_schema_or_tag_fills_in_a_field_named_before_only_by_column_lineage(pipeline) -> None:
+    first = ev.feature_event("START", "2026-03-01T09:59:00Z")
+    del first["outputs"][0]["facets"]["schema"]
+    _post(pipeline, first)
+    named_only = _fields(*ev.FEATURES, "v1")["email_domain"]
+    later = ev.feature_event()
+    later["outputs"][0]["facets"]["tags"] = ev.category_tags(email_domain="user.contact.email")
+
+    _post(pipeline, later)
+
+    filled = _fields(*ev.FEATURES, "v1")["email_domain"]
+    assert named_only.type == "" and filled.pk == named_only.pk
+    assert (filled.type, filled.data_categories) == ("VARCHAR", ["user.contact.email"])
