@@ -21,7 +21,8 @@ NOTE: Final = (
     "Every column of the data the training run read, and through column-level lineage (OpenLineage "
     "columnLineage facets) the columns those were computed from. Categories come from the producer's "
     "tags and the dataset registry; personal: a fideslang user category; sensitive: a GDPR Art. 9 "
-    "special category or Art. 10 criminal data."
+    "special category or Art. 10 criminal data; derived: computed from a personal column without "
+    "masking."
 )
 
 
@@ -40,6 +41,7 @@ def input_column_entries(node_ids: Iterable[str]) -> list[InputColumnEntry]:
             "personal": column.personal,
             "sensitive": column.sensitive,
             "hops": column.hops,
+            "derived_from_personal": column.derived_from_personal,
             "feeds": [
                 {
                     "node": feed.node,
@@ -63,15 +65,21 @@ def has_section(report: LineageReport) -> bool:
 def shown_columns(report: LineageReport) -> tuple[list[InputColumnEntry], int]:
     """The columns the HTML and PDF tables list, and how many others only the JSON lists."""
     entries = report.get("input_columns") or []
-    flagged = [entry for entry in entries if entry["personal"] or entry["sensitive"]]
-    others = [entry for entry in entries if not (entry["personal"] or entry["sensitive"])]
+    flagged = [entry for entry in entries if _flagged(entry)]
+    others = [entry for entry in entries if not _flagged(entry)]
     return [*flagged, *others[:MAX_UNFLAGGED_SHOWN]], max(0, len(others) - MAX_UNFLAGGED_SHOWN)
+
+
+def _flagged(entry: InputColumnEntry) -> bool:
+    return entry["personal"] or entry["sensitive"] or bool(entry.get("derived_from_personal"))
 
 
 def flag_text(entry: InputColumnEntry) -> str:
     if entry["sensitive"]:
         return "Sensitive (special category)"
-    return "Personal" if entry["personal"] else ""
+    if entry["personal"]:
+        return "Personal"
+    return "Derived from personal data" if entry.get("derived_from_personal") else ""
 
 
 def column_label(entry: InputColumnEntry) -> str:
@@ -81,8 +89,6 @@ def column_label(entry: InputColumnEntry) -> str:
 
 def route_text(entry: InputColumnEntry) -> str:
     """How the column reaches the model: read by the training run, or what it was used to compute."""
-    if entry["hops"] == 0 and not entry["feeds"]:
-        return "read by the training run"
     parts = []
     for feed in entry["feeds"]:
         target = feed["node"].removeprefix("dataset:")
@@ -93,8 +99,10 @@ def route_text(entry: InputColumnEntry) -> str:
         if feed["description"]:
             how.append(feed["description"])
         parts.append(f"→ {target} ({'; '.join(how)})")
-    lead = "read by the training run; " if entry["hops"] == 0 else f"{entry['hops']} step(s) upstream: "
-    return lead + "; ".join(parts)
+    lead = "read by the training run" if entry["hops"] == 0 else f"{entry['hops']} step(s) upstream"
+    text = f"{lead}: {'; '.join(parts)}" if parts else lead
+    derived = entry.get("derived_from_personal") or []
+    return text + (f"; computed from {', '.join(derived)}" if derived else "")
 
 
 def cells(entry: InputColumnEntry) -> list[str]:
@@ -115,8 +123,12 @@ def rest_note(hidden: int) -> str:
 
 
 def summary(report: LineageReport) -> str:
-    """``12 column(s): 2 personal, 1 sensitive``."""
+    """``12 column(s): 2 personal, 1 sensitive, 1 derived from personal data``."""
     entries = report.get("input_columns") or []
     personal = sum(1 for entry in entries if entry["personal"])
     sensitive = sum(1 for entry in entries if entry["sensitive"])
-    return f"{len(entries)} column(s): {personal} personal, {sensitive} sensitive"
+    derived = sum(1 for entry in entries if not entry["personal"] and entry.get("derived_from_personal"))
+    return (
+        f"{len(entries)} column(s): {personal} personal, {sensitive} sensitive, "
+        f"{derived} derived from personal data"
+    )

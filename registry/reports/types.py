@@ -220,6 +220,8 @@ class InputColumnEntry(TypedDict):
     sensitive: bool
     hops: int
     feeds: list[ColumnFeedEntry]
+    # Personal columns upstream whose values this one was computed from, unmasked (DIRECT lineage).
+    derived_from_personal: list[str]
 
 
 class LineageReport(TypedDict):

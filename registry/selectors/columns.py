@@ -38,6 +38,7 @@ class ColumnFeed:
     transformation: str  # "DIRECT/IDENTITY", "INDIRECT/FILTER"... ("" when the producer did not say)
     description: str
     masking: bool | None
+    target: ColumnKey | None = field(default=None, repr=False)  # the column computed, if one
 
 
 @dataclass
@@ -50,6 +51,8 @@ class InputColumn:
     categories: list[str] = field(default_factory=list)
     hops: int = 0  # 0: in data the training run read; n: n column-lineage steps further upstream
     feeds: list[ColumnFeed] = field(default_factory=list)
+    # Personal columns upstream this one's value was computed from, unmasked (DIRECT transformations).
+    derived_from_personal: list[str] = field(default_factory=list)
     version_id: int | None = field(default=None, repr=False)
 
     @property
@@ -68,7 +71,7 @@ class InputColumn:
 
 def model_input_columns(model_node_ids: Iterable[str]) -> list[InputColumn]:
     """The input columns behind the model versions named (``model:<name>#<version>``), sensitive ones
-    first, then personal ones, then by hop and name."""
+    first, then personal ones, then those computed from personal ones, then by hop and name."""
     query = Q()
     for node in model_node_ids:
         name, _, number = node.removeprefix("model:").rpartition("#")
@@ -84,11 +87,13 @@ def model_input_columns(model_node_ids: Iterable[str]) -> list[InputColumn]:
         return []
     columns = _walk(direct)
     _categorise(columns)
+    _propagate_personal(columns)
     return sorted(
         columns.values(),
         key=lambda c: (
             not c.sensitive,
             not c.personal,
+            not c.derived_from_personal,
             c.hops,
             c.namespace,
             c.name,
@@ -156,7 +161,8 @@ def _step(
             entry = columns[key] = InputColumn(*key, hops=hop, version_id=source.pk if source else None)
         kind = "/".join(part for part in (edge.transformation_type, edge.transformation_subtype) if part)
         node = f"dataset:{names[out.pk][0]}:{names[out.pk][1]}#{names[out.pk][2]}"
-        feed = ColumnFeed(node, edge.output_field, kind, edge.description, edge.masking)
+        target = (*names[out.pk], edge.output_field) if edge.output_field else None
+        feed = ColumnFeed(node, edge.output_field, kind, edge.description, edge.masking, target)
         if feed not in entry.feeds:
             entry.feeds.append(feed)
         if source is not None and (source.pk, edge.input_field) not in seen:
@@ -205,3 +211,18 @@ def _categorise(columns: dict[ColumnKey, InputColumn]) -> None:
         keys = declared.get((entry.namespace, entry.name, entry.column))
         if keys:
             entry.categories = list(dict.fromkeys([*entry.categories, *keys]))
+
+
+def _propagate_personal(columns: dict[ColumnKey, InputColumn]) -> None:
+    """Mark the columns whose values were computed from personal ones: through DIRECT transformations
+    (or ones the producer did not type) that do not mask, from the furthest upstream down."""
+    for entry in sorted(columns.values(), key=lambda c: -c.hops):
+        sources = [entry.node.removeprefix("dataset:") + " · " + entry.column] if entry.personal else []
+        sources += entry.derived_from_personal
+        if not sources:
+            continue
+        for feed in entry.feeds:
+            target = columns.get(feed.target) if feed.target else None
+            if target is None or feed.masking or feed.transformation.split("/")[0] not in ("DIRECT", ""):
+                continue
+            target.derived_from_personal = list(dict.fromkeys([*target.derived_from_personal, *sources]))

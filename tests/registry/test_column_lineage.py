@@ -253,13 +253,18 @@ def test_a_model_trained_on_column_lineage_data_shows_its_personal_columns_in_ev
     assert (diagnosis["personal"], diagnosis["sensitive"]) == (True, True)
     assert email["hops"] == 1 and email["feeds"][0]["column"] == "email_domain"
     assert email["feeds"][0]["transformation"] == "DIRECT/TRANSFORMATION"
-    assert columns[(ev.FEATURES[1], "email_domain")]["hops"] == 0  # read by the training run
+    email_domain = columns[(ev.FEATURES[1], "email_domain")]
+    assert email_domain["hops"] == 0  # read by the training run
+    assert email_domain["derived_from_personal"] == [
+        "postgres://crm:5432:crm.public.customers#2026-03-01 · email"
+    ]
+    assert columns[(ev.FEATURES[1], "at_risk")]["derived_from_personal"] == []  # masked on the way
     assert not columns[(ev.CRM[1], "customer_id")]["personal"]
     assert "address.zip" not in {column for _, column in columns}  # fed nothing the model read
     for text in (html, pdf):
         assert "Input columns behind this model" in text
         assert "user.contact.email" in text and "user.health_and_medical" in text
-        assert "Sensitive" in text and "Personal" in text
+        assert "Sensitive" in text and "Personal" in text and "Derived from personal data" in text
     assert "crm.public.customers#2026-03-01 · email" in html
     assert "email_domain" in pdf
     assert "user.contact.email" in csv_text and "Sensitive (special category)" in csv_text
