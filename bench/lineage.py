@@ -294,6 +294,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--report-repeat", type=int, default=10)
+    parser.add_argument(
+        "--database", default="governance_bench_lineage", help="PostgreSQL database, made anew"
+    )
     parser.add_argument("--ingester", nargs=3)
     parser.add_argument("--http-client", nargs=5)
     args = parser.parse_args()
@@ -305,7 +308,7 @@ def main() -> None:
         ingester(int(args.ingester[0]), args.ingester[1], Path(args.ingester[2]))
         return
     with tempfile.TemporaryDirectory() as var_dir:
-        env = fresh_postgres("governance_bench_lineage", Path(var_dir))
+        env = fresh_postgres(args.database, Path(var_dir))
         setup_django(env)
         from registry.selectors.lineage import lineage_graph, lineage_walk
 
@@ -314,7 +317,9 @@ def main() -> None:
         build_seconds = time.perf_counter() - started
         node = built["deepest"]
         walk_ms, edges = median_ms(lambda: lineage_walk(node_id=node, depth=20), args.repeat)
-        graph_ms, graph = median_ms(lambda: lineage_graph(node_id=node, depth=20), args.repeat)
+        graph_ms, graph = median_ms(
+            lambda: lineage_graph(node_id=node, depth=20, direction="upstream"), args.repeat
+        )
         loaded = sum(1 for item in graph["graph"] if item["data"] is not None)
         from registry.reports.assemble import lineage_report_build
 

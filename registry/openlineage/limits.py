@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from governance.core.errors import ApplicationError
-from registry.openlineage.plan import version_node
+from registry.openlineage.plan import version_facet, version_node
 from registry.openlineage.spec import EventKind
 
 INVALID_EVENT = "invalid_openlineage_event"
@@ -43,10 +43,10 @@ def check_limits(kind: EventKind, event: dict[str, Any]) -> None:
         datasets.extend((f"{side}[{n}]", item) for n, item in enumerate(event.get(side, [])))
     for path, dataset in datasets:
         _check_name(dataset, path, "dataset")
-        facet = (dataset.get("facets") or {}).get("datasetVersion")
-        if isinstance(facet, dict) and "datasetVersion" in facet:
-            value = facet["datasetVersion"]
-            where = f"{path}.facets.datasetVersion.datasetVersion"
+        found = version_facet(dataset)
+        if found is not None:
+            key, value = found
+            where = f"{path}.facets.{key}.datasetVersion"
             if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
                 raise InvalidLineageEvent(where, "must be a non-empty string")
             version = str(value)
@@ -80,7 +80,30 @@ def _check_name(item: Mapping[str, Any], path: str, prefix: str) -> None:
 
 
 def _check_no_nul(value: object, path: str) -> None:
-    """PostgreSQL's jsonb cannot store U+0000 in a string; refuse it rather than fail with a 500."""
+    """PostgreSQL's jsonb cannot store U+0000 in a string; refuse it rather than fail with a 500.
+
+    Every event is walked, so the walk builds no paths; only an event holding a NUL is walked again
+    to name where."""
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is str:
+            if "\x00" in item:
+                _name_the_nul(value, path)
+        elif type(item) is dict:
+            for key, child in item.items():
+                if "\x00" in key:
+                    _name_the_nul(value, path)
+                if type(child) is not str or "\x00" in child:
+                    stack.append(child)
+        elif type(item) is list:
+            stack.extend(item)
+        elif isinstance(item, str | dict | list):  # a subclass: the slow walk checks everything
+            _name_the_nul(value, path)
+            return
+
+
+def _name_the_nul(value: object, path: str) -> None:
     stack: list[tuple[object, str]] = [(value, path)]
     while stack:
         item, where = stack.pop()

@@ -164,12 +164,28 @@ def _plan_run_datasets(plan: LineagePlan, event: Mapping[str, Any], job: NameKey
     plan.bind = [key for key in bind if not any(key == named[:2] for named in inputs)]
 
 
+# DatasetVersionDatasetFacet 1-0-1 is named ``version`` in a dataset's facets (the spec's facet file;
+# Spark's Delta and Iceberg writes, the Java client); ``datasetVersion``, what this registry read first,
+# is still read after it.
+VERSION_FACET_KEYS = ("version", "datasetVersion")
+
+
+def version_facet(dataset_event: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """The key and value of ``facets.<version facet>.datasetVersion``, if sent."""
+    facets = dataset_event.get("facets") or {}
+    for key in VERSION_FACET_KEYS:
+        facet = facets.get(key)
+        if isinstance(facet, dict) and "datasetVersion" in facet:
+            return key, facet["datasetVersion"]
+    return None
+
+
 def facet_version(dataset_event: Mapping[str, Any]) -> str | None:
-    """``facets.datasetVersion.datasetVersion`` (DatasetVersionDatasetFacet 1-0-1), if sent."""
-    facet = (dataset_event.get("facets") or {}).get("datasetVersion")
-    if not isinstance(facet, dict) or "datasetVersion" not in facet:
+    """The dataset version the producer names (``version_facet``), as text."""
+    found = version_facet(dataset_event)
+    if found is None:
         return None
-    value = facet["datasetVersion"]
+    value = found[1]
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None  # check_limits refused it already; kept for type narrowing
     return str(value)

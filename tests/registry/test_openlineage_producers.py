@@ -183,12 +183,6 @@ def test_static_dataset_and_job_events_show_the_dataset_and_the_job(pipeline: AP
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry/openlineage/plan.py facet_version (and limits.py check_limits) read "
-    "facets['datasetVersion'], but DatasetVersionDatasetFacet is sent under the key 'version' "
-    "(spec/facets/DatasetVersionDatasetFacet.json; Spark's Delta/Iceberg writes, the Java client)",
-)
 def test_the_version_a_producer_names_in_its_version_facet_is_the_dataset_version(
     pipeline: APIClient,
 ) -> None:
