@@ -344,3 +344,16 @@ def test_a_later_schema_or_tag_fills_in_a_field_named_before_only_by_column_line
     filled = _fields(*ev.FEATURES, "v1")["email_domain"]
     assert named_only.type == "" and filled.pk == named_only.pk
     assert (filled.type, filled.data_categories) == ("VARCHAR", ["user.contact.email"])
+
+
+def test_a_replay_stores_the_columns_an_interrupted_attempt_did_not(pipeline) -> None:
+    """The event row commits before its columns on PostgreSQL (one function call, then our rows):
+    should those fail, the client's retry of the same event, answered 200, stores them."""
+    _post(pipeline, ev.feature_event())
+    stored = _counts()
+    ColumnLineageEdge.objects.all().delete()  # as if the columns' transaction had failed
+    DatasetField.objects.all().delete()
+
+    replay = _post(pipeline, ev.feature_event())
+
+    assert replay.status_code == 200 and _counts() == stored
