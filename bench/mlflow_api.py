@@ -13,7 +13,7 @@ setup here) on its own fresh database, without auth (its default), from a venv o
 built once under var/bench/ (never the project's .venv).
 
     .venv/bin/python bench/mlflow_api.py [--seconds 20] [--rounds 2] [--threads 8] [--workers 4]
-        [--ours-worker-class gthread|sync] [--theirs-gunicorn-opts same|'<gunicorn options>']
+        [--ours-worker-class gthread|sync] [--theirs-gunicorn-opts same|sync|gthread|'<options>']
         [--mlflow-bin /path/to/bin/mlflow | --no-mlflow]
 """
 
@@ -126,9 +126,15 @@ def _session_processes(session: int) -> list[str]:
 
 
 def theirs_opts(args: argparse.Namespace) -> str:
-    if args.theirs_gunicorn_opts != "same":
-        return str(args.theirs_gunicorn_opts)
-    return " ".join(gunicorn_worker_opts(args.ours_worker_class, args.server_threads)) or "--timeout 60"
+    """MLflow's ``--gunicorn-opts``: by default the worker class ours runs, so only the application differs.
+
+    ``sync`` is gunicorn's default worker (one request per connection); any other value is passed as is.
+    """
+    chosen = str(args.theirs_gunicorn_opts)
+    worker = args.ours_worker_class if chosen == "same" else chosen
+    if worker in ("sync", "gthread"):
+        return " ".join(gunicorn_worker_opts(worker, args.server_threads)) or "--timeout 60"
+    return chosen
 
 
 @contextmanager
@@ -178,7 +184,8 @@ def _create_models(server: Server, names: list[str]) -> None:
             headers=server.headers,
             timeout=30,
         )
-        response.raise_for_status()
+        if not response.ok:
+            raise SystemExit(f"{server.name}: creating model {name}: {response.status_code} {response.text}")
 
 
 def measure(server: Server, args: argparse.Namespace, number: int) -> dict[str, Any]:
@@ -215,6 +222,8 @@ def measure(server: Server, args: argparse.Namespace, number: int) -> dict[str, 
     results[CALLS[2]] = (
         run_window(get_version, **window).summary() if created else {"not_run": "none created"}
     )
+    if len(set(created)) != len(created):  # two creates given one number: a race in the server
+        results["duplicate_versions"] = len(created) - len(set(created))
     return results
 
 
@@ -247,6 +256,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="ours then theirs, this many times")
     parser.add_argument("--threads", type=int, default=8, help="client threads")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers, each server")
+    # gthread: keep-alive, as the client; it led sync for ours in 2 of 3 runs on this (busy) machine
     parser.add_argument("--ours-worker-class", choices=("gthread", "sync"), default="gthread")
     parser.add_argument("--server-threads", type=int, default=2, help="threads per gthread worker")
     parser.add_argument("--theirs-gunicorn-opts", default="same", help="'same': our worker class")
