@@ -16,7 +16,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.core.errors import Conflict, ValidationFailed
-from registry.edges import RUN_OF, USED_BY, edges_add
+from registry.edges import JOB_INPUT, RUN_OF, USED_BY, edges_add
 from registry.models import (
     DatasetVersion,
     Job,
@@ -102,10 +102,12 @@ def run_create(
 
 
 def _link_and_record(actor: Actor, run: TrainingRun, job: Job | None, versions: list[DatasetVersion]) -> None:
-    """Edges dataset version → run (``used_by``) and job → run (``run_of``), and the one audit entry."""
+    """Edges dataset version → run (``used_by``), job → run (``run_of``) and dataset → job (``job_input``),
+    and the one audit entry."""
     edges = [(version.node_id, run.node_id, USED_BY) for version in versions]
     if job is not None:
         edges.append((job.node_id, run.node_id, RUN_OF))
+        edges.extend((version.dataset.node_id, job.node_id, JOB_INPUT) for version in versions)
     edges_add(edges)
     audit_record(
         actor=actor,
