@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.actions import AuditAction
@@ -141,52 +140,56 @@ def _edge_row(output: int, source: int | None, edge: EdgeSpec, now: Any) -> Colu
 
 
 def _fields_store(fields: Mapping[tuple[int, str], FieldSpec], now: Any) -> None:
-    """Insert the fields not stored yet; a stored field named before only by column lineage (no
-    type) gets the schema's type and description, and any categories the producer adds now."""
-    rows = {
-        key: DatasetField(
-            version_id=key[0],
-            name=spec.name,
-            type=spec.type,
-            description=spec.description,
-            data_categories=list(spec.categories),
-            position=spec.position,
-            created_at=now,
-        )
-        for key, spec in fields.items()
-    }
-    keys = list(rows)
-    inserted: set[tuple[Any, ...]] = set()
-    for start in range(0, len(keys), BATCH):
-        chunk = {key: rows[key] for key in keys[start : start + BATCH]}
-        inserted |= insert_new(DatasetField, chunk, ("version_id", "name"))
-    richer = [key for key in keys if key not in inserted and (fields[key].type or fields[key].categories)]
-    if richer:
-        _fields_enrich(richer, fields)
-
-
-def _fields_enrich(keys: list[tuple[int, str]], fields: Mapping[tuple[int, str], FieldSpec]) -> None:
-    """Fill what stored fields lack: a type (the field was named only by column lineage before), or
-    a category the producer tags it with now. One SELECT of just those candidates; usually none."""
-    tagged = {key[1] for key in keys if fields[key].categories}
-    candidates = (
-        DatasetField.objects.filter(version_id__in={key[0] for key in keys})
-        .filter(Q(type="") | Q(name__in=tagged))
-        .values_list("pk", "version_id", "name", "type", "data_categories")
+    """Insert the fields not stored yet, in one statement per ``BATCH``: a stored field named before
+    only by column lineage (no type) takes the schema's type, description and position in the same
+    statement (ON CONFLICT DO UPDATE ... WHERE, PostgreSQL and SQLite). Categories the producer tags
+    a stored field with now are merged in after (only when the event tags columns)."""
+    meta = DatasetField._meta
+    names = ["version", "name", "type", "description", "data_categories", "position", "created_at"]
+    by_name = {column.name: column for column in meta.concrete_fields}
+    columns = [by_name[name] for name in names]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    filled = ", ".join(
+        f"{quote(name)} = excluded.{quote(name)}" for name in ("type", "description", "position")
     )
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    keys = list(fields)
+    for start in range(0, len(keys), BATCH):
+        chunk = keys[start : start + BATCH]
+        params = [
+            column.get_db_prep_save(value, connection)
+            for key in chunk
+            for column, value in zip(columns, _field_values(key, fields[key], now), strict=True)
+        ]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(quote(str(column.column)) for column in columns)}) "  # noqa: S608 - names from the model, values bound
+            f"VALUES {', '.join([one] * len(chunk))} ON CONFLICT (version_id, name) DO UPDATE SET {filled} "
+            f"WHERE {table}.type = '' AND excluded.type <> ''"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    tagged = [key for key in keys if fields[key].categories]
+    if tagged:
+        _categories_merge(tagged, fields)
+
+
+def _field_values(key: tuple[int, str], spec: FieldSpec, now: Any) -> tuple[Any, ...]:
+    return (key[0], spec.name, spec.type, spec.description, list(spec.categories), spec.position, now)
+
+
+def _categories_merge(keys: list[tuple[int, str]], fields: Mapping[tuple[int, str], FieldSpec]) -> None:
+    """Add the categories the producer tags stored fields with now to those they hold."""
     wanted = set(keys)
-    for pk, version_id, name, kind, categories in candidates:
+    stored = DatasetField.objects.filter(
+        version_id__in={key[0] for key in keys}, name__in={key[1] for key in keys}
+    ).values_list("pk", "version_id", "name", "data_categories")
+    for pk, version_id, name, categories in stored:
         if (version_id, name) not in wanted:
             continue
-        spec = fields[(version_id, name)]
-        changes: dict[str, Any] = {}
-        if spec.type and not kind:
-            changes.update(type=spec.type, description=spec.description, position=spec.position)
-        merged = list(dict.fromkeys([*categories, *spec.categories]))
+        merged = list(dict.fromkeys([*categories, *fields[(version_id, name)].categories]))
         if merged != categories:
-            changes["data_categories"] = merged
-        if changes:
-            DatasetField.objects.filter(pk=pk).update(**changes)
+            DatasetField.objects.filter(pk=pk).update(data_categories=merged)
 
 
 @transaction.atomic
