@@ -87,3 +87,9 @@ class AuditAction(StrEnum):
     MODEL_RISK_LEVEL_REFUSE = "model.risk_level_refuse"
     RELEASE_REFUSE = "release.refuse"
     RELEASE_SIGN_REFUSE = "release.sign_refuse"  # a signature refused for separation of duties
+    # Reads of personal data (issue 18): one entry per request that showed it, pseudonymous ids only.
+    # Reads of registry metadata are access-log lines instead (governance.core.access_log).
+    CONSENT_READ = "consent.read"  # a subject's consent state or ledger
+    SUBJECT_LOOKUP = "subject.lookup"  # the console search found a data subject
+    PRIVACY_REQUEST_READ = "privacy_request.read"  # a request's detail, its answer, or a page of the list
+    AUDIT_READ = "audit.read"  # audit entries read: one entry, or a range

@@ -19,6 +19,7 @@ from audit import selectors
 from audit.actors import actor_from_request
 from audit.checkpoints import checkpoint_create
 from audit.exporting import audit_export
+from audit.reads import audit_entries_read
 from audit.store import CheckpointStore
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
@@ -95,7 +96,8 @@ class PublicKeyApi(APIView):
 
 
 class EntryListApi(APIView):
-    """Entries [start, end) with their exact leaf bytes. Auditors, compliance officers, admins."""
+    """Entries [start, end) with their exact leaf bytes. Auditors, compliance officers, admins.
+    A page that holds entries is itself an audit entry (``audit.read``, naming the range read)."""
 
     permission_classes = [AUDIT_READERS]
 
@@ -120,9 +122,16 @@ class EntryListApi(APIView):
         page = list(selectors.entry_list(**filters)[: limit + 1])
         more = len(page) > limit
         page = page[:limit]
+        size = selectors.tree_size()  # as read: before this read's own entry joins the log
+        audit_entries_read(
+            actor=actor_from_request(request),
+            indices=[entry.index for entry in page],
+            filters=params.validated_data,
+            via="api",
+        )
         return Response(
             {
-                "tree_size": selectors.tree_size(),
+                "tree_size": size,
                 "entries": [selectors.entry_as_dict(entry) for entry in page],
                 "next": page[-1].index + 1 if more and page else None,
             }

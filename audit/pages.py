@@ -4,7 +4,8 @@ checked on the server. Both name the verifier keys, the export button and the co
 exported bundle offline. Same roles as ``GET /api/v1/audit/entries`` and the export.
 
 Entries hold pseudonymous actors (a user's number); the pages put people's names beside them for the
-roles allowed to see who did what (``NAME_VIEWERS``).
+roles allowed to see who did what (``NAME_VIEWERS``). Each page that shows entries is itself an audit
+entry (``audit.read``: the entry's index, or the range of a list page with its filters).
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from audit.actions import AuditAction
+from audit.actors import actor_from_request
 from audit.apis import AUDIT_READERS
 from audit.entry_proof import entry_proof, verifier_keys, verify_command
 from audit.models import AuditEntry
+from audit.reads import audit_entries_read, audit_entry_read
 from governance.core.lists import link, list_page, roles_of, roles_required, utc_cell
 from governance.core.permissions import user_roles
 from governance.core.roles import Role
@@ -157,11 +160,21 @@ def _show_names(request: HttpRequest) -> bool:
     return bool(user_roles(request.user) & NAME_VIEWERS)
 
 
-class _NamedTable(AuditEntryTable):
-    show_names = True
+def _recording(shown: list[int], *, names: bool) -> type[AuditEntryTable]:
+    """The table (with people's names if ``names``), noting the index of each row it renders into
+    ``shown``: what the page showed."""
 
-    class Meta(AuditEntryTable.Meta):  # django-tables2 reads only a table's own Meta
-        pass
+    class Recording(AuditEntryTable):
+        show_names = names
+
+        class Meta(AuditEntryTable.Meta):  # django-tables2 reads only a table's own Meta
+            pass
+
+        def render_index(self, record: AuditEntry) -> SafeString:
+            shown.append(record.index)
+            return super().render_index(record)
+
+    return Recording
 
 
 @login_required
@@ -169,16 +182,21 @@ class _NamedTable(AuditEntryTable):
 def audit_log_page(request: HttpRequest) -> HttpResponse:
     """``/audit/?action=&actor=&target_type=&target_id=&since=&until=&sort=&page=``"""
     roles_required(request, roles_of(AUDIT_READERS), who=WHO)
-    return list_page(
+    filterset = AuditEntryFilter(request.GET or None, queryset=AuditEntry.objects.all())
+    shown: list[int] = []
+    response = list_page(
         request,
         title="Audit log",
         intro="Every action, one entry each, chained and signed into a Merkle tree; open one for its proof.",
-        filterset=AuditEntryFilter(request.GET or None, queryset=AuditEntry.objects.all()),
-        table_class=_NamedTable if _show_names(request) else AuditEntryTable,
+        filterset=filterset,
+        table_class=_recording(shown, names=_show_names(request)),
         table_id="audit-entries",
         context=_verify_context(),
         template="audit/entries.html",
     )
+    filters = {name: request.GET.get(name) for name in (*filterset.filters, "sort", "page", "per_page")}
+    audit_entries_read(actor=actor_from_request(request), indices=shown, filters=filters, via="page")
+    return response
 
 
 @login_required
@@ -199,4 +217,6 @@ def audit_entry_page(request: HttpRequest, index: int) -> HttpResponse:
         "proof": entry_proof(entry),
         **_verify_context(),
     }
-    return render(request, "audit/entry.html", context)
+    response = render(request, "audit/entry.html", context)
+    audit_entry_read(actor=actor_from_request(request), index=entry.index, via="page")
+    return response

@@ -837,6 +837,61 @@ def _job_fail(make_user: Any, tmp_path: Path) -> str:
     return "job.fail"
 
 
+def _consent_state_read(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.reads import consent_state_read
+
+    consent_state_read(actor=_actor_for(make_user, "svc-pipe"), subject_hash=_subject(), purpose="analytics")
+    return "consent.read"
+
+
+def _consent_history_read(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.reads import consent_history_read
+
+    consent_history_read(actor=_actor_for(make_user, "svc-co"), subject_hash=_subject())
+    return "consent.read"
+
+
+def _subject_lookup(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.reads import subject_lookup
+
+    _privacy_request(make_user, "access")  # so that the subject is found (a miss records nothing)
+    found = subject_lookup(actor=_actor_for(make_user, "svc-co"), subject_hash=_subject())
+    assert found is not None
+    return "subject.lookup"
+
+
+def _privacy_request_read(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.reads import privacy_request_read
+
+    request = _privacy_request(make_user, "access")
+    privacy_request_read(actor=_actor_for(make_user, "svc-auditor"), pk=request.pk, via="api")
+    return "privacy_request.read"
+
+
+def _privacy_request_list_read(make_user: Any, tmp_path: Path) -> str:
+    from governance.consent.services.reads import privacy_request_list_read
+
+    request = _privacy_request(make_user, "access")
+    privacy_request_list_read(
+        actor=_actor_for(make_user, "svc-auditor"), shown=[request.pk], filters={"status": "open"}, via="page"
+    )
+    return "privacy_request.read"
+
+
+def _audit_entry_read(make_user: Any, tmp_path: Path) -> str:
+    from audit.reads import audit_entry_read
+
+    audit_entry_read(actor=_actor_for(make_user, "svc-auditor"), index=0, via="page")
+    return "audit.read"
+
+
+def _audit_entries_read(make_user: Any, tmp_path: Path) -> str:
+    from audit.reads import audit_entries_read
+
+    audit_entries_read(actor=_actor_for(make_user, "svc-auditor"), indices=[0, 1], filters={}, via="api")
+    return "audit.read"
+
+
 # Codes no service in this walk writes, each with the reason and where its entry is asserted instead.
 NOT_SERVICES: dict[str, str] = {
     "audit.key_rotate": "written by the checkpointer when the signing key changed, not by a request; "
@@ -921,6 +976,13 @@ SERVICES: list[Callable[[Any, Path], str]] = [
     _job_refuse,
     _job_complete,
     _job_fail,
+    _consent_state_read,
+    _consent_history_read,
+    _subject_lookup,
+    _privacy_request_read,
+    _privacy_request_list_read,
+    _audit_entry_read,
+    _audit_entries_read,
 ]
 
 

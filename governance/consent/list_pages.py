@@ -16,8 +16,10 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
+from audit.actors import actor_from_request
 from governance.consent.apis.requests import REQUEST_READ_ROLES
 from governance.consent.models import OPEN_STATUSES, PrivacyRequest, RequestStatus, RequestType
+from governance.consent.services.reads import privacy_request_list_read
 from governance.core.lists import badge, link, list_page, roles_required, tone, utc_cell
 from registry.models import Jurisdiction
 
@@ -107,17 +109,39 @@ class PrivacyRequestTable(tables.Table):  # type: ignore[misc]
         return str(user.full_name or user.username) if user is not None else "—"
 
 
+def _recording(shown: list[int]) -> type[PrivacyRequestTable]:
+    """The table, noting the number of each request it renders into ``shown`` (what the page showed)."""
+
+    class Recording(PrivacyRequestTable):
+        class Meta(PrivacyRequestTable.Meta):  # django-tables2 reads only a table's own Meta
+            pass
+
+        def render_id(self, record: PrivacyRequest) -> SafeString:
+            shown.append(record.pk)
+            return super().render_id(record)
+
+    return Recording
+
+
 @login_required
 @require_GET
 def privacy_request_list_page(request: HttpRequest) -> HttpResponse:
-    """``/privacy/requests/?status=open|received|...&overdue=1&type=&jurisdiction=&handled_by=&sort=&page=``"""
+    """``/privacy/requests/?status=open|received|...&overdue=1&type=&jurisdiction=&handled_by=&sort=&page=``
+
+    The rows name subjects by keyed hash, pseudonymous personal data (GDPR Recital 26): a page that shows
+    any is an audit entry (``privacy_request.read``: the numbers shown and the filters)."""
     roles_required(request, REQUEST_READ_ROLES, who="compliance officers and auditors")
-    return list_page(
+    filterset = PrivacyRequestFilter(request.GET or None, queryset=privacy_request_rows())
+    shown: list[int] = []
+    response = list_page(
         request,
         title="Privacy requests",
         intro="Soonest deadline first. Deadlines: GDPR Art. 12(3) one month; CCPA confirm within 10 "
         "business days, answer within 45 days.",
-        filterset=PrivacyRequestFilter(request.GET or None, queryset=privacy_request_rows()),
-        table_class=PrivacyRequestTable,
+        filterset=filterset,
+        table_class=_recording(shown),
         table_id="privacy-requests",
     )
+    filters = {name: request.GET.get(name) for name in (*filterset.filters, "sort", "page", "per_page")}
+    privacy_request_list_read(actor=actor_from_request(request), shown=shown, filters=filters, via="page")
+    return response

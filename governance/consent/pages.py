@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from governance.consent.selectors.ledger import consent_history, consent_states
-from governance.consent.selectors.requests import dataset_versions_holding, privacy_request_list
+from audit.actors import actor_from_request
+from governance.consent.services.reads import consent_history_read
 from governance.consent.subjects import subject_hash_of, subject_id_problem
 from governance.core.permissions import user_roles
 from governance.core.roles import Role
@@ -40,11 +40,6 @@ def subject_history_page(request: HttpRequest) -> HttpResponse:
             return render(request, "consent/subject.html", context, status=400)
         subject = subject_hash_of(raw)
         del raw
-        context.update(
-            subject_hash=subject,
-            events=consent_history(subject_hash=subject),
-            states=sorted(consent_states(subject_hash=subject).items()),
-            requests=privacy_request_list(subject_hash=subject),
-            dataset_versions=dataset_versions_holding(subject_hash=subject),
-        )
+        # One audit entry (consent.read), by keyed hash, whatever it finds: "no record" is an answer too.
+        context.update(consent_history_read(actor=actor_from_request(request), subject_hash=subject))
     return render(request, "consent/subject.html", context)

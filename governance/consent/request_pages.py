@@ -36,12 +36,17 @@ from governance.consent.models import (
     RequestStatus,
 )
 from governance.consent.reauth import password_confirm
-from governance.consent.selectors.requests import privacy_request_get, privacy_request_report
+from governance.consent.selectors.requests import (
+    PrivacyRequestReport,
+    privacy_request_get,
+    privacy_request_report,
+)
 from governance.consent.services.erasure import (
     ERASABLE_STATUSES,
     erasure_exemption_record,
     privacy_request_erase_rows,
 )
+from governance.consent.services.reads import privacy_request_read
 from governance.consent.services.requests import (
     TRANSITIONS,
     privacy_request_impact_compute,
@@ -187,9 +192,13 @@ def _form(action: str, report: dict[str, Any], data: Any = None) -> PasswordForm
 
 
 def _context(
-    request: HttpRequest, row: PrivacyRequest, bound: PasswordForm | None = None, **extra: Any
+    request: HttpRequest,
+    row: PrivacyRequest,
+    bound: PasswordForm | None = None,
+    shown: PrivacyRequestReport | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    report = dict(privacy_request_report(request=row))
+    report = dict(shown if shown is not None else privacy_request_report(request=row))
     user = request.user
     may_act = isinstance(user, User) and bool(user_roles(user) & HANDLERS)
     allowed = _steps(row, report) if may_act else {}
@@ -220,8 +229,18 @@ def _context(
 @login_required
 @require_GET
 def privacy_request_page(request: HttpRequest, request_id: int) -> HttpResponse:
+    """The request; audited as a read (``privacy_request.read``). After a refused step the page shows
+    again as the step's answer, and the step, not a read, is what that POST did."""
     _user(request, READERS)
-    return render(request, "consent/request.html", _context(request, _request(request_id)))
+    row, report = _read(request, request_id, "page")
+    return render(request, "consent/request.html", _context(request, row, shown=report))
+
+
+def _read(request: HttpRequest, request_id: int, via: str) -> tuple[PrivacyRequest, PrivacyRequestReport]:
+    try:
+        return privacy_request_read(actor=actor_from_request(request), pk=request_id, via=via)
+    except NotFound as exc:
+        raise Http404(exc.detail) from exc
 
 
 def _model_version(node_id: str) -> Any:
@@ -310,11 +329,13 @@ def _errors(form: forms.Form) -> str:
 @require_GET
 def privacy_request_response_page(request: HttpRequest, request_id: int) -> HttpResponse:
     """The answer for the data subject (``privacy_request_report``'s response document), to read, print
-    or download: ``?download=html`` or ``?download=json``."""
+    or download: ``?download=html`` or ``?download=json``. Audited as a read (``privacy_request.read``,
+    ``via`` ``response`` or ``response.<format>`` when downloaded)."""
     _user(request, READERS)
-    row = _request(request_id)
-    document = privacy_request_report(request=row)["response_document"]
     wanted = request.GET.get("download", "")
+    via = f"response.{wanted}" if wanted in {"json", "html"} else "response"
+    row, report = _read(request, request_id, via)
+    document = report["response_document"]
     if wanted == "json":
         response = HttpResponse(
             json.dumps(document, indent=2, sort_keys=True), content_type="application/json; charset=utf-8"

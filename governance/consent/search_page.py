@@ -5,6 +5,7 @@ The text is POSTed by the page's form (``GET /search/?q=`` is accepted for links
 and datasets only): a subject id must never be in a URL, where access logs would keep it. It is hashed
 at once with the subject key (``subjects.subject_hash_of``) and never stored, logged or written back
 into the page: the subject is shown by keyed hash, with its requests and the dataset versions holding it.
+A subject found is an audit entry (``subject.lookup``); a search that finds none is a catalogue search.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from audit.actors import actor_from_request
 from governance.consent.apis.requests import REQUEST_READ_ROLES
-from governance.consent.models import ConsentEvent
-from governance.consent.selectors.requests import dataset_versions_holding, privacy_request_list
+from governance.consent.services.reads import SubjectFound, subject_lookup
 from governance.consent.subjects import subject_hash_of, subject_id_problem
 from governance.core.lists import roles_required
 from governance.core.permissions import user_roles
@@ -40,17 +41,12 @@ def _catalog_hits(text: str) -> dict[str, Any]:
     return {"models": list(models[:MAX_HITS]), "datasets": list(datasets[:MAX_HITS])}
 
 
-def _subject(raw: str) -> dict[str, Any] | None:
-    """What the service holds about the subject with external id ``raw`` (None if nothing)."""
+def _subject(request: HttpRequest, raw: str) -> SubjectFound | None:
+    """What the service holds about the subject with external id ``raw`` (None if nothing); a subject
+    found is an audit entry (``subject.lookup``), by keyed hash."""
     if subject_id_problem(raw):
         return None
-    subject = subject_hash_of(raw)
-    requests = list(privacy_request_list(subject_hash=subject))
-    versions = list(dataset_versions_holding(subject_hash=subject).select_related("dataset"))
-    events = ConsentEvent.objects.filter(subject_hash=subject).count()
-    if not (requests or versions or events):
-        return None
-    return {"hash": subject, "requests": requests, "dataset_versions": versions, "consent_events": events}
+    return subject_lookup(actor=actor_from_request(request), subject_hash=subject_hash_of(raw))
 
 
 @login_required
@@ -67,7 +63,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     if text:
         context.update(_catalog_hits(text))
         if posted and privacy:
-            context["subject"] = _subject(text)
+            context["subject"] = _subject(request, text)
         if not posted:
             context["shown_query"] = text  # already in the URL; a POSTed text is never echoed
     del text

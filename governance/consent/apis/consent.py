@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Final
 
 from django.utils import timezone
@@ -18,12 +17,13 @@ from rest_framework.views import APIView
 
 from audit.actors import actor_from_request
 from governance.consent.apis.fields import JurisdictionField
-from governance.consent.eligibility import KINDS, OPT_OUT, effective_state, subject_reason
+from governance.consent.eligibility import KINDS, OPT_OUT
 from governance.consent.models import ConsentNotice, LawfulBasis, Method
 from governance.consent.selectors import eligibility_manifest
-from governance.consent.selectors.ledger import binding_erasures, consent_states, notice_list
+from governance.consent.selectors.ledger import notice_list
 from governance.consent.services.imports import consent_import
 from governance.consent.services.ledger import EventInput, consent_notice_create, consent_record, notice_get
+from governance.consent.services.reads import consent_state_read
 from governance.consent.subjects import subject_hash_of
 from governance.core.api import MethodRoles, paginated, valid
 from governance.core.errors import ValidationFailed
@@ -193,7 +193,8 @@ class ConsentImportApi(APIView):
 class ConsentStateApi(APIView):
     """A subject's consent state per purpose now, or ``?as_of=<RFC 3339 time>`` at any past moment
     (folded from the ledger); ``?purpose=`` answers for one purpose, its fideslang parents included.
-    The raw id in the path is hashed at once; this view logs its errors with the path redacted.
+    The raw id in the path is hashed at once; this view logs its errors with the path redacted. Each
+    answer is an audit entry (``consent.read``, the subject by keyed hash), an empty state included.
     Roles: compliance_officer, auditor, pipeline."""
 
     permission_classes = [CONSENT_READERS]
@@ -216,23 +217,13 @@ class ConsentStateApi(APIView):
         subject = subject_hash_of(subject_id)
         del subject_id
         query = valid(self.ConsentStateQuerySerializer, request.query_params)
-        at: datetime | None = query["as_of"]
-        states = consent_states(subject_hash=subject, at=at)
-        erased = binding_erasures(at=at).filter(subject_hash=subject).exists()
-        purpose = query["purpose"] or None
-        usable = None
-        if purpose is not None:
-            state = effective_state(states, purpose)
-            states = {purpose: state} if state is not None else {}
-            usable = subject_reason(state, erased=erased, sensitive=False) is None
-        body = {
-            "subject_hash": subject,
-            "as_of": at or timezone.now(),
-            "erasure_requested": erased,
-            "purposes": _state_rows(states),
-            "purpose": purpose,
-            "usable_for_purpose": usable,
-        }
+        read = consent_state_read(
+            actor=actor_from_request(request),
+            subject_hash=subject,
+            at=query["as_of"],
+            purpose=query["purpose"] or None,
+        )
+        body = {**read, "purposes": _state_rows(read["states"])}
         return Response(self.ConsentStateOutputSerializer(body).data)
 
     def handle_exception(self, exc: Exception) -> Response:

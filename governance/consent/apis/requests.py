@@ -23,6 +23,7 @@ from governance.consent.selectors.requests import (
     privacy_request_report,
 )
 from governance.consent.services.erasure import erasure_exemption_record, privacy_request_erase_rows
+from governance.consent.services.reads import privacy_request_read
 from governance.consent.services.requests import (
     privacy_request_create,
     privacy_request_impact_compute,
@@ -59,7 +60,8 @@ class PrivacyRequestSummarySerializer(serializers.Serializer[PrivacyRequest]):
 
 class PrivacyRequestCollectionApi(APIView):
     """GET: Privacy requests, newest first; ``?open=true`` for those not completed or denied, ``?status=``.
-    Roles: compliance_officer, auditor.
+    Roles: compliance_officer, auditor. Not an audit entry: the summaries name no subject (no keyed
+    hash); a request's detail, which does, is.
 
     POST: Record a data subject's request (the id is hashed at once); its deadlines follow the
     jurisdiction (GDPR: one month; CCPA: confirm in 10 business days, answer in 45 days). An erasure
@@ -111,13 +113,15 @@ class PrivacyRequestCollectionApi(APIView):
 class PrivacyRequestDetailApi(APIView):
     """One request: its record, for erasure and deletion its impact (dataset versions, runs, model
     versions, deployments; erased rows; exemptions), and ``response_document``, the answer for the
-    data subject (what was found, what was done, when). Roles: compliance_officer, auditor."""
+    data subject (what was found, what was done, when). Roles: compliance_officer, auditor. Each answer
+    is an audit entry (``privacy_request.read``); an unknown number is a 404 and none."""
 
     permission_classes = [REQUEST_READERS]
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, request_id: str) -> Response:
-        return Response(privacy_request_report(request=privacy_request_get(pk=request_id)))
+        _, report = privacy_request_read(actor=actor_from_request(request), pk=request_id, via="api")
+        return Response(report)
 
 
 class PrivacyRequestStatusApi(APIView):
