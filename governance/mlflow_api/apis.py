@@ -281,8 +281,9 @@ class VersionCreateApi(MlflowApi):
             description=str(params.get("description") or ""),
             tags=_tags(params.get("tags")),
         )
-        found = selectors.mlflow_version_get(name=name, version=str(version.version))
-        return Response({"model_version": render.version_json(found)})
+        # Rendered from what was just written (its model, run and MLflow row are on it): a new version
+        # has no alias yet, so nothing is read back.
+        return Response({"model_version": render.version_json(version, aliases=[])})
 
 
 class VersionGetApi(ReadApi):

@@ -6,12 +6,13 @@ Field names are the proto's, ``version`` is a string, timestamps are epoch milli
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
 from governance.mlflow_api.models import Stage
 from governance.mlflow_api.selectors import stage_alias, version_aliases
-from registry.models import ModelVersion, RegisteredModel
+from registry.models import ModelAlias, ModelVersion, RegisteredModel
 
 # The governed aliases that stand for MLflow's (deprecated) stages.
 STAGE_ALIASES = {"production": Stage.PRODUCTION, "staging": Stage.STAGING}
@@ -65,17 +66,20 @@ def _info(version: ModelVersion) -> Any:
     return getattr(version, "mlflow_info", None)
 
 
-def current_stage(version: ModelVersion) -> str:
+def current_stage(version: ModelVersion, aliases: Sequence[ModelAlias] | None = None) -> str:
     """Production or Staging when that governed alias, moved under a release, points here; else the
-    stored stage (None or Archived): a stage is never read from an alias set without the release."""
-    for row in version.aliases.all():
+    stored stage (None or Archived): a stage is never read from an alias set without the release.
+    ``aliases``: the version's alias rows when the caller knows them (else they are read)."""
+    for row in version.aliases.all() if aliases is None else aliases:
         if stage_alias(row):
             return str(STAGE_ALIASES[row.alias.lower()])
     info = _info(version)
     return str(info.stage) if info is not None else str(Stage.NONE)
 
 
-def version_json(version: ModelVersion) -> ModelVersionJson:
+def version_json(version: ModelVersion, aliases: Sequence[ModelAlias] | None = None) -> ModelVersionJson:
+    """MLflow's ``ModelVersion`` message; ``aliases``: the version's alias rows when the caller knows
+    them (a version created in this request has none), else they are read."""
     info = _info(version)
     updated = info.updated_at if info is not None else version.created_at
     run_id = info.run_id if info is not None and info.run_id else ""
@@ -86,7 +90,7 @@ def version_json(version: ModelVersion) -> ModelVersionJson:
         "version": str(version.version),
         "creation_timestamp": millis(version.created_at),
         "last_updated_timestamp": millis(max(updated, version.created_at)),
-        "current_stage": current_stage(version),
+        "current_stage": current_stage(version, aliases),
         "description": info.description if info is not None else "",
         "source": version.artifact_uri,
         "run_id": run_id,
@@ -96,9 +100,9 @@ def version_json(version: ModelVersion) -> ModelVersionJson:
     tags = info.tags if info is not None else {}
     if tags:
         body["tags"] = tags_json(tags)
-    aliases = version_aliases(version)
-    if aliases:
-        body["aliases"] = aliases
+    names = version_aliases(version) if aliases is None else [row.alias for row in aliases]
+    if names:
+        body["aliases"] = names
     return body
 
 
