@@ -22,7 +22,10 @@ Django set-up and connection, started together once all are ready), as gunicorn'
 them. The 500 events/s target is judged on the concurrent figure, how the service runs. Then the
 same over HTTP: gunicorn with ``--processes`` sync workers and as many client processes posting one
 event per request, all on this machine's cores (the clients' CPU counts against the server's). Also
-printed: the statements one START and one COMPLETE event cost (the audit sequencing included).
+printed: the statements one START and one COMPLETE event cost (the audit sequencing included), this
+process's CPU per event (``client_cpu_ms_per_event``), and what one durable commit costs on this
+machine at the time (``commit_ms_median``): every event commits twice (its rows, then its audit entry's
+sequencing), so on a slow disk the commit, not the CPU, bounds the rate.
 """
 
 from __future__ import annotations
@@ -198,6 +201,30 @@ def _bodies(events: int, salt: str) -> list[dict[str, Any]]:
     return bodies
 
 
+def commit_ms() -> float:
+    """What one durable commit costs on this machine now (a one-row INSERT in autocommit, median of
+    50): each event commits, and its audit entry is sequenced in a second transaction, so this bounds
+    the events per second one process can send whatever the CPU."""
+    from django.db import connection
+
+    timings = []
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe_wal (x integer)")
+        for _ in range(50):
+            started = time.perf_counter()
+            cursor.execute("INSERT INTO bench_commit_probe_wal VALUES (1)")
+            timings.append((time.perf_counter() - started) * 1000)
+        cursor.execute("DROP TABLE bench_commit_probe_wal")
+    return statistics.median(timings)
+
+
+def ingest_cpu_ms(bodies: list[dict[str, Any]]) -> float:
+    """This process's CPU per event (client side: parsing aside, validation, hashing, plan, the calls)."""
+    started = time.process_time()
+    ingest(bodies)
+    return (time.process_time() - started) * 1000 / len(bodies)
+
+
 def ingest(bodies: list[dict[str, Any]]) -> float:
     """Events per second through ``lineage_event_ingest``, each in its own committed transaction."""
     from audit.actors import Actor
@@ -335,6 +362,8 @@ def main() -> None:
         )
         queries = queries_per_event()
         rate = ingest(_bodies(args.events, "single"))
+        cpu_ms = ingest_cpu_ms(_bodies(min(args.events, 1000), "cpu"))
+        probe_ms = commit_ms()
         signals = Path(var_dir) / "signals"
         signals.mkdir()
         concurrent_rate = ingest_concurrently(args.processes, args.events // args.processes, env, signals)
@@ -342,7 +371,7 @@ def main() -> None:
         from audit.models import AuditEntry
         from registry.models import LineageEvent
 
-        ingested = LineageEvent.objects.count()  # the three rounds
+        ingested = LineageEvent.objects.count()  # the four rounds
         audited = AuditEntry.objects.filter(action="lineage.event_ingest").count()
     print(
         json.dumps(
@@ -374,6 +403,8 @@ def main() -> None:
                 "events": ingested,
                 "events_audited": audited,
                 "events_per_second_1_process": round(rate, 1),
+                "client_cpu_ms_per_event": round(cpu_ms, 3),
+                "commit_ms_median": round(probe_ms, 2),
                 "ingest_processes": args.processes,
                 f"events_per_second_{args.processes}_processes": round(concurrent_rate, 1),
                 "target_500_per_second_judged_on": f"events_per_second_{args.processes}_processes",
