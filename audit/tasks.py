@@ -8,12 +8,14 @@ from django.utils import timezone
 
 from audit import selectors
 from audit.checkpoints import checkpoint_create, log_verify_and_alert
+from audit.services import audit_sequence
 from audit.store import CheckpointStore
 
 
 @shared_task(name="audit.tasks.audit_checkpoint", ignore_result=True)
 def audit_checkpoint() -> int | None:
     """Sign a checkpoint when M entries or N seconds have passed since the last one."""
+    audit_sequence()  # first integrate what a writer that died after its commit left queued
     store = CheckpointStore()
     latest = store.latest()
     size = selectors.tree_size()

@@ -1,13 +1,20 @@
 """Audit appends per second on PostgreSQL with 1 and 8 concurrent writer processes, each append its own
-committed transaction. Prints one JSON line.
+committed transaction, against PostgreSQL's own ``pgbench -N`` with 8 clients on the same server in the
+same run. Prints one JSON line: appends/s, the p50/p99 latency of an append (the writer's transaction,
+its enqueue and commit, and its sequencing attempt after the commit), pgbench's tps, and the ratio
+appends/s (8 writers) / pgbench tps, which group commit keeps at 1.0 or more.
 
-    .venv/bin/python bench/audit_append.py [--per-writer 2000]
+    .venv/bin/python bench/audit_append.py [--per-writer 2000] [--pgbench-seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -15,7 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import fresh_postgres, setup_django, start_together, wait_for_go
+from bench.common import PG_BASE, fresh_postgres, setup_django, start_together, wait_for_go
+
+PGBENCH_DATABASE = "governance_bench_pgbench"
 
 
 def writer(count: int, name: str, go: Path) -> None:
@@ -25,14 +34,16 @@ def writer(count: int, name: str, go: Path) -> None:
     from django.db import connection, transaction
 
     connection.ensure_connection()
-    wait_for_go(go, name)
-
     from audit.actions import AuditAction
     from audit.actors import Actor
     from audit.services import Target, audit_record
 
     actor = Actor.worker(name)
+    latencies = []
+    wait_for_go(go, name)
+    clock = time.perf_counter
     for number in range(count):
+        started = clock()
         with transaction.atomic():
             audit_record(
                 actor=actor,
@@ -40,10 +51,13 @@ def writer(count: int, name: str, go: Path) -> None:
                 target=Target.of("user", number),
                 data={"n": number},
             )
+        latencies.append(clock() - started)
+    (go.parent / f"latency-{name}.json").write_text(json.dumps(latencies))
 
 
-def run(processes: int, each: int, env: dict[str, str], signals: Path) -> float:
-    """Appends per second from the common start until every append is committed and integrated."""
+def run(processes: int, each: int, env: dict[str, str], signals: Path) -> tuple[float, list[float]]:
+    """Appends per second from the common start until every append is committed and integrated, and
+    every append's latency."""
     import psycopg
 
     go = signals / "go"
@@ -55,12 +69,55 @@ def run(processes: int, each: int, env: dict[str, str], signals: Path) -> float:
             raise SystemExit("a writer failed")
         while conn.execute("SELECT size FROM audit_audithead").fetchone()[0] < before + processes * each:
             time.sleep(0.001)
-        return processes * each / (time.perf_counter() - started)
+        rate = processes * each / (time.perf_counter() - started)
+    latencies = [value for path in signals.glob("latency-*.json") for value in json.loads(path.read_text())]
+    return rate, latencies
+
+
+def pgbench_binary() -> str:
+    installed = sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"))
+    found = shutil.which("pgbench") or (installed[-1] if installed else None)
+    if found is None:
+        raise SystemExit("pgbench not found (on PATH or in /usr/lib/postgresql/*/bin)")
+    return found
+
+
+def pgbench_tps(seconds: int) -> float:
+    """``pgbench -N`` (the simple-update script: one commit per transaction) with 8 clients, in a
+    scratch database of its own on the server the log uses."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PGBENCH_DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{PGBENCH_DATABASE}"')
+    url = f"{PG_BASE}/{PGBENCH_DATABASE}"
+    binary = pgbench_binary()
+    try:
+        subprocess.run([binary, "-i", "-q", url], check=True, capture_output=True)
+        done = subprocess.run(
+            [binary, "-N", "-c", "8", "-j", "2", "-T", str(seconds), url],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{PGBENCH_DATABASE}" WITH (FORCE)')
+    found = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", done.stdout)
+    if found is None:
+        raise SystemExit(f"could not read pgbench's tps from: {done.stdout[-500:]}")
+    return float(found.group(1))
+
+
+def percentile_ms(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000, 2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-writer", type=int, default=2000)
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--writer", nargs=3)
     args = parser.parse_args()
     if args.writer:
@@ -70,8 +127,9 @@ def main() -> None:
         env = fresh_postgres("governance_bench_append", Path(var_dir))
         signals = Path(var_dir) / "signals"
         signals.mkdir()
-        one = run(1, args.per_writer, env, signals)
-        eight = run(8, args.per_writer, env, signals)
+        one, one_latencies = run(1, args.per_writer, env, signals)
+        tps = pgbench_tps(args.pgbench_seconds)
+        eight, eight_latencies = run(8, args.per_writer, env, signals)
         setup_django(env)
         from audit.checkpoints import checkpoint_create, log_verify
         from audit.models import AuditEntry
@@ -87,6 +145,16 @@ def main() -> None:
                 "per_writer": args.per_writer,
                 "appends_per_second_1_writer": round(one, 1),
                 "appends_per_second_8_writers": round(eight, 1),
+                "latency_ms_1_writer": {
+                    "p50": percentile_ms(one_latencies, 0.5),
+                    "p99": percentile_ms(one_latencies, 0.99),
+                },
+                "latency_ms_8_writers": {
+                    "p50": percentile_ms(eight_latencies, 0.5),
+                    "p99": percentile_ms(eight_latencies, 0.99),
+                },
+                "pgbench_N_8_clients_tps": round(tps, 1),
+                "ratio_appends_to_pgbench_tps": round(eight / tps, 2),
                 "entries": total,
                 "gapless_and_verified": verified.ok and verified.verified_tree_size == total,
             }

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from audit.checkpoints import checkpoint_create, log_verify
-from audit.models import AuditEntry
+from audit.models import AuditEntry, AuditPending
 from audit.store import CheckpointStore
 from tests.support import run_together
 
@@ -37,12 +37,23 @@ def _assert_gapless_and_verified(expected_new: int, before: int) -> None:
     assert result.verified_tree_size == len(indexes)
 
 
+def _assert_each_append_once(processes: int, each: int) -> None:
+    appended = list(
+        AuditEntry.objects.filter(actor_id__startswith="writer-").values_list("actor_id", "target_id")
+    )
+    expected = {(f"writer-{n}", str(number)) for n in range(processes) for number in range(each)}
+    assert len(appended) == len(expected)
+    assert set(appended) == expected
+    assert not AuditPending.objects.exists()
+
+
 def test_eight_processes_appending_two_thousand_each_give_sixteen_thousand_gapless_entries(
     needs_postgres_db: None, tmp_path: Path
 ) -> None:
     before = AuditEntry.objects.count()
     _run_writers(8, 2000, tmp_path)
     _assert_gapless_and_verified(16_000, before)
+    _assert_each_append_once(8, 2000)
 
 
 def test_concurrent_appends_on_sqlite_stay_gapless(tmp_path: Path) -> None:
@@ -51,3 +62,4 @@ def test_concurrent_appends_on_sqlite_stay_gapless(tmp_path: Path) -> None:
     before = AuditEntry.objects.count()
     _run_writers(4, 150, tmp_path)
     _assert_gapless_and_verified(600, before)
+    _assert_each_append_once(4, 150)

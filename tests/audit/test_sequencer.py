@@ -62,6 +62,18 @@ def test_the_periodic_checkpoint_task_integrates_what_a_crashed_writer_left(sett
     assert list(AuditEntry.objects.values_list("index", flat=True).order_by("index")) == list(range(size))
 
 
+def test_the_checkpoint_task_integrates_leftovers_even_when_no_checkpoint_is_due(settings) -> None:
+    settings.AUDIT_CHECKPOINT_EVERY_ENTRIES = 1
+    tasks.audit_checkpoint()  # the latest checkpoint now covers the whole log
+    before = AuditEntry.objects.count()
+    _queue_without_sequencing(2)
+
+    tasks.audit_checkpoint()
+
+    assert AuditEntry.objects.count() == before + 2
+    assert not AuditPending.objects.exists()
+
+
 def test_the_checkpoint_task_does_nothing_when_nothing_is_due(settings) -> None:
     settings.AUDIT_CHECKPOINT_EVERY_ENTRIES = 1000
     settings.AUDIT_CHECKPOINT_EVERY_SECONDS = 3600

@@ -1,0 +1,105 @@
+"""PostgreSQL's group commit: a writer that finds another sequencing leaves its row to it, a writer that
+dies after its commit leaves its row to the next sequencer run, and a batch built on a stale head or a
+queue row already taken is refused whole."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.models import AuditEntry, AuditHead, AuditPending
+from audit.sequencing import SEQUENCER_LOCK_KEY
+from audit.services import Target, audit_record, audit_sequence
+from tests import support
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("needs_postgres_db")]
+
+
+def _append(target_id: str) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=Actor.worker("tests"), action=AuditAction.USER_CREATE, target=Target.of("user", target_id)
+        )
+
+
+def _targets() -> list[str]:
+    return list(AuditEntry.objects.order_by("index").values_list("target_id", flat=True))
+
+
+def test_a_writer_that_finds_the_sequencer_busy_leaves_its_row_to_the_holder() -> None:
+    before = AuditEntry.objects.count()
+    with psycopg.connect(support.test_database_url(), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [SEQUENCER_LOCK_KEY])
+        _append("while-busy")  # its sequencing attempt returns at once
+
+        assert AuditEntry.objects.count() == before
+        assert AuditPending.objects.count() == 1
+        # The holder's release looks at the queue after unlocking, so it sees the row and goes round.
+        (queue_left,) = holder.execute("SELECT audit_sequencer_release(%s)", [SEQUENCER_LOCK_KEY]).fetchone()
+    assert queue_left is True
+    assert audit_sequence() == 1
+    assert _targets()[before:] == ["while-busy"]
+
+
+def test_a_row_left_by_a_writer_that_died_after_its_commit_enters_the_log_with_the_next_append(
+    tmp_path,
+) -> None:
+    before = AuditEntry.objects.count()
+    subprocess.run(
+        [sys.executable, "-m", "tests.audit.dying_writer", "orphan"],
+        cwd=support.ROOT,
+        env=support.child_env(),
+        check=True,
+        timeout=120,
+    )
+    assert AuditPending.objects.count() == 1
+    assert AuditEntry.objects.count() == before
+
+    _append("next")
+
+    assert sorted(_targets()[before:]) == ["next", "orphan"]
+    assert not AuditPending.objects.exists()
+    assert list(AuditEntry.objects.values_list("index", flat=True).order_by("index")) == list(
+        range(before + 2)
+    )
+
+
+def _integrate(old_size: int, ids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM audit_integrate_batch(%s::bigint, %s, %s, %s::bigint[], %s, %s::bigint[], %s, 10)",
+            [old_size, "f" * 64, b"", ids, '{"v":1}', [], b""],
+        )
+
+
+def test_a_batch_built_on_a_head_that_moved_is_refused_whole() -> None:
+    _append("first")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_auditpending (created_at, fields) VALUES (now(), '{}') RETURNING id"
+        )
+        (pending_id,) = cursor.fetchone()
+    size = AuditHead.objects.get().size
+
+    with pytest.raises(DatabaseError, match="no longer at size"):
+        _integrate(size - 1, [pending_id])
+
+    assert AuditHead.objects.get().size == size
+    assert AuditPending.objects.filter(id=pending_id).exists()
+    assert AuditEntry.objects.count() == size
+
+
+def test_a_batch_naming_a_queue_row_already_taken_is_refused_whole() -> None:
+    size = AuditHead.objects.get().size
+
+    with pytest.raises(DatabaseError, match="already taken"):
+        _integrate(size, [987_654_321])
+
+    assert AuditHead.objects.get().size == size
+    assert AuditEntry.objects.count() == size
