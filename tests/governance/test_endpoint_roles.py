@@ -99,6 +99,8 @@ TABLE: dict[str, str] = {
     "POST api/v1/datasets": "401 ok 403 403 ok 403",
     "GET api/v1/datasets/<path:name>": "401 ok ok ok ok 403",
     "POST api/v1/datasets/<path:name>/archive": "401 ok 403 403 ok 403",
+    "GET api/v1/datasets/<path:name>/columns": "401 ok ok ok ok 403",
+    "PUT api/v1/datasets/<path:name>/columns": "401 ok ok 403 ok 403",
     "GET api/v1/datasets/<path:name>/versions": "401 ok ok ok ok 403",
     "POST api/v1/datasets/<path:name>/versions": "401 ok 403 403 ok 403",
     "GET api/v1/datasets/<path:name>/versions/<str:version>": "401 ok ok ok ok 403",
