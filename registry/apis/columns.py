@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,9 @@ from registry.services.columns import column_categories_declare
 class DatasetColumnsOutputSerializer(serializers.Serializer[Any]):
     dataset = serializers.CharField()
     columns = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+NAMESPACE = OpenApiParameter("namespace", str, description='the dataset\'s namespace (default "default")')
 
 
 def _declared(dataset: Dataset) -> dict[str, Any]:
@@ -48,13 +51,18 @@ class DatasetColumnsApi(APIView):
             allow_empty=False,
         )
 
-    @extend_schema(responses=DatasetColumnsOutputSerializer, operation_id="v1_datasets_columns_retrieve")
+    @extend_schema(
+        parameters=[NAMESPACE],
+        responses=DatasetColumnsOutputSerializer,
+        operation_id="v1_datasets_columns_retrieve",
+    )
     def get(self, request: Request, name: str) -> Response:
         dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
         return Response(DatasetColumnsOutputSerializer(_declared(dataset)).data)
 
     @extend_schema(
         request=DeclareInputSerializer,
+        parameters=[NAMESPACE],
         responses=DatasetColumnsOutputSerializer,
         operation_id="v1_datasets_columns_update",
     )
