@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -95,11 +96,14 @@ def lineage_event_ingest(*, actor: Actor, user: User, event: object) -> IngestRe
         "datasets": sorted(set(plan.touched_datasets)),
         "bodySha256": digest,
     }
-    if connection.vendor == "postgresql":
-        created = lineage_plan_apply(stored, plan, actor=actor, audit_data=audit_data)
-    else:
-        created = _ingest_rows(stored, plan, actor=actor, audit_data=audit_data)
-    columns_store(columns, plan)  # fields and column edges; idempotent, so a replay completes them
+    # An event with column facets writes them in the plan's transaction (all or nothing); one without
+    # keeps PostgreSQL's single-statement path, the statement its own transaction.
+    with transaction.atomic() if columns else nullcontext():
+        if connection.vendor == "postgresql":
+            created = lineage_plan_apply(stored, plan, actor=actor, audit_data=audit_data)
+        else:
+            created = _ingest_rows(stored, plan, actor=actor, audit_data=audit_data)
+        columns_store(columns, plan)  # fields and column edges; idempotent, so a replay completes them
     if not created:
         return IngestResult(LineageEvent.objects.get(pk=stored.pk), created=False)
     return IngestResult(stored, created=True)

@@ -346,14 +346,27 @@ def test_a_later_schema_or_tag_fills_in_a_field_named_before_only_by_column_line
     assert (filled.type, filled.data_categories) == ("VARCHAR", ["user.contact.email"])
 
 
-def test_a_replay_stores_the_columns_an_interrupted_attempt_did_not(pipeline) -> None:
-    """The event row commits before its columns on PostgreSQL (one function call, then our rows):
-    should those fail, the client's retry of the same event, answered 200, stores them."""
-    _post(pipeline, ev.feature_event())
-    stored = _counts()
-    ColumnLineageEdge.objects.all().delete()  # as if the columns' transaction had failed
-    DatasetField.objects.all().delete()
+def test_an_event_whose_columns_fail_to_store_leaves_nothing_and_its_retry_stores_all(
+    pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The event, its lineage and its columns are one transaction (on PostgreSQL too, where the plan is
+    one function call): a failure halfway leaves no event, no audit entry and no column; the client's
+    retry then stores the whole event."""
+    from registry.services import lineage
 
-    replay = _post(pipeline, ev.feature_event())
+    before, entries = _counts(), AuditEntry.objects.count()
+    stored = lineage.columns_store
 
-    assert replay.status_code == 200 and _counts() == stored
+    def failing(columns, plan):  # type: ignore[no-untyped-def]
+        stored(columns, plan)
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(lineage, "columns_store", failing)
+    failed = pipeline.post(URL, ev.feature_event(), format="json")
+    assert failed.status_code == 500 and failed.json()["error"] == "internal_error"
+    assert _counts() == before and AuditEntry.objects.count() == entries
+
+    monkeypatch.setattr(lineage, "columns_store", stored)
+    assert _post(pipeline, ev.feature_event()).status_code == 201
+    fields, edges, events = _counts()
+    assert fields > before[0] and edges > before[1] and events == before[2] + 1
