@@ -59,7 +59,8 @@ def decode_body(raw: bytes, content_encoding: str) -> object:
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InvalidLineageEvent("$", f"the body is not JSON: {exc}") from exc
     try:
-        json_check(value)  # MAX_JSON_DEPTH, MAX_JSON_ITEMS and no NUL, as every JSON body
+        # MAX_JSON_ITEMS and no NUL, as every JSON body; an event may nest deeper (Airflow's task tree).
+        json_check(value, depth_setting="MAX_OPENLINEAGE_JSON_DEPTH")
     except ApplicationError as exc:  # in this endpoint's own shape: "<path>: <problem>"
         path, _, problem = exc.detail.partition(": ")
         raise InvalidLineageEvent("$" if path == "the body" else path, problem) from exc

@@ -81,9 +81,10 @@ def _children(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
             yield "", f"{path}[{index}]", item
 
 
-def json_check(value: Any) -> None:
-    """Depth, items and NUL checks over a parsed value, walked without recursion."""
-    max_depth, max_items = settings.MAX_JSON_DEPTH, settings.MAX_JSON_ITEMS
+def json_check(value: Any, *, depth_setting: str = "MAX_JSON_DEPTH") -> None:
+    """Depth, items and NUL checks over a parsed value, walked without recursion. ``depth_setting``
+    names the setting that bounds the depth (an endpoint may have a deeper bound of its own)."""
+    max_depth, max_items = int(getattr(settings, depth_setting)), settings.MAX_JSON_ITEMS
     stack: list[tuple[Any, str, int]] = [(value, "", 1)]
     while stack:
         current, path, depth = stack.pop()
@@ -94,7 +95,7 @@ def json_check(value: Any) -> None:
         if not isinstance(current, Mapping | list):
             continue
         if depth > max_depth:
-            raise JsonTooDeep(f"{path or 'the body'}: JSON nested deeper than MAX_JSON_DEPTH={max_depth}")
+            raise JsonTooDeep(f"{path or 'the body'}: JSON nested deeper than {depth_setting}={max_depth}")
         if len(current) > max_items:
             raise JsonTooManyItems(
                 f"{path or 'the body'}: {len(current)} items, more than MAX_JSON_ITEMS={max_items}"

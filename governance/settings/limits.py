@@ -8,6 +8,9 @@ from governance.core import env
 # Request bodies that are not file uploads (JSON): bytes, nesting depth and items in any one list or object.
 MAX_JSON_BODY_BYTES = env.integer("MAX_JSON_BODY_BYTES", 4 * 1024**2, minimum=1024)
 MAX_JSON_DEPTH = env.integer("MAX_JSON_DEPTH", 64, minimum=4)
+# OpenLineage events only: Airflow's providers (1.9 on Airflow 2) nest a DAG's task tree one level per
+# downstream task, so a 60-task chain goes past MAX_JSON_DEPTH; the event's other limits still hold.
+MAX_OPENLINEAGE_JSON_DEPTH = env.integer("MAX_OPENLINEAGE_JSON_DEPTH", 256, minimum=4)
 MAX_JSON_ITEMS = env.integer("MAX_JSON_ITEMS", 10_000, minimum=10)
 # Uploaded files, per file: a model artifact, a dataset version, a consent import.
 MAX_ARTIFACT_UPLOAD_BYTES = env.integer("MAX_ARTIFACT_UPLOAD_BYTES", 64 * 1024**2, minimum=1024)

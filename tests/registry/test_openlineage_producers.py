@@ -4,7 +4,7 @@ Airflow (apache-airflow-providers-openlineage), Spark, dbt and Flink (the OpenLi
 python client's static DatasetEvent/JobEvent, written by hand from the 2-0-2 spec, the facet schemas and
 the producers' own facet classes: every valid one is accepted, stored as sent and shown in the lineage
 graph with its facets; every invalid one (``invalid/expected.json`` names the JSON path) gets 400 naming
-that path and stores nothing. ``known_refused/`` holds real shapes we refuse today (xfail, strict).
+that path and stores nothing. ``edge_cases/`` holds real shapes at the edge of our limits, each accepted.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ CORPUS = Path(__file__).with_name("openlineage_producers")
 PRODUCERS = ("airflow", "spark", "dbt", "flink")
 VALID = sorted(path for folder in (*PRODUCERS, "client") for path in (CORPUS / folder).glob("*.json"))
 INVALID: dict[str, dict[str, str]] = json.loads((CORPUS / "invalid" / "expected.json").read_text())
-KNOWN_REFUSED: dict[str, dict[str, str]] = json.loads(
-    (CORPUS / "known_refused" / "expected.json").read_text()
-)
+EDGE_CASES = sorted((CORPUS / "edge_cases").glob("*.json"))
 TERMINAL = {"COMPLETE", "FAIL", "ABORT"}
 
 
@@ -226,18 +224,26 @@ def test_every_invalid_file_has_an_expectation_and_every_expectation_a_file() ->
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, reason=f"{why['refused_with'][-60:]}; fix: {why['fix']}"),
-        )
-        for name, why in KNOWN_REFUSED.items()
-    ],
-    ids=[Path(name).stem for name in KNOWN_REFUSED],
-)
-def test_real_shapes_refused_today_are_accepted(pipeline: APIClient, name: str) -> None:
-    response = _post(pipeline, (CORPUS / "known_refused" / name).read_bytes())
+@pytest.mark.parametrize("path", EDGE_CASES, ids=[path.stem for path in EDGE_CASES])
+def test_real_shapes_at_the_edge_of_our_limits_are_accepted(pipeline: APIClient, path: Path) -> None:
+    response = _post(pipeline, path.read_bytes())
 
     assert response.status_code == 201, response.json()["detail"][-120:]
+    assert LineageEvent.objects.get(pk=response.json()["id"]).body == _load(path)
+
+
+@pytest.mark.django_db
+def test_an_event_deeper_than_the_openlineage_bound_is_refused_naming_it(pipeline: APIClient) -> None:
+    event = _load(EDGE_CASES[0])
+    deep: dict[str, Any] = {}
+    for _ in range(300):
+        deep = {"next": deep}
+    event["job"]["facets"]["airflow"]["taskTree"] = deep
+    before = _stored_rows()
+
+    response = _post(pipeline, json.dumps(event).encode())
+
+    assert response.status_code == 400
+    assert "MAX_OPENLINEAGE_JSON_DEPTH=256" in response.json()["detail"]
+    assert response.json()["detail"].startswith("job.facets.airflow.taskTree.next")
+    assert _stored_rows() == before
