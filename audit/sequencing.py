@@ -2,10 +2,11 @@
 
 Per batch: each queued row's entry (RFC 8785 canonical JSON with the next index and the previous
 entry's SHA-256), the perfect subtrees it completes (RFC 9162 §2.1.1), then one write of entries, nodes
-and head that also removes the integrated queue rows. On PostgreSQL a sequencer holding the lock spends
-one round trip per batch (``audit_integrate_batch`` writes one batch and reads the next) plus one to
-take the lock and one to release it; the per-entry work is C (the standard library's JSON codec and
-SHA-256, PostgreSQL's set-based inserts) but for a few lines of Merkle bookkeeping.
+and head that also removes the integrated queue rows. On PostgreSQL a writer that finds another
+sequencing spends one round trip (the try); the sequencer spends one per batch (``audit_integrate_batch``
+writes one batch and reads the next) plus the try, one read of head and queue, and the release. The
+per-entry work is C (the standard library's JSON codec and SHA-256, PostgreSQL's set-based inserts) but
+for a few lines of Merkle bookkeeping.
 """
 
 from __future__ import annotations
@@ -118,7 +119,15 @@ def build(size: int, prev: str, compact_range: bytes, texts: list[str]) -> Built
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------------
-_TAKE = "SELECT * FROM audit_sequencer_take(%s::bigint, %s::integer)"
+# The try alone, so that a writer finding another sequencing spends the least; the winner then reads
+# the head and the queue in a statement of its own (a snapshot taken after the lock was).
+_TRY = "SELECT pg_try_advisory_lock(%s::bigint)"
+_PEEK = (
+    "SELECT size, last_hash, compact_range, NULL::bigint, NULL::timestamptz, NULL::text"
+    " FROM audit_audithead WHERE id = 1"
+    " UNION ALL (SELECT NULL, NULL, NULL, id, created_at, fields FROM audit_auditpending"
+    " ORDER BY id LIMIT %s)"
+)
 _INTEGRATE = (
     "SELECT * FROM audit_integrate_batch(%s::bigint, %s::text, %s::bytea, %s::bigint[], %s::text,"
     " %s::bigint[], %s::bytea, %s::integer)"
@@ -132,11 +141,12 @@ def sequence_postgres(max_batches: int) -> int:
     appended = batches = 0
     while batches < max_batches:
         with connection.cursor() as cursor:
-            cursor.execute(_TAKE, [SEQUENCER_LOCK_KEY, SEQUENCE_BATCH])
-            rows = cursor.fetchall()
-            if not rows:
+            cursor.execute(_TRY, [SEQUENCER_LOCK_KEY])
+            if not cursor.fetchone()[0]:
                 return appended
             try:
+                cursor.execute(_PEEK, [SEQUENCE_BATCH])
+                rows = cursor.fetchall()
                 size, last_hash, compact_range = next(row[:3] for row in rows if row[3] is None)
                 queue = [row[3:] for row in rows if row[3] is not None]
                 while queue and batches < max_batches:

@@ -93,8 +93,7 @@ def audit_sequence(*, max_batches: int = 100) -> int:
 
     1. Try to lock the sequencer without waiting; if another session holds it, return at once: that
        session integrates our row (step 3 guarantees it). On PostgreSQL this try is the one round trip
-       a writer spends after its commit when another is sequencing; when it succeeds, the same round
-       trip brings back the head and the queue.
+       a writer spends after its commit when another is sequencing.
     2. Holding it: take the queue in id order, build each entry (RFC 8785 canonical JSON) with the next
        index and the previous entry's SHA-256, add the perfect subtrees it completes (RFC 9162
        §2.1.1), then in one transaction write the entries and nodes, move the head and delete the

@@ -40,7 +40,7 @@ PINNED: dict[str, tuple[int, int]] = {
     "mlflow_version_create": (21, 19),
     "releases_list": (6, 6),
     "lineage_ingest": (21, 8),
-    "audit_append": (11, 8),
+    "audit_append": (11, 9),
 }
 
 
