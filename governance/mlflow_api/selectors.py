@@ -94,10 +94,11 @@ def mlflow_version_get(*, name: str, version: str) -> ModelVersion:
         number = int(version)
     except (TypeError, ValueError):
         raise MlflowNotFound(f"Model Version (name={name}, version={version}) not found") from None
-    found = _versions().filter(model__name=name, version=number).first()
-    if found is None:
+    # (model, version) is unique: no ORDER BY (``first()`` would add one, and compiling it costs).
+    found = list(_versions().filter(model__name=name, version=number)[:1])
+    if not found:
         raise MlflowNotFound(f"Model Version (name={name}, version={version}) not found")
-    return found
+    return found[0]
 
 
 def mlflow_version_by_alias(*, name: str, alias: str) -> ModelVersion:
