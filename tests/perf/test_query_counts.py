@@ -4,10 +4,11 @@ More statements than pinned is a regression (an N+1, a lookup that lost its join
 improvement. Either way the test fails, so that the pin and the README's per-request budget move with
 the code: update ``PINNED`` below and the budget table together.
 
-Counts are those of one request after a first one of the same kind (caches warm: the token verified, the
-model and the job already stored; a predict request is pinned in tests/jobs/test_serving.py), as ``bench/profile.py`` counts them, audit sequencer included. Tests run inside a
-transaction, so on PostgreSQL an audited request counts two more than the bench: the sequencer's own
-transaction is a ``SAVEPOINT`` / ``RELEASE SAVEPOINT`` pair here, unlogged BEGIN/COMMIT there.
+Counts are those of one request after a first one of the same kind (caches warm: the token verified,
+the model and the job already stored; a predict request is pinned in tests/jobs/test_serving.py), as
+``bench/profile.py`` counts them, audit sequencer included. Tests run inside a transaction, so on
+PostgreSQL an audited request counts two more than the bench: the sequencer's own transaction is a
+``SAVEPOINT`` / ``RELEASE SAVEPOINT`` pair here, unlogged BEGIN/COMMIT there.
 """
 
 from __future__ import annotations
