@@ -59,11 +59,6 @@ def window_counts(key: str, previous: str, seconds: int) -> tuple[int, int]:
     return int(count), int(before or 0)
 
 
-def window_count(key: str, seconds: int) -> int:
-    """Count one more request in the window ``key`` (which lasts ``seconds``); the count so far."""
-    return window_counts(key, f"{key}:none", seconds)[0]
-
-
 class WindowRateThrottle(throttling.SimpleRateThrottle):
     """``num_requests`` per ``duration`` seconds, judged on the sliding estimate (module docstring)."""
 
