@@ -30,6 +30,30 @@ def test_database_url() -> str:
     )
 
 
+REDIS_SLOTS = ("worker", "jobs", "celery", "throttle")
+
+
+def redis_db_url(slot: str, *, flush: bool = True) -> str:
+    """A Redis database of this pytest-xdist worker's own, for one kind of test (``REDIS_SLOTS``).
+
+    Two xdist workers running worker-process tests at once must never share a broker: a Celery worker
+    started by one would take the other's task and look its job up in the wrong test database. gw0 gets
+    databases 4-7, gw1 8-11, gw2 12-15 (Redis has 16); a run without xdist uses gw0's. Flushed unless told
+    not to, so a task an earlier, killed run left queued is never taken.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    number = 4 + len(REDIS_SLOTS) * index + REDIS_SLOTS.index(slot)
+    if number > 15:
+        raise RuntimeError(f"Redis has 16 databases; xdist worker {worker} would need database {number}")
+    url = f"redis://127.0.0.1:6379/{number}"
+    if flush:
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    return url
+
+
 def child_env(**overrides: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
     env["DATABASE_URL"] = test_database_url()

@@ -10,7 +10,7 @@ from celery import Celery
 from django.conf import settings
 
 from tests.conftest import need
-from tests.support import celery_worker_command, child_env, running, wait_for_task_result
+from tests.support import celery_worker_command, child_env, redis_db_url, running, wait_for_task_result
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ def _round_trip(broker_url: str, transport_options: dict[str, object], tmp_path:
 
 def test_a_worker_on_redis_completes_a_task(tmp_path: Path) -> None:
     need("redis")
-    _round_trip("redis://127.0.0.1:6379/14", {}, tmp_path)
+    _round_trip(redis_db_url("celery"), {}, tmp_path)
 
 
 def test_a_worker_on_the_embedded_filesystem_broker_completes_a_task(tmp_path: Path) -> None:

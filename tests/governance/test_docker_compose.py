@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import need
-from tests.support import ROOT, free_port, running
+from tests.support import ROOT, free_port, redis_db_url, running
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
@@ -83,7 +83,7 @@ def _local_env(tmp_path: Path, database: str) -> dict[str, str]:
         )
         value = value.replace("/srv/governance", str(tmp_path / "srv"))
         env[key] = value
-    env["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/13"
+    env["CELERY_BROKER_URL"] = redis_db_url("worker")
     return env
 
 

@@ -91,10 +91,10 @@ def test_a_real_worker_logs_and_stores_no_grant(
     from tests.conftest import need
     from tests.jobs import factories
     from tests.jobs.conftest import broker
-    from tests.support import celery_worker_command, child_env, running
+    from tests.support import celery_worker_command, child_env, redis_db_url, running
 
     need("redis")
-    redis_url = "redis://127.0.0.1:6379/12"
+    redis_url = redis_db_url("worker")
     people = factories.people()
     release = factories.train_request(people.requester, factories.customers_dataset(people.requester))
     factories.sign(release, people.approver)

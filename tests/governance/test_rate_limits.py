@@ -13,6 +13,7 @@ from django.core.cache import cache
 
 from governance.core import throttling
 from tests.conftest import need
+from tests.support import redis_db_url
 
 pytestmark = pytest.mark.django_db
 ME = "/api/v1/me"
@@ -62,7 +63,7 @@ def test_the_window_counter_is_one_pipeline_and_expires(settings: Any) -> None:
     need("redis")
     import redis
 
-    url = "redis://127.0.0.1:6379/13"
+    url = redis_db_url("throttle")
     settings.REDIS_URL = url
     throttling._client.clear()
     try:

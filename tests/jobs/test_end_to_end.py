@@ -18,10 +18,9 @@ from tests.browser import sign_in_and_approve
 from tests.conftest import need
 from tests.jobs import factories
 from tests.jobs.conftest import broker
-from tests.support import celery_worker_command, child_env, running
+from tests.support import celery_worker_command, child_env, redis_db_url, running
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, pytest.mark.browser]
-REDIS = "redis://127.0.0.1:6379/12"
 
 
 def _job_done(job_id: int, log: Path, timeout: float = 120) -> ReleaseJob:
@@ -38,9 +37,7 @@ def test_request_browser_sign_offs_training_deploy_and_predictions_end_to_end(
     needs_postgres_db: None, live_server: Any, browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     need("redis")
-    import redis
-
-    redis.Redis.from_url(REDIS).flushdb()
+    redis_url = redis_db_url("jobs")
     people = factories.people()
     version = factories.customers_dataset(people.requester)
     training = factories.train_request(
@@ -62,8 +59,8 @@ def test_request_browser_sign_offs_training_deploy_and_predictions_end_to_end(
     requester.force_authenticate(people.requester)
     log = tmp_path / "worker.log"
     with (
-        running(celery_worker_command(), child_env(CELERY_BROKER_URL=REDIS), log),
-        broker(REDIS, monkeypatch),
+        running(celery_worker_command(), child_env(CELERY_BROKER_URL=redis_url), log),
+        broker(redis_url, monkeypatch),
     ):
         response = requester.post(f"/api/v1/releases/{training.pk}/run")
         assert response.status_code == 201, response.json()

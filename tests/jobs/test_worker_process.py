@@ -20,10 +20,9 @@ from registry.models import ModelVersion
 from tests.conftest import need
 from tests.jobs import factories
 from tests.jobs.conftest import broker
-from tests.support import celery_worker_command, child_env, running
+from tests.support import celery_worker_command, child_env, redis_db_url, running
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-REDIS = "redis://127.0.0.1:6379/13"
 
 
 def _wait_for(condition: Any, timeout: float, what: str, log: Path) -> Any:
@@ -36,17 +35,11 @@ def _wait_for(condition: Any, timeout: float, what: str, log: Path) -> Any:
     raise AssertionError(f"{what} within {timeout} s; worker log:\n{log.read_text()[-4000:]}")
 
 
-def _flush_redis() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS).flushdb()
-
-
 def test_killing_the_worker_mid_training_leaves_the_job_failed_and_no_model_version(
     needs_postgres_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     need("redis")
-    _flush_redis()
+    redis_url = redis_db_url("jobs")
     people = factories.people()
     version = factories.customers_dataset(people.requester, rows=20_000, personal=False)
     release = factories.train_request(
@@ -56,10 +49,10 @@ def test_killing_the_worker_mid_training_leaves_the_job_failed_and_no_model_vers
     )
     factories.sign(release, people.approver)
     log = tmp_path / "worker.log"
-    env = child_env(CELERY_BROKER_URL=REDIS, JOB_HEARTBEAT_SECONDS="1")
+    env = child_env(CELERY_BROKER_URL=redis_url, JOB_HEARTBEAT_SECONDS="1")
     client = APIClient()
     client.force_authenticate(people.requester)
-    with running(celery_worker_command(), env, log) as worker, broker(REDIS, monkeypatch):
+    with running(celery_worker_command(), env, log) as worker, broker(redis_url, monkeypatch):
         response = client.post(f"/api/v1/releases/{release.pk}/run")
         assert response.status_code == 201, response.json()
         job_id = response.json()["id"]
