@@ -90,6 +90,15 @@ class Dataset(models.Model):
     special_categories = models.BooleanField(default=False)  # GDPR Art. 9
     purposes = models.JSONField(default=list, blank=True)
     facets = models.JSONField(default=dict, blank=True)  # kept as sent by OpenLineage producers
+    # --- Data quality and bias (issue 20, EU AI Act Art. 10) ---
+    # The label column a model is trained to predict: the quality profile reports its class balance.
+    target_column = models.CharField(max_length=200, blank=True)
+    # The declared schema the profile checks values against (registry.quality): a list of
+    # {"name", "type", "nullable", "min", "max", "allowed"}; empty: nothing declared.
+    declared_schema = models.JSONField(default=list, blank=True)
+    # Protected and proxy attributes a bias examination groups by: a list of
+    # {"column", "data_categories": [fideslang categories], "proxy": bool}.
+    protected_attributes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
     archived_at = models.DateTimeField(null=True, blank=True)
 
@@ -256,6 +265,8 @@ class ModelVersion(models.Model):
     framework = models.CharField(max_length=100, blank=True)
     parameters = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    # The training job's bias examination on its held-out rows (governance.jobs.bias); {} when none ran.
+    bias_examination = models.JSONField(default=dict, blank=True)
     input_schema = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=32, default="registered")
     run = models.ForeignKey(
@@ -381,3 +392,4 @@ class LineageEvent(models.Model):
 
 
 from registry.models_columns import ColumnCategory, ColumnLineageEdge, DatasetField  # noqa: E402, F401
+from registry.models_quality import QualityProfile  # noqa: E402, F401

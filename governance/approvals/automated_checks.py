@@ -9,44 +9,31 @@ apps stay loosely coupled).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
 from django.utils import timezone
 
-from governance.accounts.models import User
 from governance.approvals import rules
+from governance.approvals.check_types import (
+    FAILED,
+    NOT_APPLICABLE,
+    PASSED,
+    CheckResult,
+    CheckSubject,
+)
+from governance.approvals.check_types import (
+    check_result as _result,
+)
+from governance.approvals.checks_bias import bias_within_threshold
+from governance.approvals.checks_quality import data_quality
 from governance.approvals.hashing import utc_text
 from governance.consent import selectors as consent_selectors
 from governance.core.errors import ApplicationError
 from governance.core.roles import Role
-from registry.models import DatasetVersion, MetricsSource, ModelVersion
+from registry.models import MetricsSource, ModelVersion
 
-PASSED, FAILED, NOT_APPLICABLE = "passed", "failed", "not_applicable"
 CONSENT_SELECTORS = "governance.consent.selectors"
-
-
-class CheckResult(TypedDict):
-    name: str
-    status: str
-    detail: str
-    data: dict[str, Any]
-    evaluated_at: NotRequired[str]  # RFC 3339 UTC; results stored before checks were re-run lack it
-
-
-@dataclass(frozen=True)
-class CheckSubject:
-    """What the checks look at: the request's declarations and the registry rows it covers."""
-
-    kind: str
-    risk_level: str
-    environment: str
-    dataset_versions: Sequence[DatasetVersion]  # pinned (train) or the model's training inputs (deploy)
-    model_version: ModelVersion | None = None
-    metric_thresholds: rules.Bounds = field(default_factory=dict)
-    dpia_reference: str = ""
-    human_overseer: User | None = None
 
 
 def consent_selector(name: str) -> Callable[..., Any] | None:
@@ -75,10 +62,6 @@ def checks_run(
     for result in results:
         result["evaluated_at"] = evaluated_at
     return results
-
-
-def _result(name: str, status: str, detail: str, data: Mapping[str, Any] | None = None) -> CheckResult:
-    return {"name": name, "status": status, "detail": detail, "data": dict(data or {})}
 
 
 def _risk_not_prohibited(subject: CheckSubject, params: Mapping[str, Any]) -> CheckResult:
@@ -223,5 +206,7 @@ _RUNNERS: dict[str, Callable[[CheckSubject, Mapping[str, Any]], CheckResult]] = 
     "human_overseer": _human_overseer,
     "lawful_basis": _lawful_basis,
     "no_erasure_impact": _no_erasure_impact,
+    "data_quality": data_quality,
+    "bias_within_threshold": bias_within_threshold,
 }
 assert set(_RUNNERS) == set(rules.CHECK_NAMES)  # noqa: S101 (a check named in rules but not run here is a bug)

@@ -13,6 +13,8 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NotRequired, TypedDict
 
+from governance.approvals import rules_bias, rules_quality
+
 KINDS: Final = ("train", "deploy")
 # The EU AI Act tiers (Regulation (EU) 2024/1689), spelled as registry.models.RiskLevel spells them.
 RISK_LEVELS: Final = ("minimal", "limited", "high", "unacceptable")
@@ -27,6 +29,8 @@ CHECK_NAMES: Final = (
     "human_overseer",
     "lawful_basis",
     "no_erasure_impact",
+    "data_quality",
+    "bias_within_threshold",
 )
 ENVIRONMENT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 METRIC: Final = re.compile(r"^[A-Za-z0-9_.:/-]{1,100}$")
@@ -88,6 +92,13 @@ def _risk_levels(value: Any, *, field: str) -> list[str]:
 
 
 def _check_params(name: str, params: Mapping[str, Any], *, field: str) -> dict[str, Any]:
+    try:
+        if name == "data_quality":
+            return rules_quality.params_validate(params)
+        if name == "bias_within_threshold":
+            return rules_bias.params_validate(params)
+    except (rules_quality.ParamsError, rules_bias.ParamsError) as exc:
+        raise PolicyError(f"{field}.params: {exc}") from exc
     allowed = {"metric_thresholds": {"metrics"}, "lawful_basis": {"purpose"}}.get(name, set())
     unknown = sorted(set(params) - allowed)
     if unknown:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from governance.approvals import rules_bias, rules_quality
 from governance.approvals.rules import (
     PolicySpec,
     check_applies,
@@ -59,6 +60,12 @@ def strictness_gaps(spec: PolicySpec, other: PolicySpec, *, risk_level: str) -> 
             gaps.extend(f"metric_thresholds {problem}" for problem in floors)
         elif name == "lawful_basis" and same["params"].get("purpose") != check["params"].get("purpose"):
             gaps.append(f"a lawful basis for {check['params'].get('purpose')}")
+        elif name == "data_quality":
+            gaps.extend(f"data_quality {gap}" for gap in rules_quality.gaps(same["params"], check["params"]))
+        elif name == "bias_within_threshold":
+            gaps.extend(
+                f"bias_within_threshold {gap}" for gap in rules_bias.gaps(same["params"], check["params"])
+            )
     if spec["approval_validity_seconds"] > other["approval_validity_seconds"]:
         gaps.append(f"approvals valid at most {other['approval_validity_seconds']} s")
     missing = sorted(set(other.get("signer_exclusions", [])) - set(spec.get("signer_exclusions", [])))

@@ -22,7 +22,8 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
-from governance.approvals.automated_checks import FAILED, CheckResult, CheckSubject, checks_run
+from governance.approvals.automated_checks import checks_run
+from governance.approvals.check_types import FAILED, CheckResult, CheckSubject
 from governance.approvals.models import Meaning, ReleaseKind, ReleaseRequest, ReleaseStatus
 from governance.core.errors import Conflict
 

@@ -23,7 +23,8 @@ from audit.jcs import canonical_json
 from audit.services import Target, audit_record
 from governance.accounts.models import User
 from governance.approvals import hashing, hooks, risk, rules, selectors
-from governance.approvals.automated_checks import FAILED, CheckResult, CheckSubject, checks_run
+from governance.approvals.automated_checks import checks_run
+from governance.approvals.check_types import FAILED, CheckResult, CheckSubject
 from governance.approvals.models import (
     OPEN_STATUSES,
     ReleaseDataset,
