@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "governance.jobs",
     "governance.mlflow_api",
     "governance.monitoring",
+    "governance.documentation",
 ]
 
 MIDDLEWARE = [
