@@ -44,8 +44,10 @@ def _locked_out(sender: Any, request: Any = None, **_: Any) -> None:
 
 
 def _identity_changed(sender: Any, **_: Any) -> None:
-    # A token, a user or a user's roles changed: this process trusts no token it verified before.
+    # A token, a user or a user's roles changed: this process trusts no token it verified before, now and
+    # once the change is committed (a request on another thread may verify the old row in between).
     token_cache_clear()
+    transaction.on_commit(token_cache_clear)
 
 
 def connect() -> None:

@@ -157,7 +157,11 @@ def token_revoke(*, actor: Actor, prefix: str, owner: User | None = None) -> Api
     )
     if not changed:
         raise Conflict(f"token {prefix!r} is already revoked", code="token_revoked")
-    token_cache_clear()  # an UPDATE sends no signal; other processes honour it within the cache's time
+    # An UPDATE sends no signal. Clear this process's memory now and again once the revocation is
+    # committed: a request on another thread could re-remember the token in between. Other processes
+    # honour it within the cache's time.
+    token_cache_clear()
+    transaction.on_commit(token_cache_clear)
     audit_record(
         actor=actor,
         action=AuditAction.TOKEN_REVOKE,

@@ -112,3 +112,23 @@ def test_with_the_cache_off_every_call_looks_the_token_up(token_client: Any, set
     client, _ = token_client("robot", "pipeline")
     assert _statements(client) == (200, 1)
     assert _statements(client) == (200, 1)
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: "after commit" runs at commit
+def test_a_token_remembered_again_while_its_revocation_commits_is_forgotten_at_commit(
+    token_client: Any,
+) -> None:
+    from django.db import transaction
+
+    from governance.accounts import token_cache
+
+    client, user = token_client("robot", "pipeline")
+    assert client.get(ME).status_code == 200
+    remembered = dict(token_cache._verified)
+    with transaction.atomic():
+        services.token_revoke(actor=Actor.system("tests"), prefix=ApiToken.objects.get(user=user).prefix)
+        # Another thread of this process verifies the key before the revocation is committed: it still
+        # reads the unrevoked row and remembers it again.
+        token_cache._verified.update(remembered)
+    answer = client.get(ME)
+    assert answer.status_code == 401 and "revoked" in answer.json()["detail"]
