@@ -132,7 +132,7 @@ class AuditEntryTable(tables.Table):  # type: ignore[misc]
         empty_text = "No entries match."
 
     def _names(self) -> dict[str, str] | None:
-        if not getattr(self, "show_names", False):
+        if not _show_names(self.request):
             return None
         if not hasattr(self, "_names_cache"):
             self._names_cache = people_names([row.record for row in self.page.object_list])
@@ -160,42 +160,31 @@ def _show_names(request: HttpRequest) -> bool:
     return bool(user_roles(request.user) & NAME_VIEWERS)
 
 
-def _recording(shown: list[int], *, names: bool) -> type[AuditEntryTable]:
-    """The table (with people's names if ``names``), noting the index of each row it renders into
-    ``shown``: what the page showed."""
-
-    class Recording(AuditEntryTable):
-        show_names = names
-
-        class Meta(AuditEntryTable.Meta):  # django-tables2 reads only a table's own Meta
-            pass
-
-        def render_index(self, record: AuditEntry) -> SafeString:
-            shown.append(record.index)
-            return super().render_index(record)
-
-    return Recording
-
-
 @login_required
 @require_GET
 def audit_log_page(request: HttpRequest) -> HttpResponse:
     """``/audit/?action=&actor=&target_type=&target_id=&since=&until=&sort=&page=``"""
     roles_required(request, roles_of(AUDIT_READERS), who=WHO)
     filterset = AuditEntryFilter(request.GET or None, queryset=AuditEntry.objects.all())
-    shown: list[int] = []
+    shown: list[AuditEntry] = []
     response = list_page(
         request,
         title="Audit log",
         intro="Every action, one entry each, chained and signed into a Merkle tree; open one for its proof.",
         filterset=filterset,
-        table_class=_recording(shown, names=_show_names(request)),
+        table_class=AuditEntryTable,
         table_id="audit-entries",
         context=_verify_context(),
         template="audit/entries.html",
+        shown=shown,
     )
     filters = {name: request.GET.get(name) for name in (*filterset.filters, "sort", "page", "per_page")}
-    audit_entries_read(actor=actor_from_request(request), indices=shown, filters=filters, via="page")
+    audit_entries_read(
+        actor=actor_from_request(request),
+        indices=[entry.index for entry in shown],
+        filters=filters,
+        via="page",
+    )
     return response
 
 

@@ -109,20 +109,6 @@ class PrivacyRequestTable(tables.Table):  # type: ignore[misc]
         return str(user.full_name or user.username) if user is not None else "—"
 
 
-def _recording(shown: list[int]) -> type[PrivacyRequestTable]:
-    """The table, noting the number of each request it renders into ``shown`` (what the page showed)."""
-
-    class Recording(PrivacyRequestTable):
-        class Meta(PrivacyRequestTable.Meta):  # django-tables2 reads only a table's own Meta
-            pass
-
-        def render_id(self, record: PrivacyRequest) -> SafeString:
-            shown.append(record.pk)
-            return super().render_id(record)
-
-    return Recording
-
-
 @login_required
 @require_GET
 def privacy_request_list_page(request: HttpRequest) -> HttpResponse:
@@ -132,16 +118,19 @@ def privacy_request_list_page(request: HttpRequest) -> HttpResponse:
     any is an audit entry (``privacy_request.read``: the numbers shown and the filters)."""
     roles_required(request, REQUEST_READ_ROLES, who="compliance officers and auditors")
     filterset = PrivacyRequestFilter(request.GET or None, queryset=privacy_request_rows())
-    shown: list[int] = []
+    shown: list[PrivacyRequest] = []
     response = list_page(
         request,
         title="Privacy requests",
         intro="Soonest deadline first. Deadlines: GDPR Art. 12(3) one month; CCPA confirm within 10 "
         "business days, answer within 45 days.",
         filterset=filterset,
-        table_class=_recording(shown),
+        table_class=PrivacyRequestTable,
         table_id="privacy-requests",
+        shown=shown,
     )
     filters = {name: request.GET.get(name) for name in (*filterset.filters, "sort", "page", "per_page")}
-    privacy_request_list_read(actor=actor_from_request(request), shown=shown, filters=filters, via="page")
+    privacy_request_list_read(
+        actor=actor_from_request(request), shown=[row.pk for row in shown], filters=filters, via="page"
+    )
     return response

@@ -56,7 +56,7 @@ def table_configure(request: HttpRequest, table: Any) -> Any:
     return table
 
 
-def list_page(
+def list_page(  # noqa: PLR0913 (keyword-only: what a list page is made of)
     request: HttpRequest,
     *,
     title: str,
@@ -66,8 +66,12 @@ def list_page(
     intro: str = "",
     context: Mapping[str, Any] | None = None,
     template: str = "lists/list.html",
+    shown: list[Any] | None = None,
 ) -> HttpResponse:
-    """Render a list page: the filter form, the table of the rows it selects, and the pages."""
+    """Render a list page: the filter form, the table of the rows it selects, and the pages.
+
+    ``shown``, when given, receives the records of the page rendered (in order): what the reader saw, for
+    a page whose reading is itself an audit entry."""
     status = 200
     if filterset.is_bound and not filterset.is_valid():
         rows = filterset.queryset.none()
@@ -76,7 +80,10 @@ def list_page(
         rows = filterset.qs
     table = table_configure(request, table_class(rows, attrs={"id": table_id, "class": "table"}))
     page = {"title": title, "intro": intro, "filter": filterset, "table": table, **(context or {})}
-    return render(request, template, page, status=status)
+    response = render(request, template, page, status=status)
+    if shown is not None:
+        shown.extend(row.record for row in table.page.object_list)
+    return response
 
 
 def utc_cell(moment: datetime | None) -> SafeString | str:
