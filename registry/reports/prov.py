@@ -28,10 +28,12 @@ import json
 from collections.abc import Mapping
 from typing import TypeAlias, TypedDict
 
+from registry.reports.prov_columns import column_records
+from registry.reports.prov_names import PREFIX, qname_value, qualified_name
 from registry.reports.types import JSONValue, LineageReport, ReportNode
 
 DEFAULT_NAMESPACE = "urn:model-governance:prov:"
-PREFIX = "gov"
+__all__ = ["DEFAULT_NAMESPACE", "PREFIX", "ProvDocument", "qname_value", "qualified_name", "to_prov_json"]
 
 # PROV-JSON values: strings, numbers, booleans, or typed literals {"$": ..., "type": ...}.
 ProvValue: TypeAlias = str | int | float | bool | dict[str, str]
@@ -52,9 +54,9 @@ class ProvDocument(TypedDict, total=False):
     wasDerivedFrom: dict[str, ProvRecord]
     specializationOf: dict[str, ProvRecord]
     wasInfluencedBy: dict[str, ProvRecord]
+    hadMember: dict[str, ProvRecord]
 
 
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _ENTITY_TYPES = {
     "dataset": "gov:Dataset",
     "dataset_version": "gov:DatasetVersion",
@@ -62,27 +64,19 @@ _ENTITY_TYPES = {
     "model_version": "gov:ModelVersion",
 }
 _ACTIVITY_TYPES = {"run": "gov:Run", "deployment": "gov:Deployment"}
-
-
-def qualified_name(local: str, prefix: str = PREFIX) -> str:
-    """``prefix:local`` with ``local`` escaped so the result is a PROV-N qualified name.
-
-    Letters, digits and ``_`` pass through; ``-`` and ``.`` too, except where PROV-N forbids
-    them (``-`` first, ``.`` last); everything else becomes ``%HH`` per UTF-8 byte.
-    """
-    out: list[str] = []
-    last = len(local) - 1
-    for position, char in enumerate(local):
-        if char in _UNRESERVED or (char == "-" and position > 0) or (char == "." and position < last):
-            out.append(char)
-        else:
-            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
-    return f"{prefix}:{''.join(out) or '_'}"
-
-
-def qname_value(name: str) -> dict[str, str]:
-    """A qualified-name typed literal, as ``prov:type`` values are written in PROV-JSON §2.4."""
-    return {"$": name, "type": "xsd:QName"}
+_SECTIONS = (
+    "entity",
+    "activity",
+    "agent",
+    "used",
+    "wasGeneratedBy",
+    "wasAssociatedWith",
+    "wasAttributedTo",
+    "wasDerivedFrom",
+    "specializationOf",
+    "wasInfluencedBy",
+    "hadMember",
+)
 
 
 def to_prov_json(report: LineageReport, *, namespace: str = DEFAULT_NAMESPACE) -> ProvDocument:
@@ -98,30 +92,12 @@ def to_prov_json(report: LineageReport, *, namespace: str = DEFAULT_NAMESPACE) -
     builder.add_deployments()
     builder.add_edges()
     builder.add_approvals()
+    builder.add_columns()
 
-    sections = builder.sections
     document: ProvDocument = {"prefix": {PREFIX: namespace}}
-    # Spelled out rather than looped so the TypedDict keys stay checkable.
-    if sections.get("entity"):
-        document["entity"] = sections["entity"]
-    if sections.get("activity"):
-        document["activity"] = sections["activity"]
-    if sections.get("agent"):
-        document["agent"] = sections["agent"]
-    if sections.get("used"):
-        document["used"] = sections["used"]
-    if sections.get("wasGeneratedBy"):
-        document["wasGeneratedBy"] = sections["wasGeneratedBy"]
-    if sections.get("wasAssociatedWith"):
-        document["wasAssociatedWith"] = sections["wasAssociatedWith"]
-    if sections.get("wasAttributedTo"):
-        document["wasAttributedTo"] = sections["wasAttributedTo"]
-    if sections.get("wasDerivedFrom"):
-        document["wasDerivedFrom"] = sections["wasDerivedFrom"]
-    if sections.get("specializationOf"):
-        document["specializationOf"] = sections["specializationOf"]
-    if sections.get("wasInfluencedBy"):
-        document["wasInfluencedBy"] = sections["wasInfluencedBy"]
+    for section in _SECTIONS:  # in PROV-JSON's order; sections with nothing in them are left out
+        if builder.sections.get(section):
+            document[section] = builder.sections[section]  # type: ignore[literal-required]
     return document
 
 
@@ -320,6 +296,13 @@ class _Builder:
                             "prov:role": qname_value("gov:signed"),
                         },
                     )
+
+    def add_columns(self) -> None:
+        for kind, ident, attributes in column_records(self.report, declared=self.kind):
+            if ident.startswith("_:"):
+                self.relation(kind, attributes)
+            else:
+                self.declare(kind, ident, attributes)
 
     # --- edges --------------------------------------------------------------------------
 

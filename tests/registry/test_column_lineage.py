@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import re
 import zlib
 
@@ -370,3 +371,34 @@ def test_an_event_whose_columns_fail_to_store_leaves_nothing_and_its_retry_store
     assert _post(pipeline, ev.feature_event()).status_code == 201
     fields, edges, events = _counts()
     assert fields > before[0] and edges > before[1] and events == before[2] + 1
+
+
+def test_the_prov_export_carries_the_columns_their_categories_and_derivations(token_client, pipeline) -> None:
+    """The PROV-JSON report says what the JSON report says about columns: each a ``gov:Column`` member
+    of its dataset version, personal or sensitive, and derived from the columns it was computed from."""
+    from registry.reports.prov_columns import column_ident
+
+    _trained_model(token_client, pipeline)
+    auditor, _ = token_client("audrey-prov", "auditor")
+    columns = {
+        (c["name"], c["column"]): c
+        for c in auditor.get("/api/v1/reports/lineage", {"nodeId": "model:churn#1", "format": "json"}).json()[
+            "input_columns"
+        ]
+    }
+    prov = auditor.get("/api/v1/reports/lineage", {"nodeId": "model:churn#1", "format": "prov"}).json()
+
+    email, domain = columns[(ev.CRM[1], "email")], columns[(ev.FEATURES[1], "email_domain")]
+    entity = prov["entity"][column_ident(email["node"], "email")]
+    assert entity["prov:type"] == {"$": "gov:Column", "type": "xsd:QName"}
+    assert (entity["gov:personal"], entity["gov:sensitive"]) == (True, False)
+    assert json.loads(entity["gov:categories"]) == ["user.contact.email"]
+    derived = {
+        (one["prov:generatedEntity"], one["prov:usedEntity"]): one.get("gov:transformation")
+        for one in prov["wasDerivedFrom"].values()
+    }
+    key = (column_ident(domain["node"], "email_domain"), column_ident(email["node"], "email"))
+    assert derived[key] == "DIRECT/TRANSFORMATION"
+    members = {(one["prov:collection"], one["prov:entity"]) for one in prov.get("hadMember", {}).values()}
+    assert any(entity_id == column_ident(domain["node"], "email_domain") for _, entity_id in members)
+    assert all(collection in prov["entity"] for collection, _ in members)
