@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from audit import selectors
 from audit.actors import Actor
 from audit.models import AuditEntry
-from governance.consent.models import PrivacyRequest
+from governance.consent.models import ConsentEvent, PrivacyRequest
 from governance.consent.services.requests import privacy_request_create, privacy_request_status_set
 from governance.consent.subjects import subject_hash_of
 from governance.core.pseudonyms import keyed_hash
@@ -237,3 +237,36 @@ def test_reads_of_registry_metadata_are_no_entries(make_user: Any, token_client:
 
     assert reads == []
     assert isinstance(pipeline, APIClient)
+
+
+def test_the_admin_sites_privacy_request_and_consent_event_details_are_reads(
+    auditor: tuple[Client, Any], officer: tuple[Client, Any]
+) -> None:
+    """The admin site shows a subject's keyed hash on these detail pages: each view is one entry, as in
+    the console; a list searched by a subject's hash is one too, a plain list is none."""
+    client, _ = auditor
+    row = _request(officer[1])
+    record(Actor.for_user(officer[1]), 7, "grant")
+    event = ConsentEvent.objects.get(subject_hash=row.subject_hash)
+
+    detail = _only(
+        _entries_of(lambda: client.get(f"/admin/consent/privacyrequest/{row.pk}/change/")),
+        "privacy_request.read",
+    )
+    consent = _only(
+        _entries_of(lambda: client.get(f"/admin/consent/consentevent/{event.pk}/change/")), "consent.read"
+    )
+    searched = _only(
+        _entries_of(lambda: client.get("/admin/consent/consentevent/", {"q": row.subject_hash})),
+        "consent.read",
+    )
+
+    assert (
+        detail["target"] == {"type": "privacy_request", "id": str(row.pk)}
+        and detail["data"]["via"] == "admin"
+    )
+    assert consent["target"]["id"] == row.subject_hash and consent["data"]["events"] == [event.pk]
+    assert searched["data"]["subjects"] == [row.subject_hash]
+    assert _entries_of(lambda: client.get("/admin/consent/consentevent/")) == []
+    assert _entries_of(lambda: client.get("/admin/consent/privacyrequest/")) == []
+    assert _entries_of(lambda: client.get("/admin/consent/privacyrequest/999999/change/")) == []

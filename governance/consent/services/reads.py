@@ -189,3 +189,22 @@ def privacy_request_list_read(
         data={"via": via, "ids": ids, "filters": filters_for_audit(filters)},
     )
     return True
+
+
+@transaction.atomic
+def consent_events_read(*, actor: Actor, events: Iterable[ConsentEvent], via: str) -> bool:
+    """Record that ``actor`` saw these consent events (the admin site's detail, or its list searched by a
+    subject's keyed hash): one ``consent.read`` naming the subject, or each subject when several.
+    Nothing shown, nothing recorded: returns whether it recorded."""
+    rows = list(events)
+    if not rows:
+        return False
+    subjects = sorted({row.subject_hash for row in rows})
+    target = _subject(subjects[0]) if len(subjects) == 1 else Target.of("data_subject", "several")
+    audit_record(
+        actor=actor,
+        action=AuditAction.CONSENT_READ,
+        target=target,
+        data={"via": via, "events": sorted(row.pk for row in rows), "subjects": subjects},
+    )
+    return True
