@@ -50,6 +50,9 @@ RUN_PARAMETERS: Final[Mapping[str, tuple[type, ...]]] = {
     "features": (list,),
     "test_size": (float,),
     "random_state": (int,),
+    # The class whose rates the bias examination compares (governance.jobs.bias); a binary target's
+    # larger class when left out, required to examine a multiclass target one class against the rest.
+    "positive_label": (str, int),
 }
 DEFAULTS: Final[Mapping[str, Any]] = {"n_estimators": 100, "test_size": 0.25, "random_state": 0}
 
@@ -69,6 +72,7 @@ class TrainingSpec:
     features: tuple[str, ...] | None = None
     test_size: float = 0.25
     random_state: int = 0
+    positive_label: str | None = None
     estimator_parameters: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -103,11 +107,15 @@ class TrainingSpec:
             raise ParameterError("parameters.n_estimators: must be between 1 and 2000")
         estimator = {key: parameters[key] for key in ESTIMATOR_PARAMETERS if key in parameters}
         estimator.setdefault("n_estimators", n_estimators)
+        positive_label = parameters.get("positive_label")
+        if isinstance(positive_label, str) and not positive_label.strip():
+            raise ParameterError("parameters.positive_label: name a class of the target, or leave it out")
         return cls(
             target=str(target),
             features=tuple(features) if features else None,
             test_size=test_size,
             random_state=int(parameters.get("random_state", DEFAULTS["random_state"])),
+            positive_label=None if positive_label is None else str(positive_label),
             estimator_parameters=estimator,
         )
 
@@ -121,6 +129,9 @@ class TrainedModel:
     rows_train: int
     rows_test: int
     held_out: pd.DataFrame  # the evaluation rows' features (prepared), for the ONNX agreement check
+    # Their true labels; with ``held_out.index`` (the training frame's own) the bias examination finds the
+    # same rows' protected columns, which need not be features.
+    held_out_labels: pd.Series
 
 
 def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = ()) -> TrainedModel:
@@ -155,6 +166,7 @@ def train(frame: pd.DataFrame, spec: TrainingSpec, *, exclude: Sequence[str] = (
         rows_train=len(x_train),
         rows_test=len(x_test),
         held_out=x_test,
+        held_out_labels=y_test,
     )
 
 

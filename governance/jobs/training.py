@@ -4,8 +4,10 @@ Steps (the runner has verified and claimed the grant):
 1. Copy each pinned dataset version out of storage, hashing it: the bytes must be the approved ones.
 2. No erasure or deletion may now affect those dataset versions.
 3. Apply the consent filter for ``train_ai_system`` as of now, to exactly those bytes; keep the manifest.
-4. Train and evaluate on a held-out split; metrics must meet the thresholds declared in the request
-   (declared before evaluation, pinned in the request hash).
+4. Train and evaluate on a held-out split; when a pinned dataset declares protected attributes, examine
+   bias on the same held-out rows (``bias.py``, EU AI Act Art. 10(2)(f)) and count its differences among
+   the metrics; metrics must meet the thresholds declared in the request (declared before evaluation,
+   pinned in the request hash).
 5. Write the pipeline as skops and as ONNX; the ONNX model must answer the held-out rows as
    scikit-learn does (labels equal, probabilities within 1e-5), or the job is refused.
 6. In one transaction: the model (if new), the run (inputs, parameters, code version, environment,
@@ -16,6 +18,7 @@ Steps (the runner has verified and claimed the grant):
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import io
 import platform
@@ -33,7 +36,7 @@ from django.utils import timezone
 from governance.accounts.models import User
 from governance.approvals.hashing import utc_text
 from governance.consent.selectors import eligible_rows, erasure_affected_nodes
-from governance.jobs import ml
+from governance.jobs import bias, ml
 from governance.jobs.context import Context, Refused, fetch_verified
 from governance.jobs.services import job_complete_in_transaction, job_progress
 from governance.monitoring.services import profile_create
@@ -60,6 +63,11 @@ def train(context: Context) -> None:
     job_progress(job=job, stage="training", percent=40)
     trained = ml.train(frame, spec, exclude=subject_columns)
     job_progress(job=job, stage="evaluating", percent=80)
+    examination = _bias_examination(versions, frame, trained, spec)
+    if examination:
+        trained = dataclasses.replace(
+            trained, metrics={**trained.metrics, **bias.examination_metrics(examination)}
+        )
     artifacts = _checked_artifacts(context, trained)
     # The drift monitor's reference: the labelled rows trained and evaluated on, and the model's answers.
     labelled = frame[frame[spec.target].notna()]
@@ -69,7 +77,14 @@ def train(context: Context) -> None:
     job_progress(job=job, stage="registering", percent=90)
     with transaction.atomic():
         registered = _register(
-            context, versions, trained, manifests, artifacts, started_at=started_at, ended_at=ended_at
+            context,
+            versions,
+            trained,
+            manifests,
+            artifacts,
+            examination=examination,
+            started_at=started_at,
+            ended_at=ended_at,
         )
         profile_create(
             actor=context.actor,
@@ -109,9 +124,36 @@ def _consented_rows(
         frame, manifest = eligible_rows(dataset_version=version, purpose=PURPOSE, at=at, source=path)
         frames.append(frame)
         manifests.append(manifest)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    # One row, one index label: the bias examination finds the held-out rows' protected columns by it.
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
     subject_columns = sorted({v.dataset.subject_id_column for v in versions if v.dataset.subject_id_column})
     return frame, manifests, subject_columns
+
+
+def _bias_examination(
+    versions: list[DatasetVersion], frame: pd.DataFrame, trained: ml.TrainedModel, spec: ml.TrainingSpec
+) -> dict[str, Any]:
+    """Step 4's examination of the columns the pinned datasets declare protected (or proxies), on the
+    held-out rows the metrics come from; {} when none declares any. The columns come from the consented
+    frame, so one the features leave out is examined all the same."""
+    declared = [
+        attribute
+        for version in versions
+        for attribute in version.dataset.protected_attributes or []
+        if isinstance(attribute, dict) and attribute.get("column")
+    ]
+    if not declared:
+        return {}
+    positive, reason = bias.positive_label_choose(trained.classes, spec.positive_label)
+    examination = bias.examine(
+        frame.loc[trained.held_out.index],
+        trained.held_out_labels,
+        trained.pipeline.predict(trained.held_out),
+        positive_label=positive,
+        attributes=declared,
+        not_examined=reason,
+    )
+    return dict(examination)
 
 
 def _checked_artifacts(context: Context, trained: ml.TrainedModel) -> tuple[bytes, bytes]:
@@ -137,10 +179,12 @@ def _register(
     manifests: list[Any],
     artifacts: tuple[bytes, bytes],
     *,
+    examination: dict[str, Any],
     started_at: datetime,
     ended_at: datetime,
 ) -> ModelVersion:
-    """Step 6, inside the caller's transaction: model (if new), run, signed version, lineage, job end."""
+    """Step 6, inside the caller's transaction: model (if new), run, signed version (with its bias
+    examination), lineage, job end."""
     job, release, actor = context.job, context.job.release, context.actor
     model = RegisteredModel.objects.filter(name=release.model_name).first()
     if model is None:
@@ -167,6 +211,11 @@ def _register(
         input_schema=list(trained.input_schema),
         run=run,
     )
+    if examination:
+        # model_version_create takes no bias_examination yet; this is the same transaction, and the
+        # job's ending below is the action's audit entry (with the examination's summary).
+        ModelVersion.objects.filter(pk=version.pk).update(bias_examination=examination)
+        version.bias_examination = examination
     user = User.objects.get(pk=job.requested_by_id)
     lineage_event_ingest(
         actor=actor, user=user, event=_openlineage_event(run_id, job_name, versions, ended_at)
@@ -183,6 +232,8 @@ def _register(
             for manifest in manifests
         ],
     }
+    if examination:
+        result["bias"] = bias.examination_summary(examination)
     job_complete_in_transaction(actor=actor, job=job, result=result)
     return version
 

@@ -89,6 +89,10 @@ class CatalogModelVersionOutputSerializer(serializers.Serializer[ModelVersion]):
     framework = serializers.CharField()
     parameters = serializers.JSONField()
     metrics = serializers.JSONField()
+    bias_examination = serializers.JSONField(
+        help_text="the training job's bias examination on its held-out rows (format bias-examination/1); "
+        "{} when none ran"
+    )
     input_schema = serializers.JSONField()
     status = serializers.CharField()
     run_id = serializers.SerializerMethodField()
