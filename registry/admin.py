@@ -16,6 +16,8 @@ from registry.models import (
     RegisteredModel,
     TrainingRun,
 )
+from registry.models_columns import ColumnCategory, ColumnLineageEdge, DatasetField
+from registry.models_quality import QualityProfile
 
 
 @admin.register(RegisteredModel)
@@ -84,3 +86,41 @@ class LineageEdgeAdmin(ReadOnlyModelAdmin):
     list_display = ["source", "relation", "target", "created_at"]
     list_filter = ["relation"]
     search_fields = ["=source", "=target"]
+
+
+@admin.register(DatasetField)
+class DatasetFieldAdmin(ReadOnlyModelAdmin):
+    list_display = ["version", "name", "type", "data_categories", "position"]
+    search_fields = ["version__dataset__name", "name"]
+    list_select_related = ["version__dataset"]
+
+
+@admin.register(ColumnLineageEdge)
+class ColumnLineageEdgeAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "input_namespace",
+        "input_name",
+        "input_field",
+        "transformation_type",
+        "transformation_subtype",
+        "output_version",
+        "output_field",
+        "masking",
+    ]
+    list_filter = ["transformation_type", "masking"]
+    search_fields = ["input_name", "input_field", "output_field"]
+    list_select_related = ["output_version__dataset"]
+
+
+@admin.register(ColumnCategory)
+class ColumnCategoryAdmin(ReadOnlyModelAdmin):
+    list_display = ["dataset", "column", "data_categories", "declared_at"]
+    search_fields = ["dataset__name", "column"]
+    list_select_related = ["dataset"]
+
+
+@admin.register(QualityProfile)
+class QualityProfileAdmin(ReadOnlyModelAdmin):
+    list_display = ["version", "sha256", "computed_at"]
+    search_fields = ["version__dataset__name", "=sha256"]
+    list_select_related = ["version__dataset"]

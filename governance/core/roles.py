@@ -33,6 +33,12 @@ REGISTRY_VIEW = {
         "datasetversion",
         "trainingrun",
         "deployment",
+        "job",
+        "lineageedge",
+        "datasetfield",
+        "columnlineageedge",
+        "columncategory",
+        "qualityprofile",
     )
 }
 

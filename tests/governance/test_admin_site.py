@@ -37,3 +37,19 @@ def test_an_auditor_sees_the_audit_log_in_the_admin_but_cannot_change_it(client,
     assert change.status_code == 403 or AuditEntry.objects.get(pk=entry.pk).action != "forged"
     assert delete.status_code == 403
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "registry/datasetfield",
+        "registry/columnlineageedge",
+        "registry/columncategory",
+        "registry/qualityprofile",
+    ],
+)
+def test_the_column_and_quality_rows_are_listed_read_only_in_the_admin(client, make_user, path) -> None:
+    client.force_login(make_user("aud", "auditor"))
+
+    assert client.get(f"/admin/{path}/").status_code == 200
+    assert client.get(f"/admin/{path}/add/").status_code == 403
