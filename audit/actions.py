@@ -37,6 +37,8 @@ class AuditAction(StrEnum):
     DEPLOYMENT_END = "deployment.end"
     LINEAGE_EVENT_INGEST = "lineage.event_ingest"
     LINEAGE_REPORT_EXPORT = "lineage.report_export"
+    # A model version's technical documentation (EU AI Act Art. 11, Annex IV) exported, in any format.
+    TECHNICAL_DOCUMENTATION_EXPORT = "report.technical_documentation"
     # Consent and data-subject rights (GDPR, CCPA/CPRA).
     CONSENT_NOTICE_CREATE = "consent.notice_create"
     CONSENT_RECORD = "consent.record"

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("registry.catalog_urls")),
     path("", include("registry.lineage_urls")),
     path("", include("registry.report_urls")),
+    path("", include("governance.documentation.urls")),
     path("", include("governance.approvals.urls")),
     path("", include("governance.jobs.urls")),
     path("", include("governance.monitoring.urls")),
