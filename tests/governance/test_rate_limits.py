@@ -73,3 +73,29 @@ def test_the_window_counter_is_one_pipeline_and_expires(settings: Any) -> None:
         assert 0 < redis.Redis.from_url(url).ttl(key) <= 5
     finally:
         throttling._client.clear()
+
+
+def test_concurrent_requests_never_get_past_the_rate_together(settings: Any) -> None:
+    """Eight threads asking at once, as a pipeline's workers would: Redis counts each request once
+    (INCR is atomic), so exactly the rate is admitted, however the requests interleave."""
+    need("redis")
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.REDIS_URL = redis_db_url("throttle")
+    throttling._client.clear()
+    key = f"test-concurrent-{uuid.uuid4()}"
+    window = 2_000_000
+
+    def ask(_: int) -> bool:
+        throttle = throttling.UserRateThrottle()
+        throttle.rate, throttle.num_requests, throttle.duration = "25/minute", 25, 60
+        throttle.get_cache_key = lambda request, view: key  # type: ignore[method-assign]
+        throttle.timer = lambda: window * 60 + 1.0  # type: ignore[method-assign]
+        return throttle.allow_request(None, None)  # type: ignore[arg-type]
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            admitted = list(pool.map(ask, range(80)))
+    finally:
+        throttling._client.clear()
+    assert admitted.count(True) == 25
