@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpResponse, HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -28,8 +28,17 @@ class TechnicalDocumentationApi(APIView):
         format = serializers.ChoiceField(choices=FORMATS, default="json")
 
     @extend_schema(
-        operation_id="technical_documentation_export",
-        parameters=[TechnicalDocumentationQuerySerializer],
+        parameters=[
+            TechnicalDocumentationQuerySerializer,
+            OpenApiParameter(
+                "nodeId",
+                str,
+                OpenApiParameter.QUERY,
+                required=True,
+                description="The model version, as its lineage node id: model:<name>#<version>.",
+                examples=[OpenApiExample("a model version", value="model:churn#1")],
+            ),
+        ],
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
             (200, "text/html"): OpenApiTypes.STR,

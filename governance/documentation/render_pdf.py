@@ -130,6 +130,7 @@ def _evidence(evidence: Evidence, styles: dict[str, ParagraphStyle]) -> list[Flo
     if evidence.get("sha256"):
         source += f" · SHA-256 {_e(evidence['sha256'])}"
     flow: list[Flowable] = [
+        CondPageBreak(25 * mm),  # no item heading stranded at a page foot
         Paragraph(_e(evidence.get("label")), styles["h3"]),
         Paragraph(source, styles["small"]),
     ]

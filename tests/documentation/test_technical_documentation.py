@@ -282,4 +282,5 @@ def test_the_openapi_schema_lists_the_endpoint(story, token_client) -> None:
 
     body = schema.json() if schema["Content-Type"].startswith("application/json") else None
     text = json.dumps(body) if body is not None else schema.content.decode()
-    assert "/api/v1/reports/technical-documentation" in text and "technical_documentation_export" in text
+    assert "/api/v1/reports/technical-documentation" in text
+    assert "v1_reports_technical_documentation_retrieve" in text
