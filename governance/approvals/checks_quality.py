@@ -1,13 +1,61 @@
 """The ``data_quality`` check: the data quality profile of each pinned dataset version against the
-policy's rules."""
+policy's rules (EU AI Act Art. 10(2)(f), 10(3)).
+
+Each version is judged on the profile stored when it was registered from its file (its SHA-256 goes into
+the result, and a training request pins it); a version without one fails, as nothing was examined.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from governance.approvals.check_types import FAILED, CheckResult, CheckSubject, check_result
+from governance.approvals.check_types import (
+    FAILED,
+    NOT_APPLICABLE,
+    PASSED,
+    CheckResult,
+    CheckSubject,
+    check_result,
+)
+from governance.approvals.rules_quality import profile_findings
+from registry.selectors.quality import quality_profiles_of
+
+NAME = "data_quality"
+NO_PROFILE = "no quality profile: register the version from its file"
 
 
 def data_quality(subject: CheckSubject, params: Mapping[str, Any]) -> CheckResult:
-    return check_result("data_quality", FAILED, "not evaluated yet: this check is being built (fails closed)")
+    versions = list(subject.dataset_versions)
+    if not versions:
+        return check_result(NAME, NOT_APPLICABLE, "no dataset version to judge")
+    profiles = quality_profiles_of(versions)
+    judged: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for version in versions:
+        label = f"{version.dataset.name}#{version.version}"
+        row = profiles.get(version.pk)
+        if row is None:
+            failures.append(f"{label}: {NO_PROFILE}")
+            judged.append(
+                {"node_id": version.node_id, "label": label, "profile_sha256": None, "findings": []}
+            )
+            continue
+        findings = profile_findings(row.profile, params)
+        failed = [finding["detail"] for finding in findings if not finding["passed"]]
+        if failed:
+            failures.append(f"{label}: {'; '.join(failed)}")
+        judged.append(
+            {
+                "node_id": version.node_id,
+                "label": label,
+                "profile_sha256": row.sha256,
+                "rows": row.profile.get("rows"),
+                "findings": findings,
+            }
+        )
+    data = {"params": dict(params), "versions": judged}
+    if failures:
+        return check_result(NAME, FAILED, " | ".join(failures), data)
+    labels = ", ".join(str(one["label"]) for one in judged)
+    return check_result(NAME, PASSED, f"{labels}: every quality rule met", data)

@@ -1,7 +1,9 @@
 """What a release request and a signature commit to, as SHA-256 over RFC 8785 canonical JSON (no Django).
 
 The request hash covers everything the request asks for (kind, pinned SHA-256 digests, parameters,
-environment, the policy version it is judged under); a signature's hash covers that request hash, the
+environment, the policy version it is judged under); a pinned dataset version with a data quality profile
+pins that profile's SHA-256 too, so a sign-off covers the profile the data was judged on (EU AI Act Art.
+10); a signature's hash covers that request hash, the
 request's id, the signer, the meaning and the time, so a signature cannot be moved to another record,
 not even to a second request with identical content (21 CFR 11.70).
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from audit.jcs import canonical_json
 
@@ -24,6 +26,16 @@ DOCUMENT_VERSION = 1
 class PinnedHash(TypedDict):
     node_id: str  # the lineage node id: dataset:<ns>:<name>#<version> or model:<name>#<version>
     sha256: str
+    # A dataset version's quality profile (registry.QualityProfile.sha256); absent when it has none, so
+    # the documents of versions without a profile hash as they always did.
+    quality_profile_sha256: NotRequired[str]
+
+
+def pin(node_id: str, sha256: str, quality_profile_sha256: str | None = None) -> PinnedHash:
+    pinned: PinnedHash = {"node_id": node_id, "sha256": sha256}
+    if quality_profile_sha256:
+        pinned["quality_profile_sha256"] = quality_profile_sha256
+    return pinned
 
 
 class PolicyRef(TypedDict):
@@ -74,8 +86,8 @@ def release_document(
         "model": model,
         "model_version": model_version,
         "pinned": sorted(
-            ({"node_id": pin["node_id"], "sha256": pin["sha256"]} for pin in pinned),
-            key=lambda pin: pin["node_id"],
+            (pin(one["node_id"], one["sha256"], one.get("quality_profile_sha256")) for one in pinned),
+            key=lambda one: one["node_id"],
         ),
         "parameters": dict(parameters),
         "code_version": code_version,

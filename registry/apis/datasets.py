@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -22,20 +22,61 @@ from registry.apis.common import (
     JURISDICTION_ERRORS,
     READ_ROLES,
     READERS,
+    UPDATERS,
     WRITERS,
     CatalogDatasetOutputSerializer,
     CatalogDatasetVersionOutputSerializer,
     JsonValueField,
 )
 from registry.models import (
+    Dataset,
+    DatasetVersion,
     Jurisdiction,
 )
+from registry.models_quality import QualityProfile
 from registry.selectors import catalog as selectors
+from registry.selectors.quality import dataset_versions_with_profiles
 from registry.services.datasets import (
     dataset_create,
+    dataset_declarations_update,
     dataset_version_create,
     dataset_version_upload,
 )
+
+
+class DatasetOutputSerializer(CatalogDatasetOutputSerializer):
+    """A dataset with its declarations for the quality profile and the bias examination."""
+
+    target_column = serializers.CharField()
+    declared_schema = serializers.JSONField()
+    protected_attributes = serializers.JSONField()
+
+
+class QualityProfileOutputSerializer(serializers.Serializer[QualityProfile]):
+    sha256 = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+    profile = serializers.JSONField()
+
+
+class DatasetVersionOutputSerializer(CatalogDatasetVersionOutputSerializer):
+    """A dataset version with its quality profile (null: registered without its file)."""
+
+    quality_profile = serializers.SerializerMethodField()
+
+    @extend_schema_field(QualityProfileOutputSerializer(allow_null=True))
+    def get_quality_profile(self, obj: DatasetVersion) -> dict[str, Any] | None:
+        try:
+            profile = obj.quality_profile
+        except QualityProfile.DoesNotExist:
+            return None
+        return dict(QualityProfileOutputSerializer(profile).data)
+
+
+def _declarations(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: data.pop(key) for key in DECLARATIONS if key in data}
+
+
+DECLARATIONS = ("target_column", "declared_schema", "protected_attributes")
 
 
 class DatasetCollectionApi(APIView):
@@ -55,14 +96,12 @@ class DatasetCollectionApi(APIView):
 
     @extend_schema(
         parameters=[DatasetListFilterSerializer],
-        responses=paged(CatalogDatasetOutputSerializer),
+        responses=paged(DatasetOutputSerializer),
         operation_id="v1_datasets_list",
     )
     def get(self, request: Request) -> Response:
         filters = valid(self.DatasetListFilterSerializer, request.query_params)
-        return paginated(
-            request, selectors.dataset_list(**filters), CatalogDatasetOutputSerializer, view=self
-        )
+        return paginated(request, selectors.dataset_list(**filters), DatasetOutputSerializer, view=self)
 
     class DatasetCreateInputSerializer(serializers.Serializer[Any]):
         namespace = serializers.CharField(max_length=200, default="default")
@@ -83,12 +122,15 @@ class DatasetCollectionApi(APIView):
         purposes = serializers.ListField(
             child=serializers.CharField(max_length=200), required=False, default=list
         )
+        target_column = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        declared_schema = JsonValueField(kind=list, required=False, default=list)
+        protected_attributes = JsonValueField(kind=list, required=False, default=list)
 
-    @extend_schema(request=DatasetCreateInputSerializer, responses={201: CatalogDatasetOutputSerializer})
+    @extend_schema(request=DatasetCreateInputSerializer, responses={201: DatasetOutputSerializer})
     def post(self, request: Request) -> Response:
         data = valid(self.DatasetCreateInputSerializer, request.data)
         dataset = dataset_create(actor=actor_from_request(request), **data)
-        return Response(CatalogDatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
+        return Response(DatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
 
 def dataset_namespace(request: Request) -> str:
@@ -96,14 +138,33 @@ def dataset_namespace(request: Request) -> str:
 
 
 class DatasetDetailApi(APIView):
-    """One dataset by name; ``?namespace=`` (default "default")."""
+    """GET: One dataset by name; ``?namespace=`` (default "default").
 
-    permission_classes = [READ_ROLES]
+    PATCH: Change its declarations for the quality profile and the bias examination (``target_column``,
+    ``declared_schema``, ``protected_attributes``); versions stored later are profiled under them.
+    Audited (``dataset.update``). Data scientists, pipelines and compliance officers."""
 
-    @extend_schema(responses=CatalogDatasetOutputSerializer)
+    permission_classes = [MethodRoles]
+    method_roles = {"GET": READERS, "PATCH": UPDATERS}
+
+    class DeclareInputSerializer(serializers.Serializer[Any]):
+        target_column = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        declared_schema = JsonValueField(kind=list, required=False)
+        protected_attributes = JsonValueField(kind=list, required=False)
+
+    @extend_schema(responses=DatasetOutputSerializer)
     def get(self, request: Request, name: str) -> Response:
         dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
-        return Response(CatalogDatasetOutputSerializer(dataset).data)
+        return Response(DatasetOutputSerializer(dataset).data)
+
+    @extend_schema(request=DeclareInputSerializer, responses=DatasetOutputSerializer)
+    def patch(self, request: Request, name: str) -> Response:
+        data = valid(self.DeclareInputSerializer, request.data)
+        dataset: Dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
+        changed = dataset_declarations_update(
+            actor=actor_from_request(request), dataset=dataset, **_declarations(data)
+        )
+        return Response(DatasetOutputSerializer(changed).data)
 
 
 class DatasetVersionCollectionApi(APIView):
@@ -115,13 +176,11 @@ class DatasetVersionCollectionApi(APIView):
 
     pagination_class = CursorPagination
 
-    @extend_schema(
-        responses=paged(CatalogDatasetVersionOutputSerializer), operation_id="v1_datasets_versions_list"
-    )
+    @extend_schema(responses=paged(DatasetVersionOutputSerializer), operation_id="v1_datasets_versions_list")
     def get(self, request: Request, name: str) -> Response:
         dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
-        rows = selectors.dataset_version_list(dataset=dataset)
-        return paginated(request, rows, CatalogDatasetVersionOutputSerializer, view=self)
+        rows = dataset_versions_with_profiles(selectors.dataset_version_list(dataset=dataset))
+        return paginated(request, rows, DatasetVersionOutputSerializer, view=self)
 
     parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
@@ -147,7 +206,7 @@ class DatasetVersionCollectionApi(APIView):
             "multipart/form-data": DatasetVersionCreateInputSerializer,
             "application/json": DatasetVersionCreateInputSerializer,
         },
-        responses={201: CatalogDatasetVersionOutputSerializer},
+        responses={201: DatasetVersionOutputSerializer},
     )
     def post(self, request: Request, name: str) -> Response:
         upload_limit(request, "MAX_DATASET_UPLOAD_BYTES")
@@ -172,14 +231,14 @@ class DatasetVersionCollectionApi(APIView):
             # A referenced file is not read here, so its data subjects stay unknown (subject_count null).
             row = dataset_version_create(actor=actor, dataset=dataset, **data)
         row = selectors.dataset_version_get(dataset=dataset, version=row.version)
-        return Response(CatalogDatasetVersionOutputSerializer(row).data, status=status.HTTP_201_CREATED)
+        return Response(DatasetVersionOutputSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
 class DatasetVersionDetailApi(APIView):
     permission_classes = [READ_ROLES]
 
-    @extend_schema(responses=CatalogDatasetVersionOutputSerializer)
+    @extend_schema(responses=DatasetVersionOutputSerializer)
     def get(self, request: Request, name: str, version: str) -> Response:
         dataset = selectors.dataset_get(namespace=dataset_namespace(request), name=name)
         row = selectors.dataset_version_get(dataset=dataset, version=version)
-        return Response(CatalogDatasetVersionOutputSerializer(row).data)
+        return Response(DatasetVersionOutputSerializer(row).data)

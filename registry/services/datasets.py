@@ -6,6 +6,7 @@ category from GDPR Art. 9(1) ("special categories of personal data") sets ``spec
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
+from audit.jcs import canonical_json
 from audit.services import Target, audit_record
 from governance.core.errors import Conflict, ValidationFailed
 from registry import storage
@@ -24,6 +26,15 @@ from registry.edges import VERSION_OF, edge_add
 from registry.fideslang import FIDESLANG_KEY as FIDESLANG_KEY  # re-exported: callers import it from here
 from registry.fideslang import special_category_keys as special_category_keys
 from registry.models import Dataset, DatasetSubject, DatasetVersion, Jurisdiction
+from registry.models_columns import ColumnCategory
+from registry.models_quality import QualityProfile
+from registry.quality import ProfileSpec, hidden_columns
+from registry.quality_schema import (
+    DeclarationError,
+    declared_schema_check,
+    protected_attributes_check,
+    target_column_check,
+)
 from registry.services.archiving import row_archive
 from registry.services.common import acting_user_id, check_sha256
 from registry.services.dataset_files import detect_format, profile_file
@@ -54,8 +65,17 @@ def dataset_create(
     jurisdictions: Sequence[str] = (),
     data_categories: Sequence[str] = (),
     purposes: Sequence[str] = (),
+    target_column: str = "",
+    declared_schema: Any = (),
+    protected_attributes: Any = (),
 ) -> Dataset:
-    """Register a dataset and what personal data it holds, where, and for which purposes."""
+    """Register a dataset and what personal data it holds, where, and for which purposes; with its
+    declarations for the quality profile and the bias examination (``dataset_declarations_check``)."""
+    declarations = dataset_declarations_check(
+        target_column=target_column,
+        declared_schema=list(declared_schema),
+        protected_attributes=list(protected_attributes),
+    )
     unknown = [one for one in jurisdictions if one not in Jurisdiction.values]
     if unknown:
         raise ValidationFailed(
@@ -82,6 +102,7 @@ def dataset_create(
                 special_categories=bool(special),
                 purposes=uses,
                 created_at=timezone.now(),
+                **declarations,
             )
     except IntegrityError as exc:
         raise Conflict(f"dataset {namespace}:{name} exists; add a version to it instead") from exc
@@ -95,9 +116,63 @@ def dataset_create(
             "data_categories": categories,
             "special_categories": special,
             "purposes": uses,
+            **declarations,
         },
     )
     return dataset
+
+
+def dataset_declarations_check(**given: Any) -> dict[str, Any]:
+    """The quality and bias declarations given (any of ``target_column``, ``declared_schema``,
+    ``protected_attributes``), checked; raises ValidationFailed naming the field."""
+    checks = {
+        "target_column": target_column_check,
+        "declared_schema": declared_schema_check,
+        "protected_attributes": protected_attributes_check,
+    }
+    try:
+        return {name: checks[name](value) for name, value in given.items()}
+    except DeclarationError as exc:
+        raise ValidationFailed(str(exc)) from exc
+
+
+@transaction.atomic
+def dataset_declarations_update(*, actor: Actor, dataset: Dataset, **given: Any) -> Dataset:
+    """Change what ``dataset`` declares for its quality profile and bias examination (EU AI Act Art.
+    10(2)(f), 10(3)): any of ``target_column``, ``declared_schema``, ``protected_attributes``. Versions
+    already stored keep the profile computed under the declarations of their day. One
+    ``dataset.update`` audit entry."""
+    if not given:
+        raise ValidationFailed("give target_column, declared_schema or protected_attributes to change")
+    declarations = dataset_declarations_check(**given)
+    locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    if locked.archived_at is not None:
+        raise Conflict(f"dataset {locked} is archived; its declarations stay as they were")
+    for name, value in declarations.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=list(declarations))
+    audit_record(
+        actor=actor,
+        action=AuditAction.DATASET_UPDATE,
+        target=Target.of("dataset", locked.node_id),
+        data={"declarations": declarations},
+    )
+    return locked
+
+
+def quality_spec(dataset: Dataset, subject_id_column: str | None) -> ProfileSpec:
+    """What the quality profile of a new version of ``dataset`` is computed under."""
+    categories = dict(ColumnCategory.objects.filter(dataset=dataset).values_list("column", "data_categories"))
+    return ProfileSpec(
+        subject_id_column=subject_id_column or dataset.subject_id_column or None,
+        hidden=hidden_columns(
+            subject_id_column=subject_id_column or dataset.subject_id_column or None,
+            column_categories=categories,
+            protected_attributes=dataset.protected_attributes,
+        ),
+        declared_schema=declared_schema_check(dataset.declared_schema),
+        target_column=dataset.target_column,
+    )
 
 
 def _next_version_name(dataset: Dataset) -> str:
@@ -122,12 +197,14 @@ def dataset_version_create(
     schema: Sequence[Any] | None = None,
     row_count: int | None = None,
     subject_hashes: Iterable[str] | None = None,
+    quality_profile: dict[str, Any] | None = None,
 ) -> DatasetVersion:
     """Add a version of ``dataset``: a file we stored (``storage_name``) or one referenced by ``uri``.
 
     1. Lock the dataset row, so concurrent unnamed versions get distinct numbers.
     2. Create the version and, for personal data, one ``DatasetSubject`` per keyed subject hash.
-    3. Edge dataset → version (``version_of``) and one audit entry (counts only, never an id).
+    3. A version read from its file: its quality profile, hashed (SHA-256 of its RFC 8785 JSON).
+    4. Edge dataset → version (``version_of``) and one audit entry (counts and digests, never an id).
     """
     check_sha256(sha256, field="sha256")
     if not storage_name and not uri:
@@ -162,12 +239,20 @@ def dataset_version_create(
             (DatasetSubject(dataset_version=row, subject_hash=value) for value in hashes),
             batch_size=SUBJECT_BATCH,
         )
+    profile = _quality_profile_store(row, quality_profile) if quality_profile is not None else None
     edge_add(source=locked.node_id, target=row.node_id, relation=VERSION_OF)
-    _record_version_created(actor, row)
+    _record_version_created(actor, row, profile)
     return row
 
 
-def _record_version_created(actor: Actor, row: DatasetVersion) -> None:
+def _quality_profile_store(row: DatasetVersion, profile: dict[str, Any]) -> QualityProfile:
+    digest = hashlib.sha256(canonical_json(profile)).hexdigest()
+    return QualityProfile.objects.create(
+        version=row, profile=profile, sha256=digest, computed_at=timezone.now()
+    )
+
+
+def _record_version_created(actor: Actor, row: DatasetVersion, profile: QualityProfile | None) -> None:
     """One audit entry for a new dataset version: digests and counts, never a subject's id."""
     audit_record(
         actor=actor,
@@ -179,6 +264,7 @@ def _record_version_created(actor: Actor, row: DatasetVersion) -> None:
             "stored": bool(row.storage_name),
             "row_count": row.row_count,
             "subject_count": row.subject_count,
+            "quality_profile_sha256": profile.sha256 if profile is not None else None,
         },
     )
 
@@ -189,8 +275,8 @@ def dataset_version_upload(
     """Store an uploaded CSV or Parquet file and register it as a version of ``dataset``.
 
     1. Spool the upload to a temporary file, hashing it as it is written.
-    2. Read it in chunks: schema, row count and, for personal data, the keyed subject hashes. A bad
-       file (e.g. no subject id column) is refused here, before anything is stored.
+    2. Read it in chunks: schema, row count, the quality profile and, for personal data, the keyed
+       subject hashes. A bad file (e.g. no subject id column) is refused here, before anything is stored.
     3. Save it content-addressed, then create the version in one transaction; should that fail, a
        file this call stored is removed again.
     """
@@ -201,8 +287,9 @@ def dataset_version_upload(
             f"dataset {dataset} holds personal data but names no subject_id_column; without it the "
             "data subjects of an upload cannot be recorded"
         )
+    spec = quality_spec(dataset, subject_column)
     with storage.spool(upload) as spooled:
-        profile = profile_file(spooled.path, fmt=fmt, subject_id_column=subject_column)
+        profile = profile_file(spooled.path, fmt=fmt, subject_id_column=subject_column, quality=spec)
         name, newly_stored = storage.save_spooled(spooled)
     try:
         return dataset_version_create(
@@ -216,6 +303,7 @@ def dataset_version_upload(
             schema=profile.schema,
             row_count=profile.row_count,
             subject_hashes=profile.subject_hashes,
+            quality_profile=profile.quality,
         )
     except Exception:
         if newly_stored:

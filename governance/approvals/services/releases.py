@@ -1,8 +1,9 @@
 """Making and withdrawing release requests.
 
-A request pins the SHA-256 of everything it covers (each dataset version for training, the model
-artifact for a deploy), is judged under one policy version, and runs that version's automated checks
-at once: a request that fails a check is rejected on the spot, with the results kept for the record.
+A request pins the SHA-256 of everything it covers (each dataset version for training, with its data
+quality profile's, the model artifact for a deploy), is judged under one policy version, and runs that
+version's automated checks at once: a request that fails a check is rejected on the spot, with the
+results kept for the record.
 No requester can weaken what it takes: the risk level is never below the model's recorded one, the
 policy is the strictest that covers the request, and a version that is only a reference, or in no safe
 format, is never asked to be deployed.
@@ -37,6 +38,7 @@ from governance.approvals.services.grants import grants_revoke
 from governance.core.errors import ApplicationError, Conflict, NotFound, PermissionRefused, ValidationFailed
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel, RiskClassification
 from registry.selectors import catalog
+from registry.selectors.quality import quality_profiles_of
 from registry.services.catalog import DatasetVersionRef, acting_user_id
 
 
@@ -215,7 +217,11 @@ def _train_file(*, actor: Actor, ask: ReleaseAsk) -> ReleaseRequest:
     thresholds = _thresholds(ask)
     versions = _training_datasets(ask)
     release = _release_build(ask, requester_id=requester_id, thresholds=thresholds, model_version=None)
-    pins: list[hashing.PinnedHash] = [{"node_id": dv.node_id, "sha256": dv.sha256} for dv in versions]
+    profiles = quality_profiles_of(versions)
+    pins = [
+        hashing.pin(dv.node_id, dv.sha256, profiles[dv.pk].sha256 if dv.pk in profiles else None)
+        for dv in versions
+    ]
     return _release_store(actor=actor, release=release, pins=pins, pinned_versions=versions)
 
 
