@@ -104,7 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         epilog=EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("bundle", metavar="BUNDLE", help="bundle zip, lineage-report zip or folder")
+    parser.add_argument(
+        "bundle",
+        metavar="BUNDLE",
+        help="bundle zip, report zip (lineage or technical documentation) or folder",
+    )
     parser.add_argument(
         "--key",
         dest="keys",
