@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from governance.demo.client import Api, ApiError, Say, sign, wait_job
-from governance.demo.data import GPC_OPT_OUT, PURPOSE, WITHDRAWN, consent_csv, customers_csv
+from governance.demo.data import (
+    BIAS_THRESHOLD,
+    FEATURES,
+    GPC_OPT_OUT,
+    PROTECTED,
+    PURPOSE,
+    WITHDRAWN,
+    consent_csv,
+    customers_csv,
+)
 
 
 @dataclass(frozen=True)
@@ -37,14 +46,20 @@ def dataset(story: Story) -> dict[str, Any]:
             "holds_personal_data": True,
             "subject_id_column": "customer_id",
             "jurisdictions": ["eu_eea", "california"],
-            "data_categories": ["user.financial", "user.behavior"],
+            "data_categories": ["user.financial", "user.behavior", "user.demographic.gender"],
             "purposes": [PURPOSE],
+            "target_column": "churned",
+            "protected_attributes": PROTECTED,
         },
     )
     version = story.api.upload(
-        "dana", "/api/v1/datasets/customers/versions?namespace=crm", "file", "c.csv", customers_csv()
+        "dana", "/api/v1/datasets/customers/versions?namespace=crm", "file", "c.csv", customers_csv(sex=True)
     )
     story.say(f"   {version['node_id']}: {version['row_count']} rows, sha256 {version['sha256'][:16]}…")
+    story.say(
+        "   protected attribute declared for the bias examination (EU AI Act Art. 10(2)(f)): "
+        + ", ".join(f"{item['column']} ({', '.join(item['data_categories'])})" for item in PROTECTED)
+    )
     return dict(version)
 
 
@@ -91,7 +106,13 @@ def training_request(story: Story, version: dict[str, Any]) -> int:
             "model": "churn",
             "risk_level": "high",
             "datasets": [{"namespace": "crm", "name": "customers", "version": version["version"]}],
-            "parameters": {"target": "churned", "n_estimators": 120, "max_depth": 8, "random_state": 1},
+            "parameters": {
+                "target": "churned",
+                "features": FEATURES,
+                "n_estimators": 120,
+                "max_depth": 8,
+                "random_state": 1,
+            },
             "code_version": "git:4f2a9c1",
             "metric_thresholds": {"accuracy": 0.6},
             "dpia_reference": "DPIA-2026-014",
@@ -125,8 +146,44 @@ def training(story: Story, release: int) -> str:
     model_node = str(trained["result"]["model_version"])
     say(f"   registered {model_node}: metrics {trained['result']['metrics']}")
     say(f"   consent manifest: {trained['result']['consent'][0]}")
+    _bias_examination(story, model_node)
     _artifacts(story, model_node)
     return model_node
+
+
+def _bias_examination(story: Story, model_node: str) -> None:
+    """The examination the job ran on its held-out rows (no policy asked for it), then the administrator
+    setting the production policy's threshold, and whether it holds."""
+    api, say = story.api, story.say
+    number = model_node.partition("#")[2]
+    examination = api.call("dana", "GET", f"/api/v1/models/churn/versions/{number}")["bias_examination"]
+    if not examination.get("attributes"):
+        raise RuntimeError(f"no bias examination recorded for {model_node}: {examination}")
+    say(
+        f"   bias examination on {examination['rows']} {examination['evaluated_on']} "
+        f"({examination['library']}, positive label {examination['positive_label']}), no threshold set yet:"
+    )
+    for attribute in examination["attributes"]:
+        groups = ", ".join(
+            f"{group['value']} {group['selection_rate']} of {group['count']}" for group in attribute["groups"]
+        )
+        say(
+            f"     {attribute['column']}: demographic parity difference "
+            f"{attribute['demographic_parity_difference']} (selection rate {groups}), "
+            f"equalized odds difference {attribute['equalized_odds_difference']}"
+        )
+    policy = api.call("ada", "GET", "/api/v1/policies/deploy-production")["current"]
+    checks = [*policy["checks"], {"name": "bias_within_threshold", "params": BIAS_THRESHOLD}]
+    spec = {key: policy[key] for key in ("kind", "environment", "risk_levels", "required_approvals")}
+    spec.update(approval_validity_seconds=policy["approval_validity_seconds"], checks=checks)
+    spec.update(signer_exclusions=policy["signer_exclusions"], change_note="bias threshold (Art. 10)")
+    added = api.call("ada", "POST", "/api/v1/policies/deploy-production/versions", spec)
+    limit = BIAS_THRESHOLD["demographic_parity_difference"]
+    say(f"   ada sets deploy-production v{added['version']}: demographic parity difference at most {limit}")
+    for attribute in examination["attributes"]:
+        value = attribute["demographic_parity_difference"]
+        verdict = "the threshold holds" if value is not None and value <= limit else "the threshold fails"
+        say(f"     {attribute['column']}: {value} against {limit}: {verdict}")
 
 
 def _artifacts(story: Story, model_node: str) -> None:
@@ -172,6 +229,9 @@ def deploy(story: Story) -> None:
     api, say = story.api, story.say
     say("\n== 5. Deploying to production (two sign-offs), then predictions")
     release = api.call("dana", "POST", "/api/v1/releases", deploy_request("production"))
+    for check in release["checks"]:
+        if check["name"] == "bias_within_threshold":
+            say(f"   bias_within_threshold {check['status']}: {check['detail']}")
     for who in ("carla", "colin"):
         sign(api, who, release["id"], story.passwords[who], "approved for production")
     job = api.call("dana", "POST", f"/api/v1/releases/{release['id']}/run")

@@ -139,7 +139,7 @@ def _introduce(logins: dict[str, str]) -> dict[str, str]:
         username: _manage(
             "issuetoken", username, "--name", "demo", "--expires-days", "1", capture=True
         ).splitlines()[-1]
-        for username in ("dana", "pipe", "carla", "colin", "audrey")
+        for username in ("dana", "pipe", "carla", "colin", "audrey", "ada")
     }
     me = _smoke(tokens["pipe"])
     _say(f"\nSmoke request GET /api/v1/me with the pipeline's token: {me}")
