@@ -58,3 +58,33 @@ def test_a_deployed_version_shows_its_monitoring_oversight_and_what_is_not_recor
     assert {item["sha256"] for item in sections["2d"]["evidence"]} == {v.sha256 for v in story.versions}
     assert sections["2a"]["evidence"][0]["source"] == story.run.node_id
     assert sections["8"]["status"] == NONE and sections["8"]["evidence"] == []
+
+
+def test_stored_shapes_with_missing_or_odd_keys_render_what_is_there_in_every_format(
+    story, token_client
+) -> None:
+    from registry.models import ModelVersion
+    from registry.models_quality import QualityProfile
+
+    QualityProfile.objects.create(
+        version=story.versions[0],
+        profile={"format": "quality-profile/1", "columns": [{"name": "tenure"}, "odd"], "target": None},
+        sha256="a" * 64,
+        computed_at=T0,
+    )
+    ModelVersion.objects.filter(pk=story.model_version.pk).update(
+        bias_examination={"attributes": [{"column": "sex", "groups": [{"value": "f"}, 3]}], "skipped": "odd"}
+    )
+    client, _ = token_client("audrey", "auditor")
+
+    answers = {
+        fmt: client.get("/api/v1/reports/technical-documentation", {"nodeId": "model:churn#1", "format": fmt})
+        for fmt in ("json", "html", "pdf")
+    }
+
+    assert {fmt: one.status_code for fmt, one in answers.items()} == {"json": 200, "html": 200, "pdf": 200}
+    sections = {one["id"]: one for one in answers["json"].json()["sections"]}
+    quality = next(item for item in sections["2d"]["evidence"] if item.get("sha256") == "a" * 64)
+    assert quality["table"]["rows"][0][0] == "tenure"
+    bias = next(item for item in sections["2g"]["evidence"] if item["label"] == "Bias examination")
+    assert bias["table"]["rows"][0][0] == "sex" and bias["table"]["rows"][0][3] == "f"
