@@ -42,6 +42,9 @@ def test_a_deployed_version_shows_its_monitoring_oversight_and_what_is_not_recor
     client, _ = token_client("audrey", "auditor")
 
     response = client.get("/api/v1/reports/technical-documentation", {"nodeId": "model:churn#1"})
+    html = client.get(
+        "/api/v1/reports/technical-documentation", {"nodeId": "model:churn#1", "format": "html"}
+    ).content.decode()
 
     assert response.status_code == 200, response.content[:300]
     sections = {one["id"]: one for one in response.json()["sections"]}
@@ -58,6 +61,10 @@ def test_a_deployed_version_shows_its_monitoring_oversight_and_what_is_not_recor
     assert {item["sha256"] for item in sections["2d"]["evidence"]} == {v.sha256 for v in story.versions}
     assert sections["2a"]["evidence"][0]["source"] == story.run.node_id
     assert sections["8"]["status"] == NONE and sections["8"]["evidence"] == []
+    card = {one["heading"]: one["text"] for one in response.json()["model_card"]}
+    assert card["Bias examination"] == NONE
+    assert "no quality profile recorded" in card["Training data"]
+    assert f'data quality profile of dataset:warehouse:customers#v1: <span class="none">{NONE}</span>' in html
 
 
 def test_stored_shapes_with_missing_or_odd_keys_render_what_is_there_in_every_format(

@@ -111,26 +111,23 @@ def test_every_annex_iv_point_answers_with_its_evidence_or_says_none_is_recorded
     )
 
 
-def test_without_a_quality_profile_or_bias_examination_the_document_says_none_is_recorded(
-    story, token_client
-) -> None:
+def test_without_a_bias_examination_the_document_says_none_is_recorded(story, token_client) -> None:
+    """(A version without a quality profile: ``test_deployed_version.py``.)"""
     client, _ = token_client("carla", "compliance_officer")
     from registry.models import ModelVersion
-    from registry.models_quality import QualityProfile
 
-    QualityProfile.objects.filter(version=story.extra["version"]).delete()
     ModelVersion.objects.filter(pk=story.extra["model_version"].pk).update(bias_examination={})
 
     document = _get(client, "json").json()
     html = _get(client, "html").content.decode()
 
     sections = _sections(document)
-    node = story.extra["version"].node_id
-    assert f"data quality profile of {node}" in sections["2d"]["not_recorded"]
-    assert "bias examination (potentially discriminatory impacts)" in sections["2g"]["not_recorded"]
+    missing = "bias examination (potentially discriminatory impacts)"
+    assert missing in sections["2g"]["not_recorded"]
+    assert "degrees of accuracy for specific persons or groups" in sections["3"]["not_recorded"]
     card = {one["heading"]: one["text"] for one in document["model_card"]}
-    assert card["Bias examination"] == NONE and card["Limitations"] == NONE
-    assert f'data quality profile of {node}: <span class="none">{NONE}</span>' in html
+    assert card["Limitations"] == NONE
+    assert f'{missing}: <span class="none">{NONE}</span>' in html
 
 
 def test_a_stored_quality_profile_and_bias_examination_show_their_figures(story, token_client) -> None:
