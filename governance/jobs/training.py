@@ -220,7 +220,22 @@ def _register(
     lineage_event_ingest(
         actor=actor, user=user, event=_openlineage_event(run_id, job_name, versions, ended_at)
     )
-    result = {
+    job_complete_in_transaction(
+        actor=actor, job=job, result=_job_result(version, run, trained, manifests, examination)
+    )
+    return version
+
+
+def _job_result(
+    version: ModelVersion,
+    run: TrainingRun,
+    trained: ml.TrainedModel,
+    manifests: list[Any],
+    examination: dict[str, Any],
+) -> dict[str, Any]:
+    """What the job's page and its audit entry keep: the version, its pins, metrics, consent manifests and
+    a summary of the bias examination (sizes and differences, never a group's value)."""
+    result: dict[str, Any] = {
         "model_version": version.node_id,
         "artifact_sha256": version.artifact_sha256,
         "onnx_sha256": version.onnx_sha256,
@@ -234,8 +249,7 @@ def _register(
     }
     if examination:
         result["bias"] = bias.examination_summary(examination)
-    job_complete_in_transaction(actor=actor, job=job, result=result)
-    return version
+    return result
 
 
 def _run_record(
