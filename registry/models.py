@@ -91,14 +91,15 @@ class Dataset(models.Model):
     purposes = models.JSONField(default=list, blank=True)
     facets = models.JSONField(default=dict, blank=True)  # kept as sent by OpenLineage producers
     # --- Data quality and bias (issue 20, EU AI Act Art. 10) ---
+    # Database defaults too: the PostgreSQL lineage ingest function inserts datasets without naming them.
     # The label column a model is trained to predict: the quality profile reports its class balance.
-    target_column = models.CharField(max_length=200, blank=True)
+    target_column = models.CharField(max_length=200, blank=True, default="", db_default="")
     # The declared schema the profile checks values against (registry.quality): a list of
     # {"name", "type", "nullable", "min", "max", "allowed"}; empty: nothing declared.
-    declared_schema = models.JSONField(default=list, blank=True)
+    declared_schema = models.JSONField(default=list, blank=True, db_default=[])
     # Protected and proxy attributes a bias examination groups by: a list of
     # {"column", "data_categories": [fideslang categories], "proxy": bool}.
-    protected_attributes = models.JSONField(default=list, blank=True)
+    protected_attributes = models.JSONField(default=list, blank=True, db_default=[])
     created_at = models.DateTimeField()
     archived_at = models.DateTimeField(null=True, blank=True)
 
@@ -266,7 +267,7 @@ class ModelVersion(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     # The training job's bias examination on its held-out rows (governance.jobs.bias); {} when none ran.
-    bias_examination = models.JSONField(default=dict, blank=True)
+    bias_examination = models.JSONField(default=dict, blank=True, db_default={})
     input_schema = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=32, default="registered")
     run = models.ForeignKey(
