@@ -76,7 +76,12 @@ def _monitoring_items(facts: Facts) -> list[Evidence]:
 
 def _changes_items(facts: Facts) -> list[Evidence]:
     audit = facts.lineage["audit"]["entries"]
-    found = [versions_item(facts), *[release_item(one) for one in facts.releases], *signature_items(facts)]
+    found = [
+        versions_item(facts),
+        *[release_item(one) for one in facts.releases],
+        *check_items(facts),
+        *signature_items(facts),
+    ]
     found.extend(deployment_items(facts))
     if audit:
         found.append(
@@ -162,6 +167,7 @@ def lifecycle_sections(facts: Facts) -> list[Section]:
             "Post-market monitoring (Art. 72)",
             _monitoring_items(facts),
             ["the post-market monitoring plan document (Art. 72(3))"]
+            + ([] if facts.deployments else ["a deployment, and so drift checks configured for it"])
             + ([] if facts.drift_checks else ["drift results so far"]),
         ),
     ]
