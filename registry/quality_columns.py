@@ -167,7 +167,7 @@ class ColumnState:
         low, high = kept.min(), kept.max()
         self.low = low if self.low is None else min(self.low, low)
         self.high = high if self.high is None else max(self.high, high)
-        self.sample.add(kept, random)
+        self.sample.add(kept[np.isfinite(kept)], random)
         return hashes
 
     def _categories(self, values: pd.Series[Any]) -> np.ndarray[Any, Any]:

@@ -1,7 +1,8 @@
 """What the release page adds so an officer sees who may sign and what the request's level rests on:
 who may not sign and why (separation of duties), the compliance officer's risk reclassification with
-its reason, whose numbers the model version's metrics are, the consent the training actually applied,
-and the privacy requests that block the model versions it concerns."""
+its reason, whose numbers the model version's metrics are, the data quality rules beside what each
+dataset version's profile measured, the consent the training actually applied, and the privacy requests
+that block the model versions it concerns."""
 
 from __future__ import annotations
 
@@ -35,7 +36,56 @@ def sign_off_context(release: ReleaseRequest, user: User) -> dict[str, Any]:
         "you_may_not_sign": second_person(mine),
         "risk_reclassification": release.risk_classification,
         "model_metrics": metrics,
+        "data_quality": data_quality_rows(release.checks),
     }
+
+
+def _shown(rule: str, value: Any) -> str:
+    if value is None:
+        return "not measured"
+    if rule == "max_missing_fraction" and isinstance(value, int | float):
+        return f"{value * 100:.1f}%"
+    if isinstance(value, dict) and "class" in value:
+        return f"class {value['class']!r}: {value.get('count')} rows"
+    return str(value)
+
+
+def _limit(rule: str, value: Any) -> str:
+    if rule == "max_missing_fraction" and isinstance(value, int | float):
+        return f"at most {value * 100:g}%"
+    if rule in ("no_duplicate_subjects", "no_duplicate_rows"):
+        return "none"
+    return f"at least {value}" if rule.startswith("min_") else f"at most {value}"
+
+
+def data_quality_rows(checks: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """For the ``data_quality`` check as last run: per dataset version, each rule with its column, the
+    policy's limit, what the version's quality profile measured and the verdict; None when the policy
+    has no such check."""
+    result = next((check for check in checks if check.get("name") == "data_quality"), None)
+    if result is None:
+        return None
+    versions = result.get("data", {}).get("versions", [])
+    return [
+        {
+            "label": version.get("label"),
+            "node_id": version.get("node_id"),
+            "profile_sha256": version.get("profile_sha256"),
+            "rows": version.get("rows"),
+            "findings": [
+                {
+                    "rule": finding["rule"],
+                    "column": finding["column"] or "(all rows)",
+                    "limit": _limit(finding["rule"], finding["limit"]),
+                    "measured": _shown(finding["rule"], finding["measured"]),
+                    "passed": finding["passed"],
+                    "detail": finding["detail"],
+                }
+                for finding in version.get("findings", [])
+            ],
+        }
+        for version in versions
+    ]
 
 
 def _trained_manifests(
