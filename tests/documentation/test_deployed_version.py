@@ -95,3 +95,19 @@ def test_stored_shapes_with_missing_or_odd_keys_render_what_is_there_in_every_fo
     assert quality["table"]["rows"][0][0] == "tenure"
     bias = next(item for item in sections["2g"]["evidence"] if item["label"] == "Bias examination")
     assert bias["table"]["rows"][0][0] == "sex" and bias["table"]["rows"][0][3] == "f"
+
+
+def test_the_management_command_writes_a_zip_that_verifies_and_names_a_bad_node(story, tmp_path) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from tests.audit.factories import offline_verify, trusted_vkey
+
+    out = tmp_path / "doc.zip"
+    call_command("export_technical_documentation", "model:churn#1", "--out", str(out), stdout=StringIO())
+
+    proved = offline_verify(out, trusted_vkey())
+    assert proved.returncode == 0, proved.stdout + proved.stderr
+    with pytest.raises(CommandError, match="model:churn#7"):
+        call_command("export_technical_documentation", "model:churn#7", "--out", str(out), stdout=StringIO())
