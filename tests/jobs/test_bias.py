@@ -412,3 +412,24 @@ def test_a_model_trained_on_data_declaring_nothing_has_no_examination(sent: list
     assert "bias" not in ReleaseJob.objects.get().result
     check = _bias_check(people, version)
     assert check["status"] == "failed" and check["detail"].startswith("no bias examination recorded")
+
+
+@pytest.mark.django_db
+def test_a_bias_bound_declared_in_the_training_request_is_held_by_the_job(sent: list) -> None:
+    people = factories.people()
+    dataset = _dataset(people.requester, rows=600, biased=True, declared=[SEX])
+    release = factories.train_request(
+        people.requester,
+        dataset,
+        metric_thresholds={"accuracy": 0.6, "demographic_parity_difference:sex": {"max": 0.1}},
+    )
+    factories.sign(release, people.approver)
+    _client(people.requester).post(f"/api/v1/releases/{release.pk}/run")
+    message = sent[-1]
+
+    outcome = run_release_job(job_id=message["job_id"], grant=message["grant"], worker="test-worker")
+
+    assert outcome == JobStatus.FAILED
+    error = ReleaseJob.objects.get(pk=message["job_id"]).error
+    assert "demographic_parity_difference:sex 0." in error and "> 0.1" in error
+    assert not ModelVersion.objects.exists()
