@@ -175,7 +175,8 @@ class ColumnState:
         present = codes >= 0
         missing = len(codes) - int(present.sum())
         self.missing += missing
-        unique_hashes = pd.util.hash_array(np.asarray(uniques))
+        # The values are distinct already: hashing them one by one skips hash_array's own factorize.
+        unique_hashes = pd.util.hash_array(np.asarray(uniques), categorize=False)
         hashes = unique_hashes[codes] if len(uniques) else np.full(len(codes), NA_HASH)
         hashes[~present] = NA_HASH  # codes of -1 picked the last value's hash above
         counts = np.bincount(codes[present], minlength=len(uniques))
