@@ -115,8 +115,6 @@ class ProfileAccumulator:
         self.declared = {column["name"]: column for column in spec.declared_schema}
 
     def add(self, chunk: pd.DataFrame) -> None:
-        if chunk.empty:
-            return
         self.rows += len(chunk)
         row_hash = np.full(len(chunk), 0x345678, dtype=np.uint64)
         for name in chunk.columns:

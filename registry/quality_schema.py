@@ -166,7 +166,7 @@ def _type_breaks(values: pd.Series[Any], kind: str) -> pd.Series[Any]:
     if kind == "string":
         return none
     if kind in ("number", "integer"):
-        if pd.api.types.is_bool_dtype(values.dtype):
+        if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
             return ~none
         numbers = _numeric(values)
         bad = numbers.isna()
@@ -179,6 +179,8 @@ def _type_breaks(values: pd.Series[Any], kind: str) -> pd.Series[Any]:
         return ~values.astype(str).str.strip().str.lower().isin(BOOLEAN_TEXT)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return none
+    if values.dtype != object:  # numbers and flags are not dates (pandas would read them as epoch times)
+        return ~none
     return pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True).isna()
 
 
@@ -203,10 +205,10 @@ def schema_breaks(
         result["nullable"] = missing
     result["type"] = total(_type_breaks(values, column["type"]))
     if column["min"] is not None or column["max"] is not None:
-        numbers = _numeric(values)
-        if column["min"] is not None:
+        numbers = _numeric(values) if not pd.api.types.is_datetime64_any_dtype(values.dtype) else None
+        if numbers is not None and column["min"] is not None:
             result["min"] = total(numbers < column["min"])
-        if column["max"] is not None:
+        if numbers is not None and column["max"] is not None:
             result["max"] = total(numbers > column["max"])
     if column["allowed"] is not None:
         allowed = column["allowed"]
