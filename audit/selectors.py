@@ -129,7 +129,11 @@ def entry_bytes_iter(*, start: int = 0, end: int | None = None, chunk_size: int 
 REFUSAL_ACTIONS: tuple[str, ...] = tuple(
     action.value for action in AuditAction if action.value.endswith("refuse")
 )
-EXPORT_ACTIONS: tuple[str, ...] = (AuditAction.AUDIT_EXPORT.value, AuditAction.LINEAGE_REPORT_EXPORT.value)
+EXPORT_ACTIONS: tuple[str, ...] = (
+    AuditAction.AUDIT_EXPORT.value,
+    AuditAction.LINEAGE_REPORT_EXPORT.value,
+    AuditAction.TECHNICAL_DOCUMENTATION_EXPORT.value,
+)
 
 
 def entry_latest(*, actions: Sequence[str], limit: int = 10) -> list[AuditEntry]:

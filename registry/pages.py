@@ -27,6 +27,9 @@ from registry.selectors import catalog
 
 T = TypeVar("T")
 PAGE_READERS = frozenset({Role.COMPLIANCE_OFFICER, Role.AUDITOR, Role.DATA_SCIENTIST})
+# Who may export a model version's technical documentation (governance.documentation): the page links it
+# for them only.
+DOCUMENTATION_READERS = frozenset({Role.COMPLIANCE_OFFICER, Role.AUDITOR})
 
 
 def _check_reader(request: HttpRequest) -> None:
@@ -42,7 +45,12 @@ def model_detail_page(request: HttpRequest, name: str) -> HttpResponse:
     prefetch_related_objects([model], Prefetch("risk_classifications", queryset=history))
     versions = catalog.model_version_list(model=model).prefetch_related("deployments")
     blocks = erasure_blocks(version.node_id for version in versions)
-    context = {"model": model, "versions": versions, "erasure_blocks": blocks}
+    context = {
+        "model": model,
+        "versions": versions,
+        "erasure_blocks": blocks,
+        "documentation": bool(user_roles(request.user) & DOCUMENTATION_READERS),
+    }
     return render(request, "registry/model.html", context)
 
 

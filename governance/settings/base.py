@@ -171,9 +171,8 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "governance" / "static"]
 with contextlib.suppress(OSError):  # read-only installs serve from the packages alone (finders, below)
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise reads it at start (`manage.py collectstatic`)
-# Whitenoise serves the apps' static files straight from the installed packages (finders), so every
-# process serves the console's CSS, Swagger UI and Redoc with or without `collectstatic`; files
-# collected into STATIC_ROOT are served too, with their precompressed copies.
+# Whitenoise serves the apps' static files from the installed packages (finders): every process serves the
+# console's CSS, Swagger UI and Redoc with or without `collectstatic` (STATIC_ROOT too, precompressed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
@@ -240,8 +239,8 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# X-Forwarded-Proto says "HTTPS" only when a proxy in front sets it and drops the caller's own; without
-# one, any caller could claim HTTPS (Django's SECURE_PROXY_SSL_HEADER warning). Off unless told so.
+# X-Forwarded-Proto says "HTTPS" only behind a proxy that sets it and drops the caller's own (Django's
+# SECURE_PROXY_SSL_HEADER warning): off unless told so.
 TRUST_PROXY_HEADERS = env.boolean("TRUST_PROXY_HEADERS", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_HEADERS else None
 # API tokens expire after this many days unless issued for fewer (never after the token issuing them).

@@ -312,7 +312,12 @@ def _audit_rows(ids: set[str], releases: set[str] | None = None) -> list[AuditEn
         found |= Q(target_type="release", target_id__in=sorted(releases))
     rows = (
         AuditEntry.objects.filter(found)
-        .exclude(action=AuditAction.LINEAGE_REPORT_EXPORT.value)
+        .exclude(
+            action__in=[
+                AuditAction.LINEAGE_REPORT_EXPORT.value,
+                AuditAction.TECHNICAL_DOCUMENTATION_EXPORT.value,
+            ]
+        )
         .order_by("index")
         .values_list("index", "action", "timestamp", "target_type", "target_id")
     )

@@ -247,3 +247,13 @@ def test_a_story_registered_through_the_api_is_in_every_report_format_and_its_zi
     out = tmp_path / "credit.zip"
     call_command("export_lineage", "model:credit#1", "--out", str(out), stdout=StringIO())
     assert offline_verify(out, trusted_vkey()).returncode == 0
+
+
+def test_the_model_page_links_the_technical_documentation_for_those_who_may_export_it(
+    story, client, make_user
+) -> None:
+    link = "/api/v1/reports/technical-documentation?nodeId=model:churn%231&amp;format=html"
+    client.force_login(make_user("ann3", "auditor"))
+    assert link in client.get("/models/churn/").content.decode()
+    client.force_login(make_user("dana3", "data_scientist"))  # the export answers them 403: no link
+    assert "technical-documentation" not in client.get("/models/churn/").content.decode()
