@@ -7,9 +7,11 @@ the result, and a training request pins it); a version without one fails, as not
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from audit.jcs import canonical_json
 from governance.approvals.check_types import (
     FAILED,
     NOT_APPLICABLE,
@@ -23,6 +25,9 @@ from registry.selectors.quality import quality_profiles_of
 
 NAME = "data_quality"
 NO_PROFILE = "no quality profile: register the version from its file"
+ALTERED = (
+    "its quality profile no longer matches the SHA-256 stored with it: it was changed after it was computed"
+)
 
 
 def data_quality(subject: CheckSubject, params: Mapping[str, Any]) -> CheckResult:
@@ -39,6 +44,12 @@ def data_quality(subject: CheckSubject, params: Mapping[str, Any]) -> CheckResul
             failures.append(f"{label}: {NO_PROFILE}")
             judged.append(
                 {"node_id": version.node_id, "label": label, "profile_sha256": None, "findings": []}
+            )
+            continue
+        if hashlib.sha256(canonical_json(row.profile)).hexdigest() != row.sha256:
+            failures.append(f"{label}: {ALTERED}")
+            judged.append(
+                {"node_id": version.node_id, "label": label, "profile_sha256": row.sha256, "findings": []}
             )
             continue
         findings = profile_findings(row.profile, params)

@@ -17,6 +17,7 @@ from governance.approvals.models import ReleaseRequest
 from governance.consent.selectors.blocks import erasure_blocks_for
 from registry.models import MetricsSource, TrainingRun
 from registry.reports.types import ErasureBlock
+from registry.selectors.quality import quality_profiles_by_sha256
 
 
 def sign_off_context(release: ReleaseRequest, user: User) -> dict[str, Any]:
@@ -58,6 +59,42 @@ def _limit(rule: str, value: Any) -> str:
     return f"at least {value}" if rule.startswith("min_") else f"at most {value}"
 
 
+def _column_summary(column: dict[str, Any]) -> dict[str, Any]:
+    if column.get("withheld"):
+        values = "withheld (personal data)"
+    elif column.get("top"):
+        values = ", ".join(f"{one['value']} ({one['count']})" for one in column["top"][:5])
+    elif column.get("min") is not None:
+        values = f"{column['min']} to {column['max']}"
+    else:
+        values = ""
+    distinct = column.get("distinct")
+    return {
+        "name": column.get("name"),
+        "type": column.get("type"),
+        "missing": _shown("max_missing_fraction", column.get("missing_fraction")),
+        "distinct": distinct if column.get("distinct_exact") else f"about {distinct}",
+        "values": values,
+        "outside_schema": column.get("outside_schema"),
+    }
+
+
+def _profile_summary(row: Any) -> dict[str, Any] | None:
+    """What the officer sees of a stored quality profile: per column, and the dataset-level counts."""
+    if row is None:
+        return None
+    profile = row.profile
+    target = profile.get("target") or {}
+    return {
+        "columns": [_column_summary(column) for column in profile.get("columns", [])],
+        "duplicate_rows": profile.get("duplicate_rows"),
+        "duplicate_subjects": profile.get("duplicate_subjects"),
+        "target": target.get("column"),
+        "classes": [f"{one['value']}: {one['count']}" for one in target.get("classes", [])],
+        "computed_at": row.computed_at,
+    }
+
+
 def data_quality_rows(checks: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """For the ``data_quality`` check as last run: per dataset version, each rule with its column, the
     policy's limit, what the version's quality profile measured and the verdict; None when the policy
@@ -66,12 +103,14 @@ def data_quality_rows(checks: list[dict[str, Any]]) -> list[dict[str, Any]] | No
     if result is None:
         return None
     versions = result.get("data", {}).get("versions", [])
+    profiles = quality_profiles_by_sha256(str(version.get("profile_sha256") or "") for version in versions)
     return [
         {
             "label": version.get("label"),
             "node_id": version.get("node_id"),
             "profile_sha256": version.get("profile_sha256"),
             "rows": version.get("rows"),
+            "profile": _profile_summary(profiles.get(str(version.get("profile_sha256") or ""))),
             "findings": [
                 {
                     "rule": finding["rule"],

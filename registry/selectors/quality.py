@@ -24,3 +24,9 @@ def quality_profiles_of(versions: Iterable[DatasetVersion]) -> dict[int, Quality
 def dataset_versions_with_profiles(rows: QuerySet[DatasetVersion]) -> QuerySet[DatasetVersion]:
     """``rows`` with each version's profile joined in (one query, no N+1)."""
     return rows.select_related("quality_profile")
+
+
+def quality_profiles_by_sha256(digests: Iterable[str]) -> dict[str, QualityProfile]:
+    """Stored profiles by their SHA-256 (what a check result or a request names), in one query."""
+    wanted = [digest for digest in digests if digest]
+    return {row.sha256: row for row in QualityProfile.objects.filter(sha256__in=wanted)} if wanted else {}

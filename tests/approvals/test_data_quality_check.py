@@ -154,6 +154,18 @@ def test_the_profile_hash_is_pinned_in_the_request_and_a_changed_profile_would_n
     assert entry["data"]["pinned"] == [pinned]
 
 
+def test_a_profile_changed_after_it_was_stored_fails_the_check(requester: Any) -> None:
+    _quality_policy()
+    version = _version(requester, _csv())
+    profile = QualityProfile.objects.get(version=version)
+    QualityProfile.objects.filter(pk=profile.pk).update(profile={**profile.profile, "rows": 1})
+
+    check = _check(train_request(requester, version))
+
+    assert check["status"] == "failed"
+    assert "customers#v1: its quality profile no longer matches the SHA-256 stored with it" in check["detail"]
+
+
 def test_a_version_without_a_profile_hashes_as_before(requester: Any) -> None:
     make_policy("train-default")
     version = dataset_version(requester)
@@ -271,4 +283,6 @@ def test_the_sign_off_page_shows_each_rule_its_measured_value_and_the_verdict_pe
     assert "max_missing_fraction" in page and "income" in page
     assert "8.0%" in page and "10%" in page
     assert "3 duplicate subject ids" in page
-    assert "CUST-0001-ZZ" not in page
+    assert 'class="quality-profile"' in page and "withheld (personal data)" in page  # the subject ids
+    assert "F (50), M (50)" in page  # sex: a group count, shown
+    assert "CUST-0" not in page
