@@ -31,6 +31,7 @@ from registry.models_quality import QualityProfile
 from registry.quality import ProfileSpec, hidden_columns
 from registry.quality_schema import (
     DeclarationError,
+    DeclaredColumn,
     declared_schema_check,
     protected_attributes_check,
     target_column_check,
@@ -170,9 +171,18 @@ def quality_spec(dataset: Dataset, subject_id_column: str | None) -> ProfileSpec
             column_categories=categories,
             protected_attributes=dataset.protected_attributes,
         ),
-        declared_schema=declared_schema_check(dataset.declared_schema),
+        declared_schema=_stored_schema(dataset),
         target_column=dataset.target_column,
     )
+
+
+def _stored_schema(dataset: Dataset) -> list[DeclaredColumn]:
+    try:
+        return declared_schema_check(dataset.declared_schema)
+    except DeclarationError as exc:  # stored by a path that did not check it (e.g. a direct import)
+        raise ValidationFailed(
+            f"dataset {dataset}: {exc}; correct it with PATCH /api/v1/datasets/{dataset.name}"
+        ) from exc
 
 
 def _next_version_name(dataset: Dataset) -> str:

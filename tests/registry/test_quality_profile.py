@@ -330,3 +330,17 @@ def test_only_protected_attributes_without_identifying_categories_are_shown() ->
     )
 
     assert hidden == frozenset({"id", "email", "zip", "phone_area"})
+
+
+def test_a_stored_declaration_that_no_longer_checks_out_refuses_the_upload_and_says_how_to_fix_it(
+    scientist: APIClient,
+) -> None:
+    assert _dataset(scientist).status_code == 201
+    Dataset.objects.update(declared_schema=[{"name": "age", "type": "decimal"}])  # written past the API
+
+    response = _upload(scientist, _csv())
+
+    assert response.status_code == 400
+    assert "declared_schema[0].type: 'decimal' unknown" in response.json()["detail"]
+    assert "PATCH /api/v1/datasets/customers" in response.json()["detail"]
+    assert not DatasetVersion.objects.exists() and not QualityProfile.objects.exists()
