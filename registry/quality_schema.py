@@ -24,6 +24,7 @@ SCHEMA_KEYS: Final = ("name", "type", "nullable", "min", "max", "allowed")
 MAX_COLUMNS: Final = 1_000
 MAX_ALLOWED: Final = 1_000
 MAX_NAME: Final = 200
+MAX_SAFE_INTEGER: Final = 2**53 - 1
 BOOLEAN_TEXT: Final = frozenset({"true", "false", "1", "0", "yes", "no", "t", "f"})
 
 
@@ -52,10 +53,20 @@ def _name(value: Any, *, field: str) -> str:
     return value
 
 
+def _number(value: Any) -> bool:
+    """A JSON number every reader takes exactly: finite, and an integer within 2**53 (RFC 8785
+    §3.2.2.3, which the audit entry's canonical JSON holds to)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) <= MAX_SAFE_INTEGER
+    return isinstance(value, float) and math.isfinite(value)
+
+
 def _bound(value: Any, *, field: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not _number(value):
         raise DeclarationError(f"{field}: a finite number or null")
     return value
 
@@ -66,9 +77,7 @@ def _allowed(value: Any, *, field: str) -> list[Any] | None:
     if not isinstance(value, list) or not value or len(value) > MAX_ALLOWED:
         raise DeclarationError(f"{field}: a list of 1 to {MAX_ALLOWED} values, or null")
     for item in value:
-        if not isinstance(item, str | int | float | bool) or (
-            isinstance(item, float) and not math.isfinite(item)
-        ):
+        if not (isinstance(item, str | bool) or _number(item)):
             raise DeclarationError(f"{field}: each allowed value is a string, a number or true/false")
     return list(value)
 

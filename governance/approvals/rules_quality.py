@@ -24,6 +24,7 @@ FLOORS: Final = ("min_rows", "min_rows_per_class")  # a larger value is stricter
 CEILINGS: Final = ("max_outside_schema",)  # a smaller value is stricter
 KEYS: Final = ("max_missing_fraction", *FLAGS, *FLOORS, *CEILINGS)
 MAX_COLUMN: Final = 200
+MAX_COUNT: Final = 2**53 - 1  # RFC 8785 §3.2.2.3: the policy is hashed as canonical JSON
 ANY: Final = "*"
 
 
@@ -41,7 +42,7 @@ class Finding(TypedDict):
 
 
 def _count(value: Any, *, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
         raise ParamsError(f"{key}: a whole number, 0 or more")
     return value
 

@@ -247,6 +247,7 @@ def test_gaps_compare_every_rule() -> None:
         ({"max_missing_fraction": {}}, 'max_missing_fraction: an object of column (or "*") to a fraction'),
         ({"no_duplicate_subjects": "yes"}, "no_duplicate_subjects: true or false"),
         ({"min_rows": -1}, "min_rows: a whole number, 0 or more"),
+        ({"min_rows": 2**60}, "min_rows: a whole number, 0 or more"),
         ({"min_rows_per_class": 2.5}, "min_rows_per_class: a whole number, 0 or more"),
         ({"max_outside_schema": True}, "max_outside_schema: a whole number, 0 or more"),
         ({"max_missing": 0.1}, "max_missing unknown; use max_missing_fraction"),

@@ -223,6 +223,7 @@ def test_a_version_registered_without_its_file_has_no_profile(scientist: APIClie
     [
         ({"declared_schema": [{"name": "age", "type": "float"}]}, "declared_schema[0].type: 'float' unknown"),
         ({"declared_schema": [{"name": "age", "min": "low"}]}, "declared_schema[0].min: a finite number"),
+        ({"declared_schema": [{"name": "age", "max": 2**60}]}, "declared_schema[0].max: a finite number"),
         (
             {"declared_schema": [{"name": "a"}, {"name": "a"}]},
             "declared_schema[1].name: 'a' is declared twice",
