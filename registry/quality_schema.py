@@ -68,7 +68,8 @@ def _bound(value: Any, *, field: str) -> float | None:
         return None
     if not _number(value):
         raise DeclarationError(f"{field}: a finite number or null")
-    return value
+    number: float = value
+    return number
 
 
 def _allowed(value: Any, *, field: str) -> list[Any] | None:
