@@ -97,12 +97,28 @@ def _stale_evidence_refused(story: Story, release: int) -> None:
 
 
 def audit_files(story: Story) -> dict[str, Any]:
-    """8. The lineage report and the audit bundle, downloaded by the auditor and verified offline."""
+    """8. The lineage report, the model's technical documentation (EU AI Act Annex IV) and the audit
+    bundle, downloaded by the auditor and verified offline."""
     api, out = story.api, story.out
-    story.say("\n== 8. The auditor's lineage report and the audit bundle, verified offline")
+    story.say(
+        "\n== 8. The auditor's lineage report, technical documentation and audit bundle, verified offline"
+    )
     report_path = out / "lineage-report.zip"
     report_path.write_bytes(
         api.call("audrey", "GET", "/api/v1/reports/lineage?nodeId=deployment:production:churn&format=zip")
+    )
+    documentation = api.call(
+        "audrey", "GET", "/api/v1/reports/technical-documentation?nodeId=model:churn%231&format=json"
+    )
+    recorded = [one for one in documentation["sections"] if one["status"] != "no evidence recorded"]
+    story.say(
+        f"   technical documentation of model:churn#1: {len(documentation['sections'])} Annex IV sections, "
+        f"{len(recorded)} with evidence recorded, the rest saying so (e.g. "
+        f"{documentation['sections'][-2]['point']}: {documentation['sections'][-2]['status']})"
+    )
+    documentation_path = out / "technical-documentation.zip"
+    documentation_path.write_bytes(
+        api.call("audrey", "GET", "/api/v1/reports/technical-documentation?nodeId=model:churn%231&format=zip")
     )
     bundle_path = out / "audit-bundle.zip"
     bundle_path.write_bytes(api.call("audrey", "GET", "/api/v1/audit/export"))
@@ -114,7 +130,7 @@ def audit_files(story: Story) -> dict[str, Any]:
     )
     key_path = out / "audit-verifier-key.txt"
     key_path.write_text(key_text.strip() + "\n")
-    for path in (report_path, bundle_path):
+    for path in (report_path, documentation_path, bundle_path):
         check = subprocess.run(  # noqa: S603 (our own offline verifier, on files we just wrote)
             [sys.executable, "-m", "audit.verify", str(path), "--key", str(key_path)],
             cwd=Path(__file__).resolve().parents[2],
@@ -124,4 +140,4 @@ def audit_files(story: Story) -> dict[str, Any]:
         if check.returncode != 0:
             raise RuntimeError(f"verification of {path} failed: {check.stdout}{check.stderr}")
         story.say(f"   {path}: {check.stdout.strip().splitlines()[-1]}")
-    return {"report": str(report_path), "bundle": str(bundle_path)}
+    return {"report": str(report_path), "documentation": str(documentation_path), "bundle": str(bundle_path)}

@@ -210,12 +210,8 @@ def _register(
         metrics=trained.metrics,
         input_schema=list(trained.input_schema),
         run=run,
+        bias_examination=examination,
     )
-    if examination:
-        # model_version_create takes no bias_examination yet; this is the same transaction, and the
-        # job's ending below is the action's audit entry (with the examination's summary).
-        ModelVersion.objects.filter(pk=version.pk).update(bias_examination=examination)
-        version.bias_examination = examination
     user = User.objects.get(pk=job.requested_by_id)
     lineage_event_ingest(
         actor=actor, user=user, event=_openlineage_event(run_id, job_name, versions, ended_at)

@@ -5,6 +5,7 @@ Every service here is one action with exactly one audit entry, in one transactio
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
+from audit.jcs import canonical_json
 from audit.services import Target, audit_record
 from governance.core.errors import Conflict, ValidationFailed
 from registry import signing, storage
@@ -54,8 +56,9 @@ def model_version_create(
     onnx_storage_name: str = "",
     sign_files: Mapping[str, Path] | None = None,
     trained_here: bool = False,
+    bias_examination: Mapping[str, Any] | None = None,
 ) -> ModelVersion:
-    """Add the next version of ``model``.
+    """Add the next version of ``model`` (``bias_examination``: the training job's, ``trained_here`` only).
 
     1. The artifact is either ours (``storage_name``: stored and hashed by us, so verified, in a safe
        ``artifact_format``) or a reference (``artifact_uri`` with the caller's SHA-256 and size,
@@ -94,6 +97,7 @@ def model_version_create(
         metrics=dict(metrics or {}),
         input_schema=list(input_schema or []),
         run=run,
+        bias_examination=dict(bias_examination or {}) if trained_here else {},
     )
     if run is not None:
         edge_add(source=run.node_id, target=version.node_id, relation=PRODUCED)
@@ -182,6 +186,12 @@ def _record_created(actor: Actor, version: ModelVersion) -> None:
             "signing_key_id": version.signing_key_id or None,
             "metrics_source": version.metrics_source,
             "run": str(version.run.run_id) if version.run is not None else None,
+            # The training job's bias examination, pinned by its hash in the signed log.
+            "bias_examination_sha256": (
+                hashlib.sha256(canonical_json(version.bias_examination)).hexdigest()
+                if version.bias_examination
+                else None
+            ),
         },
     )
 

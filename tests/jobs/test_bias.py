@@ -5,6 +5,7 @@ judged by them."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -18,6 +19,7 @@ from django.core.files import File
 from django.utils import timezone
 
 from audit.actors import Actor
+from audit.jcs import canonical_json
 from audit.models import AuditEntry
 from governance.approvals.models import Policy
 from governance.approvals.selectors import policy_current_version
@@ -351,6 +353,10 @@ def test_a_model_whose_groups_differ_twofold_shows_the_difference_and_fails_a_po
             "equalized_odds_difference": sex["equalized_odds_difference"],
         }
     ]
+
+    # The examination is pinned by its hash in the signed entry that registered the version.
+    created = json.loads(AuditEntry.objects.get(action="model_version.create").entry)["data"]
+    assert created["bias_examination_sha256"] == hashlib.sha256(canonical_json(examination)).hexdigest()
 
     _bias_policy_on_deploys({"demographic_parity_difference": 0.1})
     check = _bias_check(people, version)
