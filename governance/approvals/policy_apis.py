@@ -30,6 +30,7 @@ class PolicyVersionOutputSerializer(serializers.Serializer[Any]):
     required_approvals = serializers.JSONField()
     approval_validity_seconds = serializers.IntegerField()
     signer_exclusions = serializers.ListField(child=serializers.CharField())
+    monitoring = serializers.JSONField()
     active = serializers.BooleanField()
     change_note = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
@@ -61,6 +62,11 @@ class PolicySpecInputSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="who else may not sign: model_owner, human_overseer",
     )
+    monitoring = serializers.JSONField(
+        required=False,
+        help_text="drift thresholds for the deployments it approves (psi, ks, prediction_psi, accuracy_drop, "
+        "min_samples, min_labels); those left out take the monitoring defaults",
+    )
 
 
 SPEC_FIELDS = (
@@ -71,6 +77,7 @@ SPEC_FIELDS = (
     "required_approvals",
     "approval_validity_seconds",
     "signer_exclusions",
+    "monitoring",
 )
 
 

@@ -50,6 +50,24 @@ def test_a_policy_bars_more_signers_by_data_and_refuses_an_unknown_exclusion(adm
     assert "signer_exclusions: auditor unknown" in unknown.json()["detail"]
 
 
+def test_a_deploy_policy_sets_its_drift_thresholds_through_the_api_and_a_bad_one_is_refused(
+    admin_user: Any,
+) -> None:
+    client = client_for(admin_user)
+    body = {"name": "deploy-watchful", **spec(kind="deploy"), "monitoring": {"psi": 0.1, "min_samples": 500}}
+
+    created = client.post("/api/v1/policies", body, format="json")
+    odd = client.post(
+        "/api/v1/policies", {**body, "name": "deploy-odd", "monitoring": {"entropy": 1}}, format="json"
+    )
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["current"]["monitoring"] == {"psi": 0.1, "min_samples": 500}
+    assert PolicyVersion.objects.get().monitoring == {"psi": 0.1, "min_samples": 500}
+    assert odd.status_code == 400 and "monitoring" in odd.json()["detail"]
+    assert not Policy.objects.filter(name="deploy-odd").exists()
+
+
 def test_only_an_admin_writes_policies(requester: Any, approver: Any) -> None:
     make_policy("train-default")
     for person in (requester, approver):
