@@ -136,6 +136,14 @@ def _dataset_create(make_user: Any, tmp_path: Path) -> str:
     return "dataset.create"
 
 
+def _dataset_declarations_update(make_user: Any, tmp_path: Path) -> str:
+    from registry.services import datasets
+
+    dataset = datasets.dataset_create(actor=_actor_for(make_user, "svc-ds"), name="svc-data")
+    datasets.dataset_declarations_update(actor=ACTOR, dataset=dataset, target_column="label")
+    return "dataset.update"
+
+
 def _dataset_version_create(make_user: Any, tmp_path: Path) -> str:
     from registry.services import datasets
 
@@ -903,7 +911,6 @@ NOT_SERVICES: dict[str, str] = {
     "report.technical_documentation": "the export commits its entry and signs a checkpoint over it, "
     "outside this walk's transaction; tests/documentation/test_technical_documentation.py",
     "user.password_change": "reserved: no service writes it yet (codes are never reused)",
-    "dataset.update": "reserved: no service writes it yet (codes are never reused)",
     "dataset_version.archive": "reserved: no service writes it yet (codes are never reused)",
     "run.update": "reserved: no service writes it yet (codes are never reused)",
     "mlflow.read": "retired (issue 18): reads of registry metadata are access-log lines, not audit "
@@ -921,6 +928,7 @@ SERVICES: list[Callable[[Any, Path], str]] = [
     _model_archive,
     _model_version_create,
     _dataset_create,
+    _dataset_declarations_update,
     _dataset_version_create,
     _run_create,
     _deployment_create,

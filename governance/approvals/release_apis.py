@@ -101,6 +101,9 @@ class GrantOutputSerializer(serializers.Serializer[Any]):
 class PinOutputSerializer(serializers.Serializer[Any]):
     node_id = serializers.CharField()
     sha256 = serializers.CharField()
+    quality_profile_sha256 = serializers.CharField(
+        required=False, help_text="a dataset version's quality profile, when it has one (issue 20)"
+    )
 
 
 class ApprovalsOutputSerializer(serializers.Serializer[Any]):
@@ -162,7 +165,7 @@ class ReleaseOutputSerializer(serializers.Serializer[Any]):
 
     @extend_schema_field(PinOutputSerializer(many=True))
     def get_pinned(self, obj: ReleaseRequest) -> list[dict[str, str]]:
-        return [{"node_id": pin["node_id"], "sha256": pin["sha256"]} for pin in selectors.release_pins(obj)]
+        return [{key: str(value) for key, value in pin.items()} for pin in selectors.release_pins(obj)]
 
     def get_request_hash_valid(self, obj: ReleaseRequest) -> bool:
         return selectors.release_hash_valid(obj)

@@ -25,6 +25,8 @@ from governance.approvals.models import (
     Signature,
 )
 from governance.core.errors import ApplicationError, NotFound
+from registry.models import DatasetVersion
+from registry.models_quality import QualityProfile
 from registry.reports.types import ApprovalEntry
 
 # --- Policies ----------------------------------------------------------------------------------------------
@@ -68,7 +70,12 @@ def _releases() -> QuerySet[ReleaseRequest]:
         "model_version__model",
         "risk_classification__decided_by",
     ).prefetch_related(
-        Prefetch("datasets", queryset=ReleaseDataset.objects.select_related("dataset_version__dataset")),
+        Prefetch(
+            "datasets",
+            queryset=ReleaseDataset.objects.select_related(
+                "dataset_version__dataset", "dataset_version__quality_profile"
+            ),
+        ),
         Prefetch("signatures", queryset=Signature.objects.select_related("signer", "revoked_by")),
         Prefetch("grants", queryset=Grant.objects.order_by("-issued_at")),
         "jobs",  # the jobs app's rows, read through the relation it declares (approvals never imports it)
@@ -102,12 +109,21 @@ def release_list(
 
 
 def release_pins(release: ReleaseRequest) -> list[hashing.PinnedHash]:
+    """What the request pins: each dataset version's content hash with its quality profile's (read now, so
+    a profile changed since the request no longer hashes to ``request_hash``), and the model version's."""
     pins: list[hashing.PinnedHash] = [
-        {"node_id": row.node_id, "sha256": row.sha256} for row in release.datasets.all()
+        hashing.pin(row.node_id, row.sha256, _profile_sha256(row.dataset_version))
+        for row in release.datasets.all()
     ]
     if release.model_version_id is not None:
         pins.append({"node_id": release.model_node_id, "sha256": release.model_sha256})
     return pins
+
+
+def _profile_sha256(version: DatasetVersion) -> str | None:
+    # The reverse one-to-one raises (an AttributeError) when the version has no profile.
+    profile: QualityProfile | None = getattr(version, "quality_profile", None)
+    return profile.sha256 if profile is not None else None
 
 
 def release_document(

@@ -154,6 +154,26 @@ def test_the_profile_hash_is_pinned_in_the_request_and_a_changed_profile_would_n
     assert entry["data"]["pinned"] == [pinned]
 
 
+def test_the_request_shows_the_pinned_profile_and_stops_hashing_true_when_the_profile_row_changes(
+    requester: Any,
+) -> None:
+    _quality_policy()
+    version = _version(requester, _csv())
+    profile = QualityProfile.objects.get(version=version)
+    release = train_request(requester, version)
+    client = client_for(requester)
+
+    shown = client.get(f"/api/v1/releases/{release.pk}").json()
+    QualityProfile.objects.filter(pk=profile.pk).update(sha256="0" * 64)
+    after = client.get(f"/api/v1/releases/{release.pk}").json()
+
+    assert shown["pinned"] == [
+        {"node_id": version.node_id, "sha256": version.sha256, "quality_profile_sha256": profile.sha256}
+    ]
+    assert shown["request_hash_valid"] is True
+    assert after["request_hash_valid"] is False
+
+
 def test_a_profile_changed_after_it_was_stored_fails_the_check(requester: Any) -> None:
     _quality_policy()
     version = _version(requester, _csv())
