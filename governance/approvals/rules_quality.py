@@ -9,8 +9,8 @@ Parameters (each optional; ``{}`` only asks that every version has a profile):
 - ``no_duplicate_subjects`` / ``no_duplicate_rows``: true forbids any;
 - ``min_rows``: the fewest rows; ``min_rows_per_class``: the fewest rows of each class of the declared
   target column;
-- ``max_outside_schema``: the most values per column outside the declared schema (and a declared column
-  missing from the file fails it).
+- ``max_outside_schema``: the most values per column outside the declared schema (a declared column
+  missing from the file fails it, and so does a version profiled with no declared schema at all).
 """
 
 from __future__ import annotations
@@ -202,6 +202,19 @@ def _schema_findings(profile: Mapping[str, Any], params: Mapping[str, Any]) -> l
     limit = params["max_outside_schema"]
     found: list[Finding] = []
     declared = {str(column.get("name")) for column in profile.get("declared_schema", [])}
+    if not declared:
+        # Fail closed: with nothing declared nothing is outside, and clearing a dataset's declared schema
+        # before an upload must not be a way around the rule.
+        return [
+            _finding(
+                "max_outside_schema",
+                None,
+                limit,
+                None,
+                "no declared schema to judge values by: declare the dataset's declared_schema, then register "
+                "the version from its file",
+            )
+        ]
     for column in profile.get("columns", []):
         name = str(column.get("name"))
         if name not in declared:

@@ -307,3 +307,16 @@ def test_the_sign_off_page_shows_each_rule_its_measured_value_and_the_verdict_pe
     assert 'class="quality-profile"' in page and "withheld (personal data)" in page  # the subject ids
     assert "F (50), M (50)" in page  # sex: a group count, shown
     assert "CUST-0" not in page
+
+
+def test_a_rule_on_values_outside_the_schema_fails_a_version_profiled_with_none_declared(
+    requester: Any,
+) -> None:
+    """Clearing the declared schema before an upload is no way around ``max_outside_schema``."""
+    _quality_policy(max_outside_schema=0)
+    version = _version(requester, _csv())
+
+    check = _check(train_request(requester, version))
+
+    assert check["status"] == "failed"
+    assert "no declared schema to judge values by" in check["detail"]
