@@ -54,6 +54,29 @@ def check_fideslang_keys(keys: Iterable[str], *, field: str, example: str) -> li
     return checked
 
 
+def _personal_data_checked(
+    jurisdictions: Sequence[str],
+    data_categories: Sequence[str],
+    purposes: Sequence[str],
+    *,
+    subject_id_column: str,
+    personal: bool,
+) -> tuple[list[str], list[str]]:
+    """A new dataset's jurisdictions, fideslang categories and uses checked; the keys (categories, uses)."""
+    unknown = [one for one in jurisdictions if one not in Jurisdiction.values]
+    if unknown:
+        raise ValidationFailed(
+            f"jurisdictions: {', '.join(map(repr, unknown))} unknown; "
+            f"choose from {', '.join(Jurisdiction.values)}"
+        )
+    categories = check_fideslang_keys(data_categories, field="data_categories", example="user.contact.email")
+    uses = check_fideslang_keys(purposes, field="purposes", example="train_ai_system")
+    if subject_id_column and not personal:
+        raise ValidationFailed("subject_id_column: only a dataset holding personal data has data subjects")
+    return categories, uses
+
+
+# long: a dozen keyword-only fields, one per line, each stored and recorded; the checks are helpers
 @transaction.atomic
 def dataset_create(
     *,
@@ -77,16 +100,13 @@ def dataset_create(
         declared_schema=list(declared_schema),
         protected_attributes=list(protected_attributes),
     )
-    unknown = [one for one in jurisdictions if one not in Jurisdiction.values]
-    if unknown:
-        raise ValidationFailed(
-            f"jurisdictions: {', '.join(map(repr, unknown))} unknown; "
-            f"choose from {', '.join(Jurisdiction.values)}"
-        )
-    categories = check_fideslang_keys(data_categories, field="data_categories", example="user.contact.email")
-    uses = check_fideslang_keys(purposes, field="purposes", example="train_ai_system")
-    if subject_id_column and not holds_personal_data:
-        raise ValidationFailed("subject_id_column: only a dataset holding personal data has data subjects")
+    categories, uses = _personal_data_checked(
+        jurisdictions,
+        data_categories,
+        purposes,
+        subject_id_column=subject_id_column,
+        personal=holds_personal_data,
+    )
     if Dataset.objects.filter(namespace=namespace, name=name).exists():
         raise Conflict(f"dataset {namespace}:{name} exists; add a version to it instead")
     special = special_category_keys(categories)

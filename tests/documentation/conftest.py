@@ -10,4 +10,3 @@ import pytest
 def _own_media_root(tmp_path: Path, settings: Any) -> None:
     """Each test stores the files it trains on and signs in its own directory."""
     settings.MEDIA_ROOT = tmp_path / "media"
-
