@@ -44,6 +44,7 @@ def test_the_demo_tells_the_whole_story_and_verifies_its_files(tmp_path: Path) -
         "alarm=True; feature monthly_spend",
         "affected model versions: model:churn#1",
         "a new deploy of churn v1 is refused at once",
+        "quality profile sha256",
         "bias examination on",
         "the threshold holds",
         "bias_within_threshold passed",

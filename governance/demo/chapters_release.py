@@ -60,7 +60,29 @@ def dataset(story: Story) -> dict[str, Any]:
         "   protected attribute declared for the bias examination (EU AI Act Art. 10(2)(f)): "
         + ", ".join(f"{item['column']} ({', '.join(item['data_categories'])})" for item in PROTECTED)
     )
+    _quality(story, version)
     return dict(version)
+
+
+def _quality(story: Story, version: dict[str, Any]) -> None:
+    """The quality profile stored and hashed with the version (EU AI Act Art. 10(3)), as officers see it."""
+    stored = version.get("quality_profile")
+    if not stored:
+        raise RuntimeError(f"{version['node_id']} was stored without a quality profile")
+    profile = stored["profile"]
+    missing = [
+        f"{column['name']} {column['missing_fraction']:.1%}"
+        for column in profile["columns"]
+        if column["missing"]
+    ]
+    classes = ", ".join(
+        f"{one['value']}: {one['count']}" for one in (profile.get("target") or {}).get("classes", [])
+    )
+    story.say(
+        f"   quality profile sha256 {stored['sha256'][:16]}…: {profile['rows']} rows, "
+        f"{profile['duplicate_rows']} duplicate rows, {profile['duplicate_subjects']} duplicate subject ids, "
+        f"missing values: {', '.join(missing) or 'none'}; label balance {classes}"
+    )
 
 
 def consent(story: Story, version: dict[str, Any]) -> None:
