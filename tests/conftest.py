@@ -52,10 +52,11 @@ def _append_only_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
     from audit import triggers
     from audit.models import AuditHead
 
-    if _triggers_dropped:
-        triggers.remove(connection)
-        triggers.install(connection)
-        _triggers_dropped = False
+    # Installed afresh for every test, not only after a transactional one: a test that drops them inside
+    # its own transaction, or DDL rolled back with one, must never leave the next test without them.
+    triggers.remove(connection)
+    triggers.install(connection)
+    _triggers_dropped = False
     AuditHead.objects.get_or_create(pk=1)
     if not transactional:
         # These tests run inside a transaction that never commits, and most (and their fixtures) read the
