@@ -39,6 +39,17 @@ def _checkpointer_lock(store: CheckpointStore) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def checkpoint_covering(index: int) -> StoredCheckpoint:
+    """The first signed checkpoint whose tree holds entry ``index`` (and so every entry before it),
+    signing one only when none does: an exported report or document names the same checkpoint however
+    often it is exported, and a reader proves its entries against it (``python -m audit.verify``)."""
+    store = CheckpointStore()
+    for size in store.checkpoint_sizes():
+        if size > max(index, 0):
+            return store.read_checkpoint(size)
+    return checkpoint_create(store=store)
+
+
 def checkpoint_create(*, store: CheckpointStore | None = None) -> StoredCheckpoint:
     """Sign a checkpoint of the current tree, after proving it extends the previous one.
 

@@ -13,11 +13,10 @@ from django.db import transaction
 
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.checkpoints import checkpoint_create
+from audit.checkpoints import checkpoint_covering
 from audit.exporting import audit_proof_bundle
 from audit.models import AuditEntry
 from audit.services import Target, audit_record
-from audit.store import CheckpointStore, StoredCheckpoint
 from governance.core.errors import ValidationFailed
 from governance.documentation.facts import model_version_for
 from governance.documentation.render_html import to_html
@@ -57,16 +56,6 @@ def _render(document: TechnicalDocument, fmt: str) -> bytes:
     return to_pdf(document)
 
 
-def _checkpoint_covering(index: int) -> StoredCheckpoint:
-    """The first signed checkpoint whose tree holds entry ``index`` (signing one only when none does),
-    so that repeated exports name the same checkpoint."""
-    store = CheckpointStore()
-    for size in store.checkpoint_sizes():
-        if size > max(index, 0):
-            return store.read_checkpoint(size)
-    return checkpoint_create(store=store)
-
-
 def technical_documentation_export(*, actor: Actor, subject: str, fmt: str) -> RenderedDocument:
     """Build, record and render the documentation of ``subject`` (``model:<name>#<version>``).
 
@@ -83,7 +72,7 @@ def technical_documentation_export(*, actor: Actor, subject: str, fmt: str) -> R
         raise ValidationFailed(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     document = technical_documentation_build(subject=subject)
     entries = document["audit"]["entries"]
-    checkpoint = _checkpoint_covering(max((row["index"] for row in entries), default=-1))
+    checkpoint = checkpoint_covering(max((row["index"] for row in entries), default=-1))
     document["audit"]["tree_size"] = checkpoint.size
     document["audit"]["checkpoint"] = checkpoint.note
     node = document["subject"]

@@ -12,11 +12,10 @@ from django.db import transaction
 
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.checkpoints import checkpoint_create
+from audit.checkpoints import checkpoint_covering
 from audit.exporting import audit_proof_bundle
 from audit.models import AuditEntry
 from audit.services import Target, audit_record
-from audit.store import CheckpointStore, StoredCheckpoint
 from governance.core.errors import ValidationFailed
 from registry.models import LineageEvent, ModelVersion
 from registry.reports.assemble import lineage_report_build
@@ -78,22 +77,11 @@ def _model_versions(report: LineageReport) -> list[ModelVersion]:
     return [row for row in rows if row.node_id in set(nodes)]
 
 
-def _checkpoint_covering(index: int) -> StoredCheckpoint:
-    """The first signed checkpoint whose tree holds entry ``index`` (and so every entry the report
-    lists), signing one only when none does: the same report names the same checkpoint however often
-    it is viewed, and a reader proves its entries against it (``python -m audit.verify``)."""
-    store = CheckpointStore()
-    for size in store.checkpoint_sizes():
-        if size > max(index, 0):
-            return store.read_checkpoint(size)
-    return checkpoint_create(store=store)
-
-
 def lineage_report_export(*, actor: Actor, subject: str, fmt: str) -> RenderedReport:
     """Build, record and render the report of ``subject`` (a model version or deployment node id).
 
     1. Build the report (raises NotFound for an unknown node) before recording anything, and name the
-       first signed checkpoint that covers its entries (``_checkpoint_covering``).
+       first signed checkpoint that covers its entries (``audit.checkpoints.checkpoint_covering``).
     2. Render. A zip holds every format, and each model version's OpenSSF signature bundle, signed
        provenance.json and the service's public key(s); their SHA-256s go into the export's audit entry.
     3. Record the export: one audit entry, committed (and so integrated into the log).
@@ -104,7 +92,7 @@ def lineage_report_export(*, actor: Actor, subject: str, fmt: str) -> RenderedRe
     if fmt not in FORMATS:
         raise ValidationFailed(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     report = lineage_report_build(subject=subject)
-    checkpoint = _checkpoint_covering(max((row["index"] for row in report["audit"]["entries"]), default=-1))
+    checkpoint = checkpoint_covering(max((row["index"] for row in report["audit"]["entries"]), default=-1))
     report["audit"]["tree_size"] = checkpoint.size
     report["audit"]["checkpoint"] = checkpoint.note
     stem = "lineage-" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in subject)[:120]
