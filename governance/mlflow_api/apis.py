@@ -26,7 +26,7 @@ from governance.core.errors import ValidationFailed
 from governance.core.json_parser import LimitedJSONParser
 from governance.core.permissions import roles_allowed
 from governance.core.roles import Role
-from governance.mlflow_api import errors, filters, render, selectors, services
+from governance.mlflow_api import errors, filters, render, selectors, services, version_reads
 from governance.mlflow_api.guards import alias_check, stage_check, version_delete_check
 from registry.models import ModelVersion, RegisteredModel
 from registry.services import catalog
@@ -292,7 +292,9 @@ class VersionGetApi(ReadApi):
     def get(self, request: Request) -> Response:
         params = self.params(request)
         self.read(request, f"model:{params.get('name')}#{params.get('version')}", params)
-        return Response({"model_version": render.version_json(self.version(params))})
+        name, number = self.required(params, "name", "version")
+        version, aliases = version_reads.mlflow_version_with_aliases(name=name, version=number)
+        return Response({"model_version": render.version_json(version, aliases=aliases)})
 
 
 class VersionSearchApi(ReadApi):
