@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Lookup, Prefetch, Q, QuerySet, TextField, prefetch_related_objects
 from django.db.models.fields.json import KeyTextTransform
@@ -19,6 +20,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from governance.approvals import rules
 from governance.approvals.selectors import policy_versions_in_force
 from governance.core.errors import NotFound
+from governance.core.raw_rows import Columns
 from governance.mlflow_api.filters import (
     Clause,
     FilterError,
@@ -59,12 +61,22 @@ def _alias_prefetch() -> Prefetch:
     return Prefetch("aliases", queryset=ModelAlias.objects.select_related("version").order_by("alias"))
 
 
+_MODEL_ROW = Columns(RegisteredModel, tuple(f.attname for f in RegisteredModel._meta.concrete_fields))
+
+
 def mlflow_model_row(*, name: str) -> RegisteredModel:
-    """The live model alone (for writes: no versions loaded)."""
-    model = RegisteredModel.objects.filter(name=name, archived_at__isnull=True).first()
-    if model is None:
+    """The live model alone (for writes: no versions loaded). One fixed statement: every version
+    registered reads it first, and compiling the ORM's query cost more than running it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_MODEL_ROW.select('m')} FROM {_MODEL_ROW.table} m"  # noqa: S608 - names from the model
+            " WHERE m.name = %s AND m.archived_at IS NULL",
+            [name],
+        )
+        found = cursor.fetchone()
+    if found is None:
         raise MlflowNotFound(f"Registered Model with name={name} not found")
-    return model
+    return _MODEL_ROW.instance(found)
 
 
 def mlflow_model_get(*, name: str) -> RegisteredModel:

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files import File
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction
@@ -115,16 +114,12 @@ def _version_insert(
 ) -> ModelVersion:
     """Number the version under the model's row lock (1, 2, 3... with no gap or duplicate), sign the
     stored files naming it, and insert it; if the insert fails, the signature files stored are removed."""
-    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-    if locked.archived_at is not None:
-        raise Conflict(f"model {locked.name!r} is archived; it takes no new versions")
-    latest = ModelVersion.objects.filter(model=locked).aggregate(latest=Max("version"))["latest"]
-    number = (latest or 0) + 1
+    name, number = _number_locked(model)
     signed = None
     if sign_files:
         run = columns["run"]
         signed = signing.version_sign(
-            node_id=f"model:{locked.name}#{number}",
+            node_id=f"model:{name}#{number}",
             artifact_format=columns["artifact_format"],
             files=sign_files,
             run_node_id=run.node_id if run is not None else None,
@@ -132,7 +127,7 @@ def _version_insert(
         )
     try:
         return ModelVersion.objects.create(
-            model=locked,
+            model=model,
             version=number,
             signature_storage_name=signed.signature_storage_name if signed else "",
             provenance_storage_name=signed.provenance_storage_name if signed else "",
@@ -145,6 +140,29 @@ def _version_insert(
         for name in signed.newly_stored if signed else []:
             storage.discard(name)
         raise
+
+
+# Plain statements on this hot path (every registration): the ORM's compiling cost more than running them.
+_LOCK_MODEL = "SELECT name, archived_at FROM registry_registeredmodel WHERE id = %s"
+_LATEST_VERSION = "SELECT MAX(version) FROM registry_modelversion WHERE model_id = %s"
+
+
+def _number_locked(model: RegisteredModel) -> tuple[str, int]:
+    """Lock the model's row (until the transaction ends) and return its name and next version number;
+    ``Conflict`` when it is archived. The maximum is read after the lock is held, so in a fresh
+    snapshot: two concurrent registrations get consecutive numbers."""
+    lock = _LOCK_MODEL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    with connection.cursor() as cursor:
+        cursor.execute(lock, [model.pk])
+        found = cursor.fetchone()
+        if found is None:
+            raise RegisteredModel.DoesNotExist(f"model {model.pk} is gone")
+        name, archived_at = found
+        if archived_at is not None:
+            raise Conflict(f"model {name!r} is archived; it takes no new versions")
+        cursor.execute(_LATEST_VERSION, [model.pk])
+        latest = cursor.fetchone()[0]
+    return str(name), int(latest or 0) + 1
 
 
 def _check_artifact_fields(
