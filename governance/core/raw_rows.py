@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from django.db import connection
 from django.db.models import Model
+from django.db.models.fields import AutoFieldMixin
 
 M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, Any], Any]
@@ -73,3 +75,35 @@ class Columns(Generic[M]):
                 found.append([(converter, column) for converter in chain])
             self._converters[connection.vendor] = found
         return found
+
+
+@cache
+def _insert_statement(model: type[Model], vendor: str) -> tuple[str, list[Any], Any]:
+    """``INSERT`` of every concrete column but an automatic primary key (returned instead)."""
+    meta = model._meta
+    auto = meta.pk if isinstance(meta.pk, AutoFieldMixin) else None
+    fields = [field for field in meta.concrete_fields if field is not auto]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    returning = f" RETURNING {quote(str(auto.column))}" if auto is not None else ""
+    # Names from the model's metadata; every value is bound.
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values}){returning}"  # noqa: S608
+    return sql, fields, auto
+
+
+def insert_row(instance: Model) -> None:
+    """Insert a new ``instance`` in one fixed statement, its values prepared as ``save()`` prepares
+    them (``pre_save``, ``get_db_prep_save``), and set its automatic primary key.
+
+    Unlike ``save()`` it sends no ``pre_save``/``post_save`` signals: use it only for models nothing
+    listens to (tests/core/test_raw_rows.py checks the ones that use it).
+    """
+    sql, fields, auto = _insert_statement(type(instance), connection.vendor)
+    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if auto is not None:
+            instance.pk = cursor.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias

@@ -20,6 +20,7 @@ from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
 from governance.core.errors import ValidationFailed
+from governance.core.raw_rows import insert_row
 from governance.mlflow_api.models import MlflowVersionInfo, Stage
 from governance.mlflow_api.sources import SourceRefused, source_open
 from registry import signing, storage
@@ -155,7 +156,7 @@ def _version_stored(
 
 
 def _info_create(version: ModelVersion, info: Mapping[str, Any]) -> None:
-    MlflowVersionInfo.objects.create(model_version=version, updated_at=version.created_at, **info)
+    insert_row(MlflowVersionInfo(model_version=version, updated_at=version.created_at, **info))
 
 
 def _info_locked(version: ModelVersion) -> MlflowVersionInfo:
