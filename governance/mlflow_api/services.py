@@ -75,12 +75,14 @@ def mlflow_version_create(
     info = {"tags": checked_tags, "description": description, "run_id": run_id, "run_link": run_link}
     with _source_spooled(actor=actor, model=model, source=source) as spooled:
         if spooled is None:
-            with transaction.atomic():
-                version = model_version_create(
-                    actor=actor, model=model, artifact_uri=source, run=run, digest_unknown=True
-                )
-                _info_create(version, info)
-            return version
+            return model_version_create(
+                actor=actor,
+                model=model,
+                artifact_uri=source,
+                run=run,
+                digest_unknown=True,
+                with_version=lambda version: _info_create(version, info),
+            )
         return _version_stored(actor=actor, model=model, source=source, run=run, spooled=spooled, info=info)
 
 
@@ -133,21 +135,20 @@ def _version_stored(
     name, newly_stored = storage.save_spooled(spooled.file)
     onnx = spooled.artifact_format == ArtifactFormat.ONNX
     try:
-        with transaction.atomic():
-            version = model_version_create(
-                actor=actor,
-                model=model,
-                artifact_uri=source,
-                artifact_sha256=spooled.file.sha256,
-                artifact_size=spooled.file.size,
-                storage_name=name,
-                artifact_format=spooled.artifact_format,
-                onnx_sha256=spooled.file.sha256 if onnx else "",
-                onnx_storage_name=name if onnx else "",
-                sign_files={signing.ARTIFACT_NAMES[spooled.artifact_format]: spooled.file.path},
-                run=run,
-            )
-            _info_create(version, info)
+        version = model_version_create(
+            actor=actor,
+            model=model,
+            artifact_uri=source,
+            artifact_sha256=spooled.file.sha256,
+            artifact_size=spooled.file.size,
+            storage_name=name,
+            artifact_format=spooled.artifact_format,
+            onnx_sha256=spooled.file.sha256 if onnx else "",
+            onnx_storage_name=name if onnx else "",
+            sign_files={signing.ARTIFACT_NAMES[spooled.artifact_format]: spooled.file.path},
+            run=run,
+            with_version=lambda version: _info_create(version, info),
+        )
     except Exception:
         if newly_stored:
             storage.discard(name)

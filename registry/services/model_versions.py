@@ -6,7 +6,7 @@ Every service here is one action with exactly one audit entry, in one transactio
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ def model_version_create(
     sign_files: Mapping[str, Path] | None = None,
     trained_here: bool = False,
     bias_examination: Mapping[str, Any] | None = None,
+    with_version: Callable[[ModelVersion], None] | None = None,
 ) -> ModelVersion:
     """Add the next version of ``model`` (``bias_examination``: the training job's, ``trained_here`` only).
 
@@ -67,7 +68,9 @@ def model_version_create(
     2. Lock the model row, so concurrent registrations get 1, 2, 3... with no gap or duplicate.
     3. Sign ``sign_files`` (stored artifacts, by their names in the signed directory) with the service's
        key, naming this version and its run (``trained_here``) or its uploader; store bundle and provenance.
-    4. Link the producing run (edge run → model version, ``produced``) and record the action.
+    4. Link the producing run (edge run → model version, ``produced``), write the caller's own rows
+       for the version (``with_version``, the MLflow API's), and record the action: all in this one
+       transaction (the caller need not open another around it, which would cost a savepoint).
     """
     _check_artifact_fields(
         digest_unknown=digest_unknown,
@@ -101,6 +104,8 @@ def model_version_create(
     )
     if run is not None:
         edge_add(source=run.node_id, target=version.node_id, relation=PRODUCED)
+    if with_version is not None:
+        with_version(version)
     _record_created(actor, version)
     return version
 
