@@ -3,11 +3,11 @@
 DRF's throttles keep every request's time in one cache entry and read and rewrite it whole: two round
 trips a request, and an entry as long as the rate (thousands of timestamps for a pipeline's rate, all
 unpickled and pickled again on every call). Here each window of ``duration`` seconds has a counter:
-``SET <window> 0 EX <ttl> NX``, ``INCR <window>`` and ``GET <previous window>`` go to Redis together in
-one pipeline. The request is judged on the estimate of the last ``duration`` seconds that Cloudflare's
-limiter uses: the previous window's count weighted by how much of it is still inside the sliding
-window, plus this window's count. A refused request counts too, so a client that keeps hammering stays
-refused rather than being let through each time the estimate dips.
+``SET <window> 0 EX <ttl> NX``, ``INCR <window>`` and ``GET <previous window>`` run in Redis as one
+script (one command, one reply). The request is judged on the estimate of the last ``duration``
+seconds that Cloudflare's limiter uses: the previous window's count weighted by how much of it is
+still inside the sliding window, plus this window's count. A refused request counts too, so a client
+that keeps hammering stays refused rather than being let through each time the estimate dips.
 
 Without Redis (the embedded default's file cache), the same counters go through Django's cache API.
 The classes keep DRF's names, scopes, settings (``DEFAULT_THROTTLE_RATES``) and keys, so views and
@@ -51,12 +51,25 @@ def window_counts(key: str, previous: str, seconds: int) -> tuple[int, int]:
     if client is None:  # the file cache of a development set-up
         cache.add(key, 0, timeout=seconds)
         return int(cache.incr(key)), int(cache.get(previous) or 0)
-    pipe = client.pipeline(transaction=False)
-    pipe.set(key, 0, ex=seconds, nx=True)
-    pipe.incr(key)
-    pipe.get(previous)
-    _, count, before = pipe.execute()
-    return int(count), int(before or 0)
+    count, before = _count_script(client)(keys=[key, previous], args=[seconds])
+    return int(count), int(before)
+
+
+# The three commands as one script: one command sent and one reply read, where a pipeline of three
+# cost three of each in this process (redis-py's ``Script`` sends EVALSHA, and the script itself the
+# first time, or after a SCRIPT FLUSH).
+_COUNT = """
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+return {redis.call('INCR', KEYS[1]), tonumber(redis.call('GET', KEYS[2])) or 0}
+"""
+_scripts: dict[int, Any] = {}
+
+
+def _count_script(client: Any) -> Any:
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts.setdefault(id(client), client.register_script(_COUNT))
+    return script
 
 
 class WindowRateThrottle(throttling.SimpleRateThrottle):

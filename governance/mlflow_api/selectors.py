@@ -8,6 +8,7 @@ lookup on PostgreSQL and SQLite alike), so paging is done by the database, not i
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -64,15 +65,19 @@ def _alias_prefetch() -> Prefetch:
 _MODEL_ROW = Columns(RegisteredModel, tuple(f.attname for f in RegisteredModel._meta.concrete_fields))
 
 
+@cache
+def _model_row_sql(vendor: str) -> str:
+    return (
+        f"SELECT {_MODEL_ROW.select('m')} FROM {_MODEL_ROW.table} m"  # noqa: S608 - names from the model
+        " WHERE m.name = %s AND m.archived_at IS NULL"
+    )
+
+
 def mlflow_model_row(*, name: str) -> RegisteredModel:
     """The live model alone (for writes: no versions loaded). One fixed statement: every version
     registered reads it first, and compiling the ORM's query cost more than running it."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {_MODEL_ROW.select('m')} FROM {_MODEL_ROW.table} m"  # noqa: S608 - names from the model
-            " WHERE m.name = %s AND m.archived_at IS NULL",
-            [name],
-        )
+        cursor.execute(_model_row_sql(connection.vendor), [name])
         found = cursor.fetchone()
     if found is None:
         raise MlflowNotFound(f"Registered Model with name={name} not found")
