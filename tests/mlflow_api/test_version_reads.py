@@ -114,3 +114,28 @@ def test_archived_versions_and_models_read_as_deleted(pipeline: APIClient) -> No
     gone = pipeline.delete(f"{API}/registered-models/delete", {"name": "churn"}, format="json")
     assert gone.status_code == 200
     assert pipeline.get(f"{API}/model-versions/get", {"name": "churn", "version": "2"}).status_code == 404
+
+
+def test_a_version_sent_with_nothing_mlflow_only_has_no_mlflow_row_and_reads_the_same(
+    pipeline: APIClient,
+) -> None:
+    from governance.mlflow_api.models import MlflowVersionInfo
+
+    _post(pipeline, "registered-models/create", {"name": "churn"})
+    created = _post(pipeline, "model-versions/create", {"name": "churn", "source": "s3://b/1"})
+    tagged = _post(
+        pipeline, "model-versions/create", {"name": "churn", "source": "s3://b/2", "description": "d"}
+    )
+    assert list(MlflowVersionInfo.objects.values_list("model_version__version", flat=True)) == [2]
+    read = pipeline.get(f"{API}/model-versions/get", {"name": "churn", "version": "1"}).json()
+    assert read["model_version"] == created["model_version"]
+    assert created["model_version"]["current_stage"] == "None"
+    assert (
+        created["model_version"]["last_updated_timestamp"] == created["model_version"]["creation_timestamp"]
+    )
+    assert tagged["model_version"]["description"] == "d"
+    # Its first MLflow-only change creates the row (audited as any change is).
+    body = {"name": "churn", "version": "1", "key": "team", "value": "risk"}
+    _post(pipeline, "model-versions/set-tag", body)
+    again = pipeline.get(f"{API}/model-versions/get", {"name": "churn", "version": "1"}).json()
+    assert again["model_version"]["tags"] == [{"key": "team", "value": "risk"}]
