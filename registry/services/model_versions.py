@@ -151,26 +151,32 @@ def _version_insert(
 
 
 # Plain statements on this hot path (every registration): the ORM's compiling cost more than running them.
+# On PostgreSQL one function call does both (registry/sql/registry_model_version_next.sql).
+_NEXT_POSTGRES = "SELECT o_name, o_archived_at, o_next FROM registry_model_version_next(%s)"
 _LOCK_MODEL = "SELECT name, archived_at FROM registry_registeredmodel WHERE id = %s"
-_LATEST_VERSION = "SELECT MAX(version) FROM registry_modelversion WHERE model_id = %s"
+_LATEST_VERSION = "SELECT MAX(version) + 1 FROM registry_modelversion WHERE model_id = %s"
 
 
 def _number_locked(model: RegisteredModel) -> tuple[str, int]:
     """Lock the model's row (until the transaction ends) and return its name and next version number;
     ``Conflict`` when it is archived. The maximum is read after the lock is held, so in a fresh
     snapshot: two concurrent registrations get consecutive numbers."""
-    lock = _LOCK_MODEL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
     with connection.cursor() as cursor:
-        cursor.execute(lock, [model.pk])
-        found = cursor.fetchone()
-        if found is None:
-            raise RegisteredModel.DoesNotExist(f"model {model.pk} is gone")
-        name, archived_at = found
-        if archived_at is not None:
-            raise Conflict(f"model {name!r} is archived; it takes no new versions")
-        cursor.execute(_LATEST_VERSION, [model.pk])
-        latest = cursor.fetchone()[0]
-    return str(name), int(latest or 0) + 1
+        if connection.vendor == "postgresql":
+            cursor.execute(_NEXT_POSTGRES, [model.pk])
+            name, archived_at, number = cursor.fetchone()
+        else:  # SQLite: its IMMEDIATE transaction already serialises writers; no row lock to take
+            cursor.execute(_LOCK_MODEL, [model.pk])
+            found = cursor.fetchone()
+            name, archived_at = found if found is not None else (None, None)
+            if found is not None:
+                cursor.execute(_LATEST_VERSION, [model.pk])
+                number = cursor.fetchone()[0]
+    if name is None:
+        raise RegisteredModel.DoesNotExist(f"model {model.pk} is gone")
+    if archived_at is not None:
+        raise Conflict(f"model {name!r} is archived; it takes no new versions")
+    return str(name), int(number or 1)
 
 
 def _check_artifact_fields(

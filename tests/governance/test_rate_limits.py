@@ -59,7 +59,7 @@ def test_the_previous_windows_count_weighs_on_the_next_one(monkeypatch: pytest.M
     assert throttle.wait() is not None and 0 < throttle.wait() <= 60  # type: ignore[operator]
 
 
-def test_the_window_counter_is_one_pipeline_and_expires(settings: Any) -> None:
+def test_the_window_counter_is_one_command_and_expires(settings: Any) -> None:
     need("redis")
     import redis
 
@@ -71,6 +71,9 @@ def test_the_window_counter_is_one_pipeline_and_expires(settings: Any) -> None:
         redis.Redis.from_url(url).set(previous, 7, ex=5)
         assert [throttling.window_counts(key, previous, 5) for _ in range(3)] == [(1, 7), (2, 7), (3, 7)]
         assert 0 < redis.Redis.from_url(url).ttl(key) <= 5
+        assert throttling.window_counts(key, f"test-window-{uuid.uuid4()}", 5) == (4, 0)  # no previous
+        redis.Redis.from_url(url).script_flush()  # a restarted Redis: the script is sent again
+        assert throttling.window_counts(key, previous, 5) == (5, 7)
     finally:
         throttling._client.clear()
 

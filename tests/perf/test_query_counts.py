@@ -38,7 +38,7 @@ PINNED: dict[str, tuple[int, int]] = {
     "me": (0, 0),  # the token verified by the request before is remembered (API_TOKEN_CACHE_MILLISECONDS)
     "models_list": (1, 1),
     "mlflow_version_get": (2, 2),  # a read of registry metadata: an access-log line, no audit entry
-    "mlflow_version_create": (15, 13),
+    "mlflow_version_create": (15, 12),
     "releases_list": (5, 5),
     "lineage_ingest": (20, 7),
     "audit_append": (11, 9),
