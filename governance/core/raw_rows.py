@@ -40,7 +40,7 @@ class Columns(Generic[M]):
     def __post_init__(self) -> None:
         # ``Model.from_db`` takes a partial row's values in the model's field order, by attribute name.
         order = {f.attname: n for n, f in enumerate(self.model._meta.concrete_fields)}
-        attnames = [self._field(name).attname for name in self.names]
+        attnames = list(dict.fromkeys(self._field(name).attname for name in self.names))  # each once
         object.__setattr__(self, "names", tuple(sorted(attnames, key=order.__getitem__)))
 
     @property
@@ -92,17 +92,22 @@ def _insert_statement(model: type[Model], vendor: str) -> tuple[str, list[Any], 
     return sql, fields, auto
 
 
+def save_values(instance: Model, fields: Sequence[Any]) -> list[Any]:
+    """The values of ``fields`` of a new ``instance`` as an INSERT binds them, prepared as ``save()``
+    prepares them (``pre_save``, then ``get_db_prep_save``)."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+
+
 def insert_row(instance: Model) -> None:
     """Insert a new ``instance`` in one fixed statement, its values prepared as ``save()`` prepares
     them (``pre_save``, ``get_db_prep_save``), and set its automatic primary key.
 
     Unlike ``save()`` it sends no ``pre_save``/``post_save`` signals: use it only for models nothing
-    listens to (tests/core/test_raw_rows.py checks the ones that use it).
+    listens to (tests/governance/test_raw_rows.py checks the ones that use it).
     """
     sql, fields, auto = _insert_statement(type(instance), connection.vendor)
-    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, save_values(instance, fields))
         if auto is not None:
             instance.pk = cursor.fetchone()[0]
     instance._state.adding = False

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Model
 
+from governance.core.raw_rows import Columns, save_values
 from registry.models import Dataset, DatasetVersion, Job
 
 _Row = TypeVar("_Row", bound=Model)
@@ -64,11 +65,9 @@ def locked_rows(
         return {}
     meta = model._meta
     fields = {field.attname: field for field in meta.concrete_fields}
-    loaded = {meta.pk.attname, *unique, *columns}
-    chosen = [field for field in meta.concrete_fields if field.attname in loaded]  # from_db's order
+    selected = Columns(model, (str(meta.pk.attname), *unique, *columns))  # converts as a query would
     quote = connection.ops.quote_name
     key_columns = ", ".join(quote(str(fields[name].column)) for name in unique)
-    selected = ", ".join(quote(str(field.column)) for field in chosen)
     one = "(" + ", ".join(["%s"] * len(unique)) + ")"
     params = [
         fields[name].get_db_prep_value(value, connection)
@@ -77,23 +76,14 @@ def locked_rows(
     ]
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = (
-        f"SELECT {selected} FROM {quote(meta.db_table)} "  # noqa: S608 - as in insert_new
+        f"SELECT {selected.select('t')} FROM {selected.table} t "  # noqa: S608 - as in insert_new
         f"WHERE ({key_columns}) IN ({', '.join([one] * len(keys))}) ORDER BY {key_columns}{lock}"
     )
-    converters: list[tuple[int, Callable[..., Any], Any]] = []
-    for index, chosen_field in enumerate(chosen):
-        column = chosen_field.get_col(meta.db_table)
-        found_in = [*connection.ops.get_db_converters(column), *chosen_field.get_db_converters(connection)]
-        converters.extend((index, convert, column) for convert in found_in)
-    names = [chosen_field.attname for chosen_field in chosen]
     found: dict[tuple[Any, ...], _Row] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for values in cursor.fetchall():
-            values = list(values)
-            for index, convert, column in converters:
-                values[index] = convert(values[index], column, connection)
-            row = model.from_db(connection.alias, names, values)
+            row = selected.instance(values)
             found[tuple(getattr(row, name) for name in unique)] = row
     return found
 
@@ -129,10 +119,7 @@ def insert_new(
     params: list[Any] = []
     prepared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for key, row in rows.items():
-        values = {
-            name: field.get_db_prep_save(field.pre_save(row, True), connection)
-            for name, field in fields.items()
-        }
+        values = dict(zip(fields, save_values(row, list(fields.values())), strict=True))
         params.extend(values.values())
         prepared[tuple(values[name] for name in unique)] = key
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
