@@ -39,7 +39,7 @@ class MlflowNotFound(NotFound):
     code = "RESOURCE_DOES_NOT_EXIST"
 
 
-_MAX_VERSION = 2**31 - 1  # the largest value the version column holds on every database
+MAX_VERSION = 2**31 - 1  # the largest value the version column holds on every database
 
 
 def _versions() -> QuerySet[ModelVersion]:
@@ -219,7 +219,7 @@ def _conditions(clauses: list[Clause], *, prefix: str) -> tuple[Q, dict[str, Any
             except ValueError as exc:
                 raise FilterError(f"filter: version_number takes whole numbers, not {values}") from exc
             # A number no version can have matches nothing (and never reaches the database to overflow).
-            part = Q(version__in=[n for n in numbers if 0 < n <= _MAX_VERSION])
+            part = Q(version__in=[n for n in numbers if 0 < n <= MAX_VERSION])
             condition &= part if clause.op in ("=", "IN") else ~part
         elif clause.key == "source_path":
             condition &= _text_condition("artifact_uri", clause.op, values[0])

@@ -11,15 +11,14 @@ as the ORM would (``governance.core.raw_rows``). What it returns renders exactly
 from __future__ import annotations
 
 from functools import cache
+from itertools import accumulate
 
 from django.db import connection
 
 from governance.core.raw_rows import Columns
 from governance.mlflow_api.models import MlflowVersionInfo
-from governance.mlflow_api.selectors import MlflowNotFound
+from governance.mlflow_api.selectors import MAX_VERSION, MlflowNotFound
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, TrainingRun
-
-_MAX_VERSION = 2**31 - 1  # the largest value the version column holds on every database
 
 _VERSION = Columns(ModelVersion, ("id", "model", "version", "artifact_uri", "run", "created_at"))
 _MODEL = Columns(RegisteredModel, ("id", "name"))
@@ -53,7 +52,7 @@ def mlflow_version_with_aliases(*, name: str, version: str) -> tuple[ModelVersio
         number = int(version)
     except (TypeError, ValueError):
         number = 0
-    if not 0 < number <= _MAX_VERSION:
+    if not 0 < number <= MAX_VERSION:
         raise MlflowNotFound(f"Model Version (name={name}, version={version}) not found")
     version_sql, aliases_sql = _statements(connection.vendor)
     with connection.cursor() as cursor:
@@ -63,7 +62,7 @@ def mlflow_version_with_aliases(*, name: str, version: str) -> tuple[ModelVersio
             raise MlflowNotFound(f"Model Version (name={name}, version={version}) not found")
         cursor.execute(aliases_sql, [row[0]])
         aliases = [_ALIAS.instance(values) for values in cursor.fetchall()]
-    ends = _ends(len(_VERSION.names), len(_MODEL.names), len(_RUN.names))
+    ends = list(accumulate(len(columns.names) for columns in (_VERSION, _MODEL, _RUN)))
     found = _VERSION.instance(row[: ends[0]])
     found.model = _MODEL.instance(row[ends[0] : ends[1]])
     found.run = _RUN.instance(row[ends[1] : ends[2]]) if row[ends[1]] is not None else None
@@ -72,11 +71,3 @@ def mlflow_version_with_aliases(*, name: str, version: str) -> tuple[ModelVersio
     for alias in aliases:
         ModelAlias.version.field.set_cached_value(alias, found)
     return found, aliases
-
-
-def _ends(*lengths: int) -> list[int]:
-    ends, total = [], 0
-    for length in lengths:
-        total += length
-        ends.append(total)
-    return ends

@@ -120,12 +120,12 @@ def _version_insert(
 ) -> ModelVersion:
     """Number the version under the model's row lock (1, 2, 3... with no gap or duplicate), sign the
     stored files naming it, and insert it; if the insert fails, the signature files stored are removed."""
-    name, number = _number_locked(model)
+    model_name, number = _number_locked(model)
     signed = None
     if sign_files:
         run = columns["run"]
         signed = signing.version_sign(
-            node_id=f"model:{name}#{number}",
+            node_id=f"model:{model_name}#{number}",
             artifact_format=columns["artifact_format"],
             files=sign_files,
             run_node_id=run.node_id if run is not None else None,
@@ -153,8 +153,8 @@ def _version_insert(
 # Plain statements on this hot path (every registration): the ORM's compiling cost more than running them.
 # On PostgreSQL one function call does both (registry/sql/registry_model_version_next.sql).
 _NEXT_POSTGRES = "SELECT o_name, o_archived_at, o_next FROM registry_model_version_next(%s)"
-_LOCK_MODEL = "SELECT name, archived_at FROM registry_registeredmodel WHERE id = %s"
-_LATEST_VERSION = "SELECT MAX(version) + 1 FROM registry_modelversion WHERE model_id = %s"
+_MODEL_STATE = "SELECT name, archived_at FROM registry_registeredmodel WHERE id = %s"
+_NEXT_NUMBER = "SELECT COALESCE(MAX(version), 0) + 1 FROM registry_modelversion WHERE model_id = %s"
 
 
 def _number_locked(model: RegisteredModel) -> tuple[str, int]:
@@ -166,17 +166,15 @@ def _number_locked(model: RegisteredModel) -> tuple[str, int]:
             cursor.execute(_NEXT_POSTGRES, [model.pk])
             name, archived_at, number = cursor.fetchone()
         else:  # SQLite: its IMMEDIATE transaction already serialises writers; no row lock to take
-            cursor.execute(_LOCK_MODEL, [model.pk])
-            found = cursor.fetchone()
-            name, archived_at = found if found is not None else (None, None)
-            if found is not None:
-                cursor.execute(_LATEST_VERSION, [model.pk])
-                number = cursor.fetchone()[0]
+            cursor.execute(_MODEL_STATE, [model.pk])
+            name, archived_at = cursor.fetchone() or (None, None)
+            cursor.execute(_NEXT_NUMBER, [model.pk])
+            (number,) = cursor.fetchone()
     if name is None:
         raise RegisteredModel.DoesNotExist(f"model {model.pk} is gone")
     if archived_at is not None:
         raise Conflict(f"model {name!r} is archived; it takes no new versions")
-    return str(name), int(number or 1)
+    return str(name), int(number)
 
 
 def _check_artifact_fields(
