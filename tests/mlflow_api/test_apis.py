@@ -23,13 +23,6 @@ pytestmark = pytest.mark.django_db
 API = "/api/2.0/mlflow"
 
 
-@pytest.fixture
-def pipeline(token_client: Any, settings: Any, tmp_path: Path) -> APIClient:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    client, _ = token_client("nightly", "pipeline")
-    return client
-
-
 def _model(client: APIClient, name: str = "churn", **extra: Any) -> dict[str, Any]:
     response = client.post(f"{API}/registered-models/create", {"name": name, **extra}, format="json")
     assert response.status_code == 200, response.json()

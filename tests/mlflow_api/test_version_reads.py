@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,14 +19,6 @@ from registry.services.catalog import run_create
 
 pytestmark = pytest.mark.django_db
 API = "/api/2.0/mlflow"
-
-
-@pytest.fixture
-def pipeline(token_client: Any, settings: Any, tmp_path: Path) -> APIClient:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    client, _ = token_client("nightly", "pipeline")
-    assert isinstance(client, APIClient)
-    return client
 
 
 def _post(client: APIClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
