@@ -133,6 +133,15 @@ _INTEGRATE = (
     " %s::bigint[], %s::bytea, %s::integer)"
 )
 _RELEASE = "SELECT audit_sequencer_release(%s::bigint)"
+_APPEND = "SELECT audit_append(%s, %s, %s::bigint)"
+
+
+def append_postgres(created_at: Any, fields_text: str) -> bool:
+    """Queue one row as a statement of its own (the connection in autocommit): one round trip. True
+    when no sequencer is at work and the caller should try; see audit/sql/audit_append.sql."""
+    with connection.cursor() as cursor:
+        cursor.execute(_APPEND, [created_at, fields_text, SEQUENCER_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
 
 
 def sequence_postgres(max_batches: int) -> int:

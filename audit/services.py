@@ -5,7 +5,9 @@ an ``AuditPending`` row that commits with the change (no change without its entr
 change). Right after the commit, :func:`audit_sequence` moves every queued row into the log in one
 batch under the head lock: index, previous-entry hash, Merkle nodes. That is group commit, the way
 Trillian and Tessera integrate queued leaves: concurrent writers never wait on each other's fsync,
-and one sequencer transaction integrates the whole queue.
+and one sequencer transaction integrates the whole queue. An action recorded outside any transaction (a
+read, a refusal) is queued on PostgreSQL by one statement that also tells whether a sequencer is at work,
+so the writer tries only when none is (audit/sql/audit_append.sql).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.jcs import canonical_json
-from audit.sequencing import sequence_postgres, sequence_sqlite, split_hashes
+from audit.sequencing import append_postgres, sequence_postgres, sequence_sqlite, split_hashes
 from governance.core.logs import current_request_id
 
 GENESIS_PREV = "0" * 64
@@ -83,6 +85,11 @@ def audit_record(
     # Serialise now: a value that is not canonical-JSON-able fails the caller's transaction, not the
     # sequencer's.
     text = canonical_json(fields).decode("utf-8")
+    if connection.vendor == "postgresql" and not connection.in_atomic_block and connection.get_autocommit():
+        # An action outside any transaction (a read, a refusal): its own statement, one round trip.
+        if append_postgres(now, text):
+            transaction.on_commit(audit_sequence, robust=True)  # no transaction: runs now
+        return
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute("INSERT INTO audit_auditpending (created_at, fields) VALUES (%s, %s)", [now, text])
         transaction.on_commit(audit_sequence, robust=True)
@@ -93,7 +100,10 @@ def audit_sequence(*, max_batches: int = 100) -> int:
 
     1. Try to lock the sequencer without waiting; if another session holds it, return at once: that
        session integrates our row (step 3 guarantees it). On PostgreSQL this try is the one round trip
-       a writer spends after its commit when another is sequencing.
+       a writer in a transaction spends after its commit when another is sequencing (a writer outside
+       one spends none: its statement saw the lock held). The try also fails while an ``audit_append``
+       statement is looking at the lock; that appender, told no sequencer is at work, tries after its
+       own commit, which comes after ours.
     2. Holding it: take the queue in id order, build each entry (RFC 8785 canonical JSON) with the next
        index and the previous entry's SHA-256, add the perfect subtrees it completes (RFC 9162
        §2.1.1), then in one transaction write the entries and nodes, move the head and delete the
@@ -101,7 +111,8 @@ def audit_sequence(*, max_batches: int = 100) -> int:
        sequencer goes on while there is one.
     3. After releasing the lock, look at the queue again and go round while it has rows. A writer that
        failed to get the lock had committed its row before trying, hence before we released, so we
-       see it here: no row is left behind. (Should a loop be cut at ``max_batches``, the next writer's
+       see it here: no row is left behind. An appender outside a transaction that saw the lock held
+       may not have committed yet; the release waits for it (audit_sequencer_release) before looking. (Should a loop be cut at ``max_batches``, the next writer's
        commit or the periodic checkpoint task integrates what is left.)
     Writers never wait for one another, so under load one transaction integrates many actions.
     """

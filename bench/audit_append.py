@@ -1,8 +1,16 @@
-"""Audit appends per second on PostgreSQL with 1 and 8 concurrent writer processes, each append its own
-committed transaction, against PostgreSQL's own ``pgbench -N`` with 8 clients on the same server in the
-same run. Prints one JSON line: appends/s, the p50/p99 latency of an append (the writer's transaction,
-its enqueue and commit, and its sequencing attempt after the commit), pgbench's tps, and the ratio
-appends/s (8 writers) / pgbench tps, which group commit keeps at 1.0 or more.
+"""Audit appends per second on PostgreSQL with concurrent writer processes, each append committed on its
+own, against PostgreSQL's own ``pgbench -N`` with 8 clients on the same server in the same run.
+
+Two ways an append is made, both measured:
+- ``alone``: ``audit_record`` outside any transaction, as a read of personal data, a refused request or
+  a login is recorded: one statement (``audit_append``), then a sequencing attempt only if no sequencer
+  is at work. Measured with 1 and with 8 writers.
+- ``in-transaction``: ``audit_record`` inside a ``transaction.atomic()`` holding nothing else, as a
+  mutating service records its action: BEGIN, the queue insert, COMMIT, then the sequencing attempt.
+  Here the transaction is all audit; in a real request its commit is the action's. 8 writers.
+
+Prints one JSON line: appends/s, the p50/p99 latency of an append (from the call to its return,
+sequencing attempt included), pgbench's tps, and the ratio appends/s (8 writers, alone) / pgbench tps.
 
     .venv/bin/python bench/audit_append.py [--per-writer 2000] [--pgbench-seconds 10]
 """
@@ -25,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import PG_BASE, fresh_postgres, setup_django, start_together, wait_for_go
 
 PGBENCH_DATABASE = "governance_bench_pgbench"
+ALONE, IN_TRANSACTION = "alone", "in-transaction"
 
 
-def writer(count: int, name: str, go: Path) -> None:
+def writer(count: int, name: str, go: Path, mode: str) -> None:
     import django
 
     django.setup()
@@ -44,24 +53,36 @@ def writer(count: int, name: str, go: Path) -> None:
     clock = time.perf_counter
     for number in range(count):
         started = clock()
-        with transaction.atomic():
+        if mode == ALONE:
             audit_record(
                 actor=actor,
                 action=AuditAction.USER_CREATE,
                 target=Target.of("user", number),
                 data={"n": number},
             )
+        else:
+            with transaction.atomic():
+                audit_record(
+                    actor=actor,
+                    action=AuditAction.USER_CREATE,
+                    target=Target.of("user", number),
+                    data={"n": number},
+                )
         latencies.append(clock() - started)
     (go.parent / f"latency-{name}.json").write_text(json.dumps(latencies))
 
 
-def run(processes: int, each: int, env: dict[str, str], signals: Path) -> tuple[float, list[float]]:
+def run(
+    processes: int, each: int, env: dict[str, str], signals: Path, mode: str
+) -> tuple[float, list[float]]:
     """Appends per second from the common start until every append is committed and integrated, and
     every append's latency."""
     import psycopg
 
     go = signals / "go"
-    commands = [[sys.executable, __file__, "--writer", str(each), f"w{n}", str(go)] for n in range(processes)]
+    commands = [
+        [sys.executable, __file__, "--writer", str(each), f"w{n}", str(go), mode] for n in range(processes)
+    ]
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
         before = conn.execute("SELECT size FROM audit_audithead").fetchone()[0]
         children, started = start_together(commands, env, signals)
@@ -118,18 +139,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-writer", type=int, default=2000)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
-    parser.add_argument("--writer", nargs=3)
+    parser.add_argument("--writer", nargs=4)
     args = parser.parse_args()
     if args.writer:
-        writer(int(args.writer[0]), args.writer[1], Path(args.writer[2]))
+        writer(int(args.writer[0]), args.writer[1], Path(args.writer[2]), args.writer[3])
         return
     with tempfile.TemporaryDirectory() as var_dir:
         env = fresh_postgres("governance_bench_append", Path(var_dir))
         signals = Path(var_dir) / "signals"
         signals.mkdir()
-        one, one_latencies = run(1, args.per_writer, env, signals)
+        one, one_latencies = run(1, args.per_writer, env, signals, ALONE)
         tps = pgbench_tps(args.pgbench_seconds)
-        eight, eight_latencies = run(8, args.per_writer, env, signals)
+        eight, eight_latencies = run(8, args.per_writer, env, signals, ALONE)
+        eight_tx, eight_tx_latencies = run(8, args.per_writer, env, signals, IN_TRANSACTION)
         setup_django(env)
         from audit.checkpoints import checkpoint_create, log_verify
         from audit.models import AuditEntry
@@ -152,6 +174,11 @@ def main() -> None:
                 "latency_ms_8_writers": {
                     "p50": percentile_ms(eight_latencies, 0.5),
                     "p99": percentile_ms(eight_latencies, 0.99),
+                },
+                "appends_per_second_8_writers_in_transaction": round(eight_tx, 1),
+                "latency_ms_8_writers_in_transaction": {
+                    "p50": percentile_ms(eight_tx_latencies, 0.5),
+                    "p99": percentile_ms(eight_tx_latencies, 0.99),
                 },
                 "pgbench_N_8_clients_tps": round(tps, 1),
                 "ratio_appends_to_pgbench_tps": round(eight / tps, 2),

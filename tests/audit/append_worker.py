@@ -1,4 +1,6 @@
-"""A separate process that appends N audit entries, each in its own committed transaction."""
+"""A separate process that appends N audit entries, each committed on its own: in a transaction of its own
+(as a mutating service does), or, with ``alone``, as a statement outside any transaction (as a read or a
+refusal is recorded)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import sys
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings.base")
 
 
-def main(count: int, name: str) -> None:
+def main(count: int, name: str, alone: bool) -> None:
     import django
 
     django.setup()
@@ -20,9 +22,12 @@ def main(count: int, name: str) -> None:
 
     actor = Actor.worker(name)
     for number in range(count):
+        if alone:
+            audit_record(actor=actor, action=AuditAction.USER_CREATE, target=Target.of("user", number))
+            continue
         with transaction.atomic():
             audit_record(actor=actor, action=AuditAction.USER_CREATE, target=Target.of("user", number))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2])
+    main(int(sys.argv[1]), sys.argv[2], sys.argv[3:] == ["alone"])

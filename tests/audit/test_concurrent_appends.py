@@ -16,10 +16,12 @@ from tests.support import run_together
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _run_writers(processes: int, each: int, tmp_path: Path) -> None:
+def _run_writers(processes: int, each: int, tmp_path: Path, alone: int = 0) -> None:
+    """``processes`` writers at once; the first ``alone`` of them append outside any transaction."""
     run_together(
         [
             [sys.executable, "-m", "tests.audit.append_worker", str(each), f"writer-{n}"]
+            + (["alone"] if n < alone else [])
             for n in range(processes)
         ],
         tmp_path,
@@ -54,6 +56,17 @@ def test_eight_processes_appending_two_thousand_each_give_sixteen_thousand_gaple
     _run_writers(8, 2000, tmp_path)
     _assert_gapless_and_verified(16_000, before)
     _assert_each_append_once(8, 2000)
+
+
+def test_appends_outside_and_inside_transactions_at_once_leave_no_row_behind(
+    needs_postgres_db: None, tmp_path: Path
+) -> None:
+    # Two ways in, two protocols: a statement of its own that leaves its row to a sequencer it sees at
+    # work, and a transaction that tries after its commit. Mixed, every row still enters the log once.
+    before = AuditEntry.objects.count()
+    _run_writers(8, 1000, tmp_path, alone=4)
+    _assert_gapless_and_verified(8_000, before)
+    _assert_each_append_once(8, 1000)
 
 
 def test_concurrent_appends_on_sqlite_stay_gapless(tmp_path: Path) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 import psycopg
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -45,6 +47,75 @@ def test_a_writer_that_finds_the_sequencer_busy_leaves_its_row_to_the_holder() -
     assert queue_left is True
     assert audit_sequence() == 1
     assert _targets()[before:] == ["while-busy"]
+
+
+def _append_alone(target_id: str) -> None:
+    audit_record(
+        actor=Actor.worker("tests"), action=AuditAction.USER_CREATE, target=Target.of("user", target_id)
+    )
+
+
+def test_an_action_recorded_outside_a_transaction_enters_the_log_at_once() -> None:
+    before = AuditEntry.objects.count()
+    _append_alone("alone")
+    assert _targets()[before:] == ["alone"]
+    assert not AuditPending.objects.exists()
+
+
+def test_outside_a_transaction_a_busy_sequencer_costs_the_writer_one_statement() -> None:
+    before = AuditEntry.objects.count()
+    with psycopg.connect(support.test_database_url(), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [SEQUENCER_LOCK_KEY])
+        with CaptureQueriesContext(connection) as queries:
+            _append_alone("while-busy")
+        assert [query["sql"].split("(")[0] for query in queries.captured_queries] == ["SELECT audit_append"]
+        assert AuditPending.objects.count() == 1
+        (queue_left,) = holder.execute("SELECT audit_sequencer_release(%s)", [SEQUENCER_LOCK_KEY]).fetchone()
+    assert queue_left is True
+    assert audit_sequence() == 1
+    assert _targets()[before:] == ["while-busy"]
+
+
+def test_the_release_waits_for_an_append_in_flight_that_saw_the_lock_held() -> None:
+    # Freeze the moment between an append's look at the lock and its commit (the statement is run in an
+    # open transaction here only to hold that moment): the holder's release must wait for the commit
+    # and then see the row, or the row would be left with no sequencer coming for it.
+    url = support.test_database_url()
+    with psycopg.connect(url, autocommit=True) as holder, psycopg.connect(url) as appender:
+        holder.execute("SELECT pg_advisory_lock(%s)", [SEQUENCER_LOCK_KEY])
+        (free,) = appender.execute(
+            "SELECT audit_append(now(), %s, %s)", ['{"action":"user.create"}', SEQUENCER_LOCK_KEY]
+        ).fetchone()
+        assert free is False
+        released: list[bool] = []
+        release = threading.Thread(
+            target=lambda: released.append(
+                holder.execute("SELECT audit_sequencer_release(%s)", [SEQUENCER_LOCK_KEY]).fetchone()[0]
+            )
+        )
+        release.start()
+        release.join(timeout=0.5)
+        assert release.is_alive(), "the release did not wait for the append in flight"
+        appender.commit()
+        release.join(timeout=10)
+    assert released == [True]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditpending")
+
+
+def test_an_append_that_finds_no_sequencer_tells_its_caller_to_try() -> None:
+    url = support.test_database_url()
+    with psycopg.connect(url) as appender:
+        (free,) = appender.execute(
+            "SELECT audit_append(now(), %s, %s)", ['{"action":"user.create"}', SEQUENCER_LOCK_KEY]
+        ).fetchone()
+        assert free is True
+        # Until it commits, its shared look at the lock makes a sequencer's try fail: the appender,
+        # told to try, integrates after its own commit whatever that try left.
+        with psycopg.connect(url, autocommit=True) as other:
+            (got,) = other.execute("SELECT pg_try_advisory_lock(%s)", [SEQUENCER_LOCK_KEY]).fetchone()
+            assert got is False
+        appender.rollback()
 
 
 def test_a_row_left_by_a_writer_that_died_after_its_commit_enters_the_log_with_the_next_append(
