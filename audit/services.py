@@ -112,8 +112,9 @@ def audit_sequence(*, max_batches: int = 100) -> int:
     3. After releasing the lock, look at the queue again and go round while it has rows. A writer that
        failed to get the lock had committed its row before trying, hence before we released, so we
        see it here: no row is left behind. An appender outside a transaction that saw the lock held
-       may not have committed yet; the release waits for it (audit_sequencer_release) before looking. (Should a loop be cut at ``max_batches``, the next writer's
-       commit or the periodic checkpoint task integrates what is left.)
+       may not have committed yet; the release waits for it (audit_sequencer_release) before looking.
+       (Should a loop be cut at ``max_batches``, the next writer's commit or the periodic checkpoint
+       task integrates what is left.)
     Writers never wait for one another, so under load one transaction integrates many actions.
     """
     if connection.vendor == "postgresql":
