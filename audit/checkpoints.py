@@ -95,12 +95,11 @@ def checkpoint_create(*, store: CheckpointStore | None = None) -> StoredCheckpoi
         note = sign_checkpoint(Checkpoint(settings.AUDIT_LOG_ORIGIN, size, root), [signer])
         store.write_checkpoint(size, note)
     if rotated and latest is not None:
-        with transaction.atomic():
-            audit_record(
-                actor=Actor.system("audit.checkpoint"),
-                action=AuditAction.AUDIT_KEY_ROTATE,
-                target=Target.of("signing_key", verifier_key(signer.name, signer.public_key).split("+")[1]),
-            )
+        audit_record(
+            actor=Actor.system("audit.checkpoint"),
+            action=AuditAction.AUDIT_KEY_ROTATE,
+            target=Target.of("signing_key", verifier_key(signer.name, signer.public_key).split("+")[1]),
+        )
     return StoredCheckpoint(size, note)
 
 
@@ -125,6 +124,8 @@ def log_verify_and_alert(*, store: CheckpointStore | None = None) -> VerifyResul
             extra={"first_bad_index": result.first_bad_index, "reason": result.reason},
         )
         try:
+            # A savepoint inside a caller's transaction: should the tampered log refuse the entry, the
+            # caller's transaction stays usable.
             with transaction.atomic():
                 audit_record(
                     actor=Actor.system("audit.verify"),

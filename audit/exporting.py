@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 
 from audit import selectors
 from audit.actions import AuditAction
@@ -25,13 +24,12 @@ def audit_export(*, actor: Actor, out: Path, store: CheckpointStore | None = Non
     Returns the number of entries written. The export's own entry is inside the bundle it describes.
     """
     store = store or CheckpointStore()
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action=AuditAction.AUDIT_EXPORT,
-            target=Target.of("audit_log", settings.AUDIT_LOG_ORIGIN),
-            data={"kind": "full"},
-        )
+    audit_record(
+        actor=actor,
+        action=AuditAction.AUDIT_EXPORT,
+        target=Target.of("audit_log", settings.AUDIT_LOG_ORIGIN),
+        data={"kind": "full"},
+    )
     size = checkpoint_create(store=store).size
     write_bundle(
         out,

@@ -17,8 +17,6 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from django.db import transaction
-
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
@@ -44,7 +42,6 @@ def filters_for_audit(params: Mapping[str, Any], *, plain: Collection[str] = PLA
     return recorded
 
 
-@transaction.atomic
 def audit_entry_read(*, actor: Actor, index: int, via: str) -> None:
     """Record that ``actor`` read entry ``index`` (``via``: ``page``)."""
     audit_record(
@@ -55,7 +52,6 @@ def audit_entry_read(*, actor: Actor, index: int, via: str) -> None:
     )
 
 
-@transaction.atomic
 def audit_entries_read(*, actor: Actor, indices: Iterable[int], filters: Mapping[str, Any], via: str) -> bool:
     """Record that ``actor`` read the entries ``indices`` (a page of a list; ``via``: ``api`` or
     ``page``), chosen by ``filters``. Nothing shown, nothing recorded: returns whether it recorded."""

@@ -2,9 +2,9 @@
 own, against PostgreSQL's own ``pgbench -N`` with 8 clients on the same server in the same run.
 
 Two ways an append is made, both measured:
-- ``alone``: ``audit_record`` outside any transaction, as a read of personal data, a refused request or
-  a login is recorded: one statement (``audit_append``), then a sequencing attempt only if no sequencer
-  is at work. Measured with 1 and with 8 writers.
+- ``alone``: ``audit_record`` outside any transaction, as the services that only record (a page of
+  entries read, a refusal, a login, an export) do: one statement (``audit_append``), then a sequencing
+  attempt only if no sequencer is at work. Measured with 1 and with 8 writers.
 - ``in-transaction``: ``audit_record`` inside a ``transaction.atomic()`` holding nothing else, as a
   mutating service records its action: BEGIN, the queue insert, COMMIT, then the sequencing attempt.
   Here the transaction is all audit; in a real request its commit is the action's. 8 writers.

@@ -19,19 +19,15 @@ from governance.accounts.token_cache import token_cache_clear
 
 
 def _login(sender: Any, request: Any, user: Any, **_: Any) -> None:
-    with transaction.atomic():
-        audit_record(
-            actor=Actor.for_user(user), action=AuditAction.AUTH_LOGIN, target=Target.of("user", user.pk)
-        )
+    audit_record(actor=Actor.for_user(user), action=AuditAction.AUTH_LOGIN, target=Target.of("user", user.pk))
 
 
 def _logout(sender: Any, request: Any, user: Any, **_: Any) -> None:
     if user is None:
         return
-    with transaction.atomic():
-        audit_record(
-            actor=Actor.for_user(user), action=AuditAction.AUTH_LOGOUT, target=Target.of("user", user.pk)
-        )
+    audit_record(
+        actor=Actor.for_user(user), action=AuditAction.AUTH_LOGOUT, target=Target.of("user", user.pk)
+    )
 
 
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **_: Any) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
-
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.services import Target, audit_record
@@ -107,7 +105,6 @@ def signer_refuse_excluded(*, actor: Actor, release: ReleaseRequest, signer: Use
         raise
 
 
-@transaction.atomic
 def _sign_refusal_record(
     *, actor: Actor, release: ReleaseRequest, signer: User, code: str, reason: str
 ) -> None:

@@ -9,8 +9,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import transaction
-
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.checkpoints import checkpoint_covering
@@ -84,18 +82,17 @@ def technical_documentation_export(*, actor: Actor, subject: str, fmt: str) -> R
     else:
         files = {f"{stem}.{fmt}": _render(document, fmt)}
         digest = hashlib.sha256(files[f"{stem}.{fmt}"]).hexdigest()
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action=AuditAction.TECHNICAL_DOCUMENTATION_EXPORT,
-            target=Target.of("technical_documentation", node),
-            data={
-                "node": node,
-                "format": fmt,
-                "sha256": digest,
-                "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
-            },
-        )
+    audit_record(
+        actor=actor,
+        action=AuditAction.TECHNICAL_DOCUMENTATION_EXPORT,
+        target=Target.of("technical_documentation", node),
+        data={
+            "node": node,
+            "format": fmt,
+            "sha256": digest,
+            "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
+        },
+    )
     if fmt != "zip":
         return RenderedDocument(files[f"{stem}.{fmt}"], _MEDIA[fmt], f"{stem}.{fmt}", digest)
     export_index = (

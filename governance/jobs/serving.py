@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db import transaction
 
 from audit.actions import AuditAction
 from audit.actors import Actor
@@ -83,7 +82,6 @@ def _serving(*, environment: str, model_name: str) -> Deployment:
     return deployment
 
 
-@transaction.atomic
 def serving_refusal_record(*, actor: Actor, version: ModelVersion, reason: str) -> None:
     """One audit entry for a deployed version that failed its checks at load (bytes, signature)."""
     audit_record(

@@ -229,7 +229,6 @@ def mlflow_version_update(
     return info
 
 
-@transaction.atomic
 def mlflow_refusal_record(*, actor: Actor, endpoint: str, target: str, reason: str) -> None:
     """One audit entry for a governed change refused (a governed alias, a transition to a release stage)."""
     audit_record(

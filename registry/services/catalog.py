@@ -115,7 +115,6 @@ def model_update(
     return _model_update(actor=actor, model=model, changes=changes, reason=reason)
 
 
-@transaction.atomic
 def model_risk_refusal_record(*, actor: Actor, model: RegisteredModel, wanted: str) -> None:
     """One audit entry for a risk level change refused to someone who is not a compliance officer."""
     audit_record(

@@ -226,7 +226,6 @@ def _record_created(actor: Actor, version: ModelVersion) -> None:
     )
 
 
-@transaction.atomic
 def model_artifact_refusal_record(
     *, actor: Actor, model: RegisteredModel, reason: str, sha256: str, size: int
 ) -> None:

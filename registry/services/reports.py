@@ -8,8 +8,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import transaction
-
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.checkpoints import checkpoint_covering
@@ -102,17 +100,16 @@ def lineage_report_export(*, actor: Actor, subject: str, fmt: str) -> RenderedRe
         files.update(versions_signature_files(_model_versions(report)))
     else:
         files = {f"{stem}.{extension}": _render(report, fmt)}
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action=AuditAction.LINEAGE_REPORT_EXPORT,
-            target=Target.of("lineage_report", subject),
-            data={
-                "format": fmt,
-                "nodes": len(report["nodes"]),
-                "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
-            },
-        )
+    audit_record(
+        actor=actor,
+        action=AuditAction.LINEAGE_REPORT_EXPORT,
+        target=Target.of("lineage_report", subject),
+        data={
+            "format": fmt,
+            "nodes": len(report["nodes"]),
+            "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
+        },
+    )
     if fmt != "zip":
         return RenderedReport(files[f"{stem}.{extension}"], content_type, f"{stem}.{extension}")
     export_index = (

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.actions import AuditAction
 from audit.actors import Actor
 from audit.models import AuditEntry, AuditHead, AuditPending
+from audit.reads import audit_entries_read
 from audit.sequencing import SEQUENCER_LOCK_KEY
 from audit.services import Target, audit_record, audit_sequence
 from tests import support
@@ -74,6 +75,19 @@ def test_outside_a_transaction_a_busy_sequencer_costs_the_writer_one_statement()
     assert queue_left is True
     assert audit_sequence() == 1
     assert _targets()[before:] == ["while-busy"]
+
+
+def test_a_read_recorded_outside_a_transaction_costs_one_statement_while_another_sequences() -> None:
+    # The services that only record (a page of audit entries read, a refusal, a login, an export) open
+    # no transaction of their own, so outside a request's transaction they take the one-statement way.
+    with psycopg.connect(support.test_database_url(), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [SEQUENCER_LOCK_KEY])
+        with CaptureQueriesContext(connection) as queries:
+            audit_entries_read(actor=Actor.worker("tests"), indices=[0, 1], filters={}, via="api")
+        assert len(queries.captured_queries) == 1
+        holder.execute("SELECT audit_sequencer_release(%s)", [SEQUENCER_LOCK_KEY])
+    audit_sequence()
+    assert AuditEntry.objects.order_by("-index").values_list("action", flat=True)[0] == "audit.read"
 
 
 def test_the_release_waits_for_an_append_in_flight_that_saw_the_lock_held() -> None:

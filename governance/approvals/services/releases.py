@@ -134,7 +134,6 @@ def release_create(
         raise
 
 
-@transaction.atomic
 def release_refusal_record(*, actor: Actor, ask: ReleaseAsk, refusal: ApplicationError) -> None:
     """One audit entry for a release request refused when filed: what was asked and why not."""
     audit_record(

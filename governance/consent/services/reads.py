@@ -171,7 +171,6 @@ def privacy_request_read(
     return row, report
 
 
-@transaction.atomic
 def privacy_request_list_read(
     *, actor: Actor, shown: Iterable[int], filters: Mapping[str, Any], via: str
 ) -> bool:
@@ -191,7 +190,6 @@ def privacy_request_list_read(
     return True
 
 
-@transaction.atomic
 def consent_events_read(*, actor: Actor, events: Iterable[ConsentEvent], via: str) -> bool:
     """Record that ``actor`` saw these consent events (the admin site's detail, or its list searched by a
     subject's keyed hash): one ``consent.read`` naming the subject, or each subject when several.
