@@ -1,6 +1,6 @@
 -- audit_append: queue one action's audit fields as a statement of its own (autocommit), in one round trip.
 -- Loaded by audit/migrations/0009_one_statement_append.py; called by audit.sequencing.append_postgres for
--- an action recorded outside any transaction (a read of personal data, a refused request, a login).
+-- an action recorded outside any transaction (a page of entries read, a refusal, a login, an export).
 -- p_lock_key is the sequencer's advisory lock; p_lock_key + 1 is the appenders' lock.
 --
 -- Returns whether the caller should try to sequence after this statement commits: true when no sequencer

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings.base")
 
@@ -22,10 +23,7 @@ def main(count: int, name: str, alone: bool) -> None:
 
     actor = Actor.worker(name)
     for number in range(count):
-        if alone:
-            audit_record(actor=actor, action=AuditAction.USER_CREATE, target=Target.of("user", number))
-            continue
-        with transaction.atomic():
+        with nullcontext() if alone else transaction.atomic():
             audit_record(actor=actor, action=AuditAction.USER_CREATE, target=Target.of("user", number))
 
 
