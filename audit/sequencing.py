@@ -3,7 +3,7 @@
 Per batch: each queued row's entry (RFC 8785 canonical JSON with the next index and the previous
 entry's SHA-256), the perfect subtrees it completes (RFC 9162 §2.1.1), then one write of entries, nodes
 and head that also removes the integrated queue rows. On PostgreSQL a writer that finds another
-sequencing spends one round trip (the try); the sequencer spends one per batch (``audit_integrate_batch``
+sequencing spends one round trip (the try); the sequencer spends one per batch (``audit_integrate_handed``
 writes one batch and reads the next) plus the try, one read of head and queue, and the release. The
 per-entry work is C (the standard library's JSON codec and SHA-256, PostgreSQL's set-based inserts) but
 for a few lines of Merkle bookkeeping.
@@ -129,19 +129,65 @@ _PEEK = (
     " ORDER BY id LIMIT %s)"
 )
 _INTEGRATE = (
-    "SELECT * FROM audit_integrate_batch(%s::bigint, %s::text, %s::bytea, %s::bigint[], %s::text,"
-    " %s::bigint[], %s::bytea, %s::integer)"
+    "SELECT * FROM audit_integrate_handed(%s::bigint, %s::text, %s::bytea, %s::bigint[], %s::timestamptz[],"
+    " %s::text, %s::bigint[], %s::bytea, %s::integer)"
 )
 _RELEASE = "SELECT audit_sequencer_release(%s::bigint)"
-_APPEND = "SELECT audit_append(%s, %s, %s::bigint)"
+_APPEND = "SELECT audit_append(%s::timestamptz[], %s::text[], %s::bigint)"
 
 
-def append_postgres(created_at: Any, fields_text: str) -> bool:
-    """Queue one row as a statement of its own (the connection in autocommit): one round trip. True
-    when no sequencer is at work and the caller should try; see audit/sql/audit_append.sql."""
+def append_postgres(created_at: list[Any], fields_texts: list[str]) -> bool:
+    """Queue rows, in order, as a statement of its own (the connection in autocommit): one round trip.
+    True when no sequencer is at work and the caller should try; see audit/sql/audit_append.sql."""
     with connection.cursor() as cursor:
-        cursor.execute(_APPEND, [created_at, fields_text, SEQUENCER_LOCK_KEY])
+        cursor.execute(_APPEND, [created_at, fields_texts, SEQUENCER_LOCK_KEY])
         return bool(cursor.fetchone()[0])
+
+
+@dataclass
+class Held:
+    """The sequencer lock, held by this session: the head as this session last wrote it, and the oldest
+    rows queued as of its last statement."""
+
+    size: int
+    last_hash: str
+    compact_range: bytes
+    queue: list[tuple[Any, ...]]  # (id, created_at, fields)
+
+
+def hold(cursor: Any) -> Held | None:
+    """Try the sequencer lock without waiting; holding it, read the head and the queue (a snapshot taken
+    after the lock was). None when another session holds it."""
+    cursor.execute(_TRY, [SEQUENCER_LOCK_KEY])
+    if not cursor.fetchone()[0]:
+        return None
+    cursor.execute(_PEEK, [SEQUENCE_BATCH])
+    rows = cursor.fetchall()
+    size, last_hash, compact_range = next(row[:3] for row in rows if row[3] is None)
+    return Held(
+        int(size), str(last_hash), bytes(compact_range), [row[3:] for row in rows if row[3] is not None]
+    )
+
+
+def write(cursor: Any, held: Held, handed: list[tuple[Any, str]]) -> int:
+    """Integrate the queue rows ``held`` saw, then the actions ``handed`` straight to the sequencer
+    (``(created_at, fields)``, the committer's), in one statement; ``held`` moves on. How many entries."""
+    texts = [row[2] for row in held.queue] + [fields for _created_at, fields in handed]
+    built = build(held.size, held.last_hash, held.compact_range, texts)
+    next_queue = integrate(cursor, built, [row[0] for row in held.queue], [at for at, _fields in handed])
+    held.size, held.last_hash, held.compact_range = (
+        held.size + len(texts),
+        built.last_hash,
+        built.compact_range,
+    )
+    held.queue = next_queue
+    return len(texts)
+
+
+def release(cursor: Any) -> bool:
+    """Release the sequencer lock; whether rows are queued (audit_sequencer_release.sql)."""
+    cursor.execute(_RELEASE, [SEQUENCER_LOCK_KEY])
+    return bool(cursor.fetchone()[0])
 
 
 def sequence_postgres(max_batches: int) -> int:
@@ -150,35 +196,29 @@ def sequence_postgres(max_batches: int) -> int:
     appended = batches = 0
     while batches < max_batches:
         with connection.cursor() as cursor:
-            cursor.execute(_TRY, [SEQUENCER_LOCK_KEY])
-            if not cursor.fetchone()[0]:
+            held = hold(cursor)
+            if held is None:
                 return appended
             try:
-                cursor.execute(_PEEK, [SEQUENCE_BATCH])
-                rows = cursor.fetchall()
-                size, last_hash, compact_range = next(row[:3] for row in rows if row[3] is None)
-                queue = [row[3:] for row in rows if row[3] is not None]
-                while queue and batches < max_batches:
-                    built = build(int(size), str(last_hash), bytes(compact_range), [row[2] for row in queue])
-                    next_queue = _integrate(cursor, built, [row[0] for row in queue])
-                    appended += len(queue)
+                while held.queue and batches < max_batches:
+                    appended += write(cursor, held, [])
                     batches += 1
-                    size, last_hash, compact_range = size + len(queue), built.last_hash, built.compact_range
-                    queue = next_queue
             finally:
-                cursor.execute(_RELEASE, [SEQUENCER_LOCK_KEY])
-                queue_left = bool(cursor.fetchone()[0])
+                queue_left = release(cursor)
         if not queue_left:
             break
     return appended
 
 
-def _integrate(cursor: Any, built: Built, ids: list[int]) -> list[tuple[Any, ...]]:
+def integrate(cursor: Any, built: Built, ids: list[int], handed_at: list[Any]) -> list[tuple[Any, ...]]:
+    """Write ``built``: the queue rows ``ids``, then actions handed to the sequencer (the committer's),
+    created at ``handed_at``; returns the oldest rows still queued (audit_integrate_handed.sql)."""
     params = [
         built.start,
         built.last_hash,
         built.compact_range,
         ids,
+        handed_at,
         b"\n".join(built.entries).decode("utf-8"),
         built.node_keys,
         b"".join(built.node_hashes),

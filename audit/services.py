@@ -7,7 +7,9 @@ batch under the head lock: index, previous-entry hash, Merkle nodes. That is gro
 Trillian and Tessera integrate queued leaves: concurrent writers never wait on each other's fsync,
 and one sequencer transaction integrates the whole queue. An action recorded outside any transaction (a
 read, a refusal) is queued on PostgreSQL by one statement that also tells whether a sequencer is at work,
-so the writer tries only when none is (audit/sql/audit_append.sql).
+so the writer tries only when none is (audit/sql/audit_append.sql); where an audit committer runs, the
+writer hands the action to it instead, and one such statement queues many writers' actions
+(audit/handoff.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.actors import Actor
+from audit.handoff import hand_off
 from audit.jcs import canonical_json
 from audit.sequencing import append_postgres, sequence_postgres, sequence_sqlite, split_hashes
 from governance.core.logs import current_request_id
@@ -86,8 +89,11 @@ def audit_record(
     # sequencer's.
     text = canonical_json(fields).decode("utf-8")
     if connection.vendor == "postgresql" and not connection.in_atomic_block and connection.get_autocommit():
-        # An action outside any transaction (a read, a refusal): its own statement, one round trip.
-        if append_postgres(now, text):
+        # An action outside any transaction (a read, a refusal): handed to the audit committer, which
+        # commits it with others' (audit/handoff.py), or else its own statement, one round trip.
+        if hand_off(now, text):
+            return
+        if append_postgres([now], [text]):
             transaction.on_commit(audit_sequence, robust=True)  # no transaction: runs now
         return
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:

@@ -26,15 +26,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PG_BASE, fresh_postgres, setup_django, start_together, wait_for_go
+from bench.common import PG_BASE, ROOT, fresh_postgres, setup_django, start_together, wait_for_go
 
 PGBENCH_DATABASE = "governance_bench_pgbench"
-ALONE, IN_TRANSACTION = "alone", "in-transaction"
+ALONE, IN_TRANSACTION, COMMITTER = "alone", "in-transaction", "committer"
 
 
 def writer(count: int, name: str, go: Path, mode: str) -> None:
@@ -54,7 +55,7 @@ def writer(count: int, name: str, go: Path, mode: str) -> None:
     clock = time.perf_counter
     for number in range(count):
         started = clock()
-        with transaction.atomic() if mode == IN_TRANSACTION else nullcontext():
+        with transaction.atomic() if mode == IN_TRANSACTION else nullcontext():  # committer: alone
             audit_record(
                 actor=actor,
                 action=AuditAction.USER_CREATE,
@@ -76,7 +77,9 @@ def run(
     commands = [
         [sys.executable, __file__, "--writer", str(each), f"w{n}", str(go), mode] for n in range(processes)
     ]
-    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+    for stale in signals.glob("latency-*.json"):
+        stale.unlink()
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn, committer(env, signals, mode) as env:
         before = conn.execute("SELECT size FROM audit_audithead").fetchone()[0]
         children, started = start_together(commands, env, signals)
         if any(child.wait() != 0 for child in children):
@@ -86,6 +89,29 @@ def run(
         rate = processes * each / (time.perf_counter() - started)
     latencies = [value for path in signals.glob("latency-*.json") for value in json.loads(path.read_text())]
     return rate, latencies
+
+
+@contextmanager
+def committer(env: dict[str, str], signals: Path, mode: str) -> Iterator[dict[str, str]]:
+    """For ``committer``, ``manage.py audit_committer`` running, and the writers' environment naming its
+    socket; otherwise nothing, and the environment as it is."""
+    if mode != COMMITTER:
+        yield env
+        return
+    sock = signals.parent / "committer.sock"  # start_together empties signals/
+    served = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "audit_committer", "--socket", str(sock)], env=env
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            if served.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the audit committer did not start")
+            time.sleep(0.05)
+        yield {**env, "AUDIT_COMMITTER_SOCKET": str(sock)}
+    finally:
+        served.terminate()
+        served.wait(timeout=30)
 
 
 def pgbench_binary() -> str:
@@ -144,6 +170,7 @@ def main() -> None:
         one, one_latencies = run(1, args.per_writer, env, signals, ALONE)
         tps = pgbench_tps(args.pgbench_seconds)
         eight, eight_latencies = run(8, args.per_writer, env, signals, ALONE)
+        grouped, grouped_latencies = run(8, args.per_writer, env, signals, COMMITTER)
         eight_tx, eight_tx_latencies = run(8, args.per_writer, env, signals, IN_TRANSACTION)
         setup_django(env)
         from audit.checkpoints import checkpoint_create, log_verify
@@ -167,6 +194,11 @@ def main() -> None:
                 "latency_ms_8_writers": {
                     "p50": percentile_ms(eight_latencies, 0.5),
                     "p99": percentile_ms(eight_latencies, 0.99),
+                },
+                "appends_per_second_8_writers_committer": round(grouped, 1),
+                "latency_ms_8_writers_committer": {
+                    "p50": percentile_ms(grouped_latencies, 0.5),
+                    "p99": percentile_ms(grouped_latencies, 0.99),
                 },
                 "appends_per_second_8_writers_in_transaction": round(eight_tx, 1),
                 "latency_ms_8_writers_in_transaction": {

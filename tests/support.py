@@ -63,14 +63,16 @@ def child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def run_together(commands: list[list[str]], logs_dir: Path, timeout: float = 900) -> None:
-    """Start the commands at once (each a Python module run against the test database), wait for all,
-    and fail with the tail of each one's output unless every one exited 0."""
+def run_together(
+    commands: list[list[str]], logs_dir: Path, timeout: float = 900, env: dict[str, str] | None = None
+) -> None:
+    """Start the commands at once (each a Python module run against the test database, in ``env`` or
+    ``child_env()``), wait for all, and fail with the tail of each one's output unless every one exited 0."""
     paths = [logs_dir / f"process-{n}.log" for n in range(len(commands))]
     logs = [path.open("wb") for path in paths]
     try:
         children = [
-            subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=log, stderr=subprocess.STDOUT)
+            subprocess.Popen(command, cwd=ROOT, env=env or child_env(), stdout=log, stderr=subprocess.STDOUT)
             for command, log in zip(commands, logs, strict=True)
         ]
         codes = [child.wait(timeout=timeout) for child in children]

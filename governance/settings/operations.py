@@ -1,4 +1,4 @@
-"""Jobs, serving and monitoring settings, read by base.py."""
+"""Jobs, serving, monitoring and audit committer settings, read by base.py."""
 
 from __future__ import annotations
 
@@ -22,3 +22,9 @@ MONITORING_WEBHOOK_MAX_ATTEMPTS = env.integer("MONITORING_WEBHOOK_MAX_ATTEMPTS",
 MONITORING_WEBHOOK_BACKOFF_SECONDS = env.integer("MONITORING_WEBHOOK_BACKOFF_SECONDS", 30, minimum=1)
 MONITORING_WEBHOOK_TIMEOUT_SECONDS = env.integer("MONITORING_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 MONITORING_ALERT_EMAILS = env.string_list("MONITORING_ALERT_EMAILS", [])
+
+# --- Audit committer ---------------------------------------------------------------------------------------
+# Group commit for audit appends outside a transaction: the Unix socket of `manage.py audit_committer`
+# (audit/handoff.py); empty, each writer queues its own actions. How long a writer waits for its answer.
+AUDIT_COMMITTER_SOCKET = env.string("AUDIT_COMMITTER_SOCKET", "")
+AUDIT_COMMITTER_TIMEOUT_SECONDS = env.integer("AUDIT_COMMITTER_TIMEOUT_SECONDS", 10, minimum=1)

@@ -98,7 +98,7 @@ def test_the_release_waits_for_an_append_in_flight_that_saw_the_lock_held() -> N
     with psycopg.connect(url, autocommit=True) as holder, psycopg.connect(url) as appender:
         holder.execute("SELECT pg_advisory_lock(%s)", [SEQUENCER_LOCK_KEY])
         (free,) = appender.execute(
-            "SELECT audit_append(now(), %s, %s)", ['{"action":"user.create"}', SEQUENCER_LOCK_KEY]
+            "SELECT audit_append(ARRAY[now()], %s, %s)", [['{"action":"user.create"}'], SEQUENCER_LOCK_KEY]
         ).fetchone()
         assert free is False
         released: list[bool] = []
@@ -121,7 +121,7 @@ def test_an_append_that_finds_no_sequencer_tells_its_caller_to_try() -> None:
     url = support.test_database_url()
     with psycopg.connect(url) as appender:
         (free,) = appender.execute(
-            "SELECT audit_append(now(), %s, %s)", ['{"action":"user.create"}', SEQUENCER_LOCK_KEY]
+            "SELECT audit_append(ARRAY[now()], %s, %s)", [['{"action":"user.create"}'], SEQUENCER_LOCK_KEY]
         ).fetchone()
         assert free is True
         # Until it commits, its shared look at the lock makes a sequencer's try fail: the appender,
@@ -158,7 +158,8 @@ def test_a_row_left_by_a_writer_that_died_after_its_commit_enters_the_log_with_t
 def _integrate(old_size: int, ids: list[int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT * FROM audit_integrate_batch(%s::bigint, %s, %s, %s::bigint[], %s, %s::bigint[], %s, 10)",
+            "SELECT * FROM audit_integrate_handed(%s::bigint, %s, %s, %s::bigint[], '{}'::timestamptz[], %s,"
+            " %s::bigint[], %s, 10)",
             [old_size, "f" * 64, b"", ids, '{"v":1}', [], b""],
         )
 

@@ -1,0 +1,309 @@
+"""The audit committer (``manage.py audit_committer``): group commit for actions recorded outside any
+transaction. A call that returns has its action in the log; one the committer may have taken and did not
+confirm fails; nothing is appended twice, nothing is left behind, and a frame that could stall the log is
+refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import override_settings
+
+from audit import handoff
+from audit.actions import AuditAction
+from audit.actors import Actor
+from audit.checkpoints import checkpoint_create, log_verify
+from audit.models import AuditEntry, AuditPending
+from audit.sequencing import SEQUENCER_LOCK_KEY
+from audit.services import Target, audit_record, audit_sequence
+from audit.store import CheckpointStore
+from tests import support
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@contextmanager
+def _committer(sock: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    command = [sys.executable, "manage.py", "audit_committer", "--socket", str(sock)]
+    with support.running(command, support.child_env(), log) as process:
+        deadline = time.monotonic() + 60
+        while not sock.exists():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+        yield process
+
+
+@pytest.fixture
+def committer(needs_postgres_db: None, tmp_path: Path) -> Iterator[Path]:
+    sock = tmp_path / "committer.sock"
+    with _committer(sock, tmp_path / "committer.log"), override_settings(AUDIT_COMMITTER_SOCKET=str(sock)):
+        yield sock
+    handoff.close()
+
+
+def _record(target: str, actor: str = "committer-test") -> None:
+    audit_record(actor=Actor.worker(actor), action=AuditAction.USER_CREATE, target=Target.of("user", target))
+
+
+def _targets(actor: str = "committer-test") -> list[str]:
+    return list(
+        AuditEntry.objects.filter(actor_id=actor).order_by("index").values_list("target_id", flat=True)
+    )
+
+
+def _payload(fields: object, created_at: str = "2026-12-03T10:00:00+00:00") -> bytes:
+    text = fields if isinstance(fields, str) else json.dumps(fields)
+    return f"{created_at}\n{text}".encode()
+
+
+def _frame(payload: bytes) -> bytes:
+    return handoff.LENGTH.pack(len(payload)) + payload
+
+
+def _fields(**changes: object) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "timestamp": "2026-12-03T10:00:00.000000Z",
+        "actor": {"type": "worker", "id": "raw-client"},
+        "action": "user.create",
+        "target": {"type": "user", "id": "raw"},
+        "data": {},
+        "request_id": None,
+    }
+    fields.update(changes)
+    return fields
+
+
+def _raw_client(sock: Path) -> socket.socket:
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.settimeout(30)
+    client.connect(str(sock))
+    assert handoff.read_exact(client, 1) == handoff.HELLO
+    assert json.loads(handoff.read_message(client))["database"] == connection.settings_dict["NAME"]
+    return client
+
+
+def test_an_action_handed_to_the_committer_is_in_the_log_when_the_call_returns(committer: Path) -> None:
+    before = AuditEntry.objects.count()
+    for number in range(5):
+        _record(f"handed-{number}")
+        # No waiting: the committer answered after the entry was written.
+        assert _targets()[-1] == f"handed-{number}"
+    assert AuditEntry.objects.count() == before + 5
+    assert not AuditPending.objects.exists()
+
+
+def test_the_socket_is_for_the_service_user_only(committer: Path) -> None:
+    assert stat.S_ISSOCK(committer.stat().st_mode)
+    assert stat.S_IMODE(committer.stat().st_mode) == 0o600
+
+
+def test_eight_processes_through_the_committer_and_in_transactions_leave_a_gapless_log(
+    committer: Path, tmp_path: Path
+) -> None:
+    # Four writers hand their actions to the committer, four record theirs in transactions of their own
+    # and queue them: the committer, holding the sequencer, integrates the queue with its batches.
+    before = AuditEntry.objects.count()
+    each = 400
+    support.run_together(
+        [
+            [sys.executable, "-m", "tests.audit.append_worker", str(each), f"writer-{n}"]
+            + (["alone"] if n < 4 else [])
+            for n in range(8)
+        ],
+        tmp_path,
+        env=support.child_env(AUDIT_COMMITTER_SOCKET=str(committer)),
+    )
+    deadline = time.monotonic() + 30
+    while AuditPending.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the in-transaction writers' last rows: the committer lets go within 20 ms
+    indexes = list(AuditEntry.objects.order_by("index").values_list("index", flat=True))
+    assert indexes == list(range(before + 8 * each))
+    appended = set(
+        AuditEntry.objects.filter(actor_id__startswith="writer-").values_list("actor_id", "target_id")
+    )
+    assert appended == {(f"writer-{n}", str(number)) for n in range(8) for number in range(each)}
+    store = CheckpointStore()
+    checkpoint_create(store=store)
+    result = log_verify(store=store)
+    assert result.ok and result.verified_tree_size == len(indexes), result.reason
+
+
+def test_while_another_session_sequences_the_committer_queues_for_it(committer: Path) -> None:
+    _record("warm")  # the committer holds the lock while busy and lets go after 20 ms idle
+    time.sleep(0.5)
+    with psycopg.connect(support.test_database_url(), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [SEQUENCER_LOCK_KEY])
+        _record("queued-for-the-holder")
+        assert "queued-for-the-holder" not in _targets()
+        assert AuditPending.objects.count() == 1  # durably queued before the call returned
+        (queue_left,) = holder.execute("SELECT audit_sequencer_release(%s)", [SEQUENCER_LOCK_KEY]).fetchone()
+    assert queue_left is True
+    audit_sequence()
+    assert _targets()[-1] == "queued-for-the-holder"
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        (b"not a frame", "created_at"),
+        (b"\xff\xfe", "created_at"),
+        (_payload(_fields(), created_at="2026-12-03T10:00:00"), "UTC offset"),
+        (_payload("[1, 2]"), "one JSON object"),
+        (_payload("{not json"), "cannot become an entry"),
+        (_payload(_fields(actor="someone")), "lack actor"),
+        (_payload(_fields(action=None)), "lack action"),
+        (_payload(_fields(request_id=7)), "lack request_id"),
+        (
+            _payload(json.dumps(_fields()).replace('"data": {}', '"data": {"x": NaN}')),
+            "cannot become an entry",
+        ),
+    ],
+)
+def test_a_frame_that_could_stall_the_log_is_refused_and_written_nowhere(
+    committer: Path, payload: bytes, problem: str
+) -> None:
+    before = AuditEntry.objects.count()
+    with _raw_client(committer) as client:
+        client.sendall(_frame(payload))
+        assert handoff.read_exact(client, 1) == handoff.ERROR
+        assert problem in handoff.read_message(client).decode()
+        # The connection stays usable: a good frame after it is written.
+        client.sendall(_frame(_payload(_fields())))
+        assert handoff.read_exact(client, 1) == handoff.OK
+    assert AuditEntry.objects.count() == before + 1
+    assert AuditEntry.objects.order_by("-index").values_list("actor_id", flat=True)[0] == "raw-client"
+    assert not AuditPending.objects.exists()
+
+
+def test_an_oversized_frame_is_refused_and_the_connection_closed(committer: Path) -> None:
+    with _raw_client(committer) as client:
+        client.sendall(handoff.LENGTH.pack(handoff.MAX_FRAME + 1))
+        assert handoff.read_exact(client, 1) == handoff.ERROR
+        assert "at most" in handoff.read_message(client).decode()
+        assert client.recv(1) == b""
+
+
+def test_a_second_committer_refuses_the_socket_of_a_live_one(committer: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "audit_committer", "--socket", str(committer)],
+        cwd=support.ROOT,
+        env=support.child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "another audit committer is serving" in done.stderr
+    _record("still-served")
+    assert _targets()[-1] == "still-served"
+
+
+def test_a_restarted_committer_is_reached_again_and_a_stopped_one_leaves_no_socket(
+    needs_postgres_db: None, tmp_path: Path
+) -> None:
+    sock = tmp_path / "committer.sock"
+    with override_settings(AUDIT_COMMITTER_SOCKET=str(sock)):
+        try:
+            with _committer(sock, tmp_path / "first.log") as first:
+                _record("first")
+                first.send_signal(signal.SIGTERM)
+                assert first.wait(timeout=30) == 0
+            assert not sock.exists()
+            _record("no-committer")  # nobody listening: queued by the writer itself
+            handoff.close()  # forget the one-second pause before looking for a committer again
+            with _committer(sock, tmp_path / "second.log"):
+                _record("second")  # the link kept from the first committer is reopened, not an error
+        finally:
+            handoff.close()
+    assert _targets()[-3:] == ["first", "no-committer", "second"]
+    assert "stopped after 1 actions" in (tmp_path / "first.log").read_text()
+    assert "stopped after 1 actions" in (tmp_path / "second.log").read_text()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+        assert cursor.fetchone()[0] == 0
+
+
+@contextmanager
+def _fake_committer(sock: Path, hello: bytes, *, answer: bool) -> Iterator[list[bytes]]:
+    """A stand-in on ``sock`` that greets with ``hello``, reads one frame, and answers it or hangs up."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(sock))
+    server.listen(1)
+    received: list[bytes] = []
+
+    def serve() -> None:
+        client, _ = server.accept()
+        with client:
+            client.sendall(handoff.HELLO + handoff.LENGTH.pack(len(hello)) + hello)
+            try:
+                received.append(handoff.read_message(client))
+            except ConnectionError:
+                return
+            if answer:
+                client.sendall(handoff.OK)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with override_settings(AUDIT_COMMITTER_SOCKET=str(sock)):
+            yield received
+    finally:
+        handoff.close()
+        server.close()
+        thread.join(timeout=10)
+
+
+def test_a_committer_writing_to_another_database_is_not_used(needs_postgres_db: None, tmp_path: Path) -> None:
+    other = json.dumps({"database": "someone_elses", "port": "5432", "started": "2026-01-01"}).encode()
+    with _fake_committer(tmp_path / "c.sock", other, answer=True) as received:
+        _record("kept-home")
+    assert received == []
+    assert _targets()[-1] == "kept-home"
+
+
+def test_a_committer_that_took_the_action_and_did_not_answer_fails_the_call(
+    needs_postgres_db: None, tmp_path: Path
+) -> None:
+    before = AuditEntry.objects.count()
+    with _fake_committer(tmp_path / "c.sock", handoff.database_identity(), answer=False) as received:
+        with pytest.raises(handoff.AuditUnavailable, match="did not confirm"):
+            _record("maybe-taken")
+        assert len(received) == 1 and b"maybe-taken" in received[0]
+    # The writer did not append it itself: it may be in the log already, and never twice.
+    assert AuditEntry.objects.count() == before
+    assert not AuditPending.objects.exists()
+
+
+def test_a_frame_carries_the_fields_the_writer_would_have_queued(
+    needs_postgres_db: None, tmp_path: Path
+) -> None:
+    with _fake_committer(tmp_path / "c.sock", handoff.database_identity(), answer=True) as received:
+        _record("looked-at")
+    created_at, fields = received[0].decode().split("\n", 1)
+    assert datetime.fromisoformat(created_at).tzinfo is not None
+    assert datetime.fromisoformat(created_at) <= datetime.now(UTC)
+    assert json.loads(fields)["target"] == {"type": "user", "id": "looked-at"}
+
+
+def test_the_committer_needs_a_socket_and_postgresql(db: None) -> None:
+    with override_settings(AUDIT_COMMITTER_SOCKET=""), pytest.raises(CommandError, match="no socket"):
+        call_command("audit_committer")
+    if connection.vendor == "sqlite":
+        with pytest.raises(CommandError, match="needs PostgreSQL"):
+            call_command("audit_committer", "--socket", os.devnull)
