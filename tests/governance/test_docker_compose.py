@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
 import time
 import urllib.request
@@ -32,17 +34,17 @@ def _env(service: str) -> dict[str, str]:
     return {key: str(value) for key, value in COMPOSE["services"][service]["environment"].items()}
 
 
-def test_it_has_the_five_services_with_health_checks_and_a_named_volume() -> None:
+def test_it_has_the_six_services_with_health_checks_and_a_named_volume() -> None:
     services = COMPOSE["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
-    for name in ("postgres", "redis", "web", "worker"):
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat", "audit-committer"}
+    for name in ("postgres", "redis", "web", "worker", "audit-committer"):
         assert "healthcheck" in services[name], name
     assert "governance-data" in COMPOSE["volumes"]
 
 
 def test_every_variable_it_sets_is_one_the_settings_read() -> None:
     known = _settings_variables()
-    for service in ("web", "worker", "beat"):
+    for service in ("web", "worker", "beat", "audit-committer"):
         env = _env(service)
         for key in env:
             assert key in known or key.removesuffix("_FILE") in known, (
@@ -62,6 +64,10 @@ def test_the_commands_are_ones_the_project_runs() -> None:
     assert worker[:4] == ["celery", "-A", "governance", "worker"]
     assert "default,train,deploy" in worker
     assert beat[:4] == ["celery", "-A", "governance", "beat"]
+    assert COMPOSE["services"]["audit-committer"]["command"] == ["python", "manage.py", "audit_committer"]
+    # Every app container names the committer's socket, on the volume they share.
+    for service in ("web", "worker", "beat", "audit-committer"):
+        assert _env(service)["AUDIT_COMMITTER_SOCKET"].startswith("/srv/governance/"), service
 
 
 def _local_env(tmp_path: Path, database: str) -> dict[str, str]:
@@ -132,6 +138,7 @@ def test_the_web_and_worker_commands_run_against_local_postgres_and_redis(tmp_pa
                 pass
             time.sleep(1)
         assert status == 200, (tmp_path / "web.log").read_text()[-3000:]
+        _check_the_audit_committer(env, tmp_path)
         with running(worker_command, env, tmp_path / "worker.log"):
             from celery import Celery
 
@@ -150,3 +157,32 @@ def test_the_web_and_worker_commands_run_against_local_postgres_and_redis(tmp_pa
                     time.sleep(0.5)
         assert row is not None and row[0] == "SUCCESS", (tmp_path / "worker.log").read_text()[-3000:]
         assert json.loads(row[1]) == 2
+
+
+def _check_the_audit_committer(env: dict[str, str], tmp_path: Path) -> None:
+    """The committer's command serves the socket the app names, and an action recorded outside a
+    transaction goes through it."""
+    command = [sys.executable, *COMPOSE["services"]["audit-committer"]["command"][1:]]
+    sock = Path(env["AUDIT_COMMITTER_SOCKET"])
+    record = (
+        "from audit.actions import AuditAction; from audit.actors import Actor; "
+        "from audit.services import Target, audit_record; "
+        "audit_record(actor=Actor.system('compose'), action=AuditAction.USER_CREATE, "
+        "target=Target.of('user', 1))"
+    )
+    with running(command, env, tmp_path / "committer.log") as committer:
+        deadline = time.monotonic() + 60
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sock.exists(), (tmp_path / "committer.log").read_text()[-3000:]
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", record],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        committer.send_signal(signal.SIGTERM)
+        committer.wait(timeout=30)
+    assert "stopped after 1 actions" in (tmp_path / "committer.log").read_text()
