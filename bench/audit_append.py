@@ -1,16 +1,19 @@
 """Audit appends per second on PostgreSQL with concurrent writer processes, each append committed on its
 own, against PostgreSQL's own ``pgbench -N`` with 8 clients on the same server in the same run.
 
-Two ways an append is made, both measured:
+Three ways an append is made, all measured:
 - ``alone``: ``audit_record`` outside any transaction, as the services that only record (a page of
   entries read, a refusal, a login, an export) do: one statement (``audit_append``), then a sequencing
-  attempt only if no sequencer is at work. Measured with 1 and with 8 writers.
+  attempt only if no sequencer is at work. Measured with 1, 8 and 16 writers.
+- ``committer``: the same calls with ``manage.py audit_committer`` running (``AUDIT_COMMITTER_SOCKET``):
+  each writer hands its action over the socket and waits for the answer, which comes once the action is
+  in the log; one statement writes every action waiting. 8 and 16 writers.
 - ``in-transaction``: ``audit_record`` inside a ``transaction.atomic()`` holding nothing else, as a
   mutating service records its action: BEGIN, the queue insert, COMMIT, then the sequencing attempt.
   Here the transaction is all audit; in a real request its commit is the action's. 8 writers.
 
-Prints one JSON line: appends/s, the p50/p99 latency of an append (from the call to its return,
-sequencing attempt included), pgbench's tps, and the ratio appends/s (8 writers, alone) / pgbench tps.
+Prints one JSON line: appends/s and the p50/p99 latency of an append (from the call to its return) for
+each run, pgbench's tps, and the ratios appends/s (8 writers, alone and committer) / pgbench tps.
 
     .venv/bin/python bench/audit_append.py [--per-writer 2000] [--pgbench-seconds 10]
 """
@@ -36,6 +39,14 @@ from bench.common import PG_BASE, ROOT, fresh_postgres, setup_django, start_toge
 
 PGBENCH_DATABASE = "governance_bench_pgbench"
 ALONE, IN_TRANSACTION, COMMITTER = "alone", "in-transaction", "committer"
+# (name in the JSON line, writer processes, appends each (0: --per-writer), mode), after "1_writer"
+RUNS = [
+    ("8_writers", 8, 0, ALONE),
+    ("8_writers_committer", 8, 0, COMMITTER),
+    ("8_writers_in_transaction", 8, 0, IN_TRANSACTION),
+    ("16_writers", 16, 1000, ALONE),
+    ("16_writers_committer", 16, 1000, COMMITTER),
+]
 
 
 def writer(count: int, name: str, go: Path, mode: str) -> None:
@@ -167,11 +178,11 @@ def main() -> None:
         env = fresh_postgres("governance_bench_append", Path(var_dir))
         signals = Path(var_dir) / "signals"
         signals.mkdir()
-        one, one_latencies = run(1, args.per_writer, env, signals, ALONE)
+        each = args.per_writer
+        runs = {"1_writer": run(1, each, env, signals, ALONE)}
         tps = pgbench_tps(args.pgbench_seconds)
-        eight, eight_latencies = run(8, args.per_writer, env, signals, ALONE)
-        grouped, grouped_latencies = run(8, args.per_writer, env, signals, COMMITTER)
-        eight_tx, eight_tx_latencies = run(8, args.per_writer, env, signals, IN_TRANSACTION)
+        for name, processes, count, mode in RUNS:
+            runs[name] = run(processes, count or each, env, signals, mode)
         setup_django(env)
         from audit.checkpoints import checkpoint_create, log_verify
         from audit.models import AuditEntry
@@ -179,39 +190,19 @@ def main() -> None:
         total = AuditEntry.objects.count()
         checkpoint_create()
         verified = log_verify()
-    print(
-        json.dumps(
-            {
-                "bench": "audit_append",
-                "database": "postgresql",
-                "per_writer": args.per_writer,
-                "appends_per_second_1_writer": round(one, 1),
-                "appends_per_second_8_writers": round(eight, 1),
-                "latency_ms_1_writer": {
-                    "p50": percentile_ms(one_latencies, 0.5),
-                    "p99": percentile_ms(one_latencies, 0.99),
-                },
-                "latency_ms_8_writers": {
-                    "p50": percentile_ms(eight_latencies, 0.5),
-                    "p99": percentile_ms(eight_latencies, 0.99),
-                },
-                "appends_per_second_8_writers_committer": round(grouped, 1),
-                "latency_ms_8_writers_committer": {
-                    "p50": percentile_ms(grouped_latencies, 0.5),
-                    "p99": percentile_ms(grouped_latencies, 0.99),
-                },
-                "appends_per_second_8_writers_in_transaction": round(eight_tx, 1),
-                "latency_ms_8_writers_in_transaction": {
-                    "p50": percentile_ms(eight_tx_latencies, 0.5),
-                    "p99": percentile_ms(eight_tx_latencies, 0.99),
-                },
-                "pgbench_N_8_clients_tps": round(tps, 1),
-                "ratio_appends_to_pgbench_tps": round(eight / tps, 2),
-                "entries": total,
-                "gapless_and_verified": verified.ok and verified.verified_tree_size == total,
-            }
-        )
-    )
+    line: dict[str, object] = {"bench": "audit_append", "database": "postgresql", "per_writer": each}
+    for name, (rate, latencies) in runs.items():
+        line[f"appends_per_second_{name}"] = round(rate, 1)
+        line[f"latency_ms_{name}"] = {
+            "p50": percentile_ms(latencies, 0.5),
+            "p99": percentile_ms(latencies, 0.99),
+        }
+    line["pgbench_N_8_clients_tps"] = round(tps, 1)
+    line["ratio_appends_to_pgbench_tps"] = round(runs["8_writers"][0] / tps, 2)
+    line["ratio_committer_appends_to_pgbench_tps"] = round(runs["8_writers_committer"][0] / tps, 2)
+    line["entries"] = total
+    line["gapless_and_verified"] = verified.ok and verified.verified_tree_size == total
+    print(json.dumps(line))
 
 
 if __name__ == "__main__":
