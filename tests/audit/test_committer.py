@@ -28,12 +28,11 @@ from django.test import override_settings
 from audit import handoff
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.checkpoints import checkpoint_create, log_verify
 from audit.models import AuditEntry, AuditPending
 from audit.sequencing import SEQUENCER_LOCK_KEY
 from audit.services import Target, audit_record, audit_sequence
-from audit.store import CheckpointStore
 from tests import support
+from tests.audit.writers import assert_each_append_once, assert_gapless_and_verified, run_writers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,28 +119,12 @@ def test_eight_processes_through_the_committer_and_in_transactions_leave_a_gaple
     # and queue them: the committer, holding the sequencer, integrates the queue with its batches.
     before = AuditEntry.objects.count()
     each = 400
-    support.run_together(
-        [
-            [sys.executable, "-m", "tests.audit.append_worker", str(each), f"writer-{n}"]
-            + (["alone"] if n < 4 else [])
-            for n in range(8)
-        ],
-        tmp_path,
-        env=support.child_env(AUDIT_COMMITTER_SOCKET=str(committer)),
-    )
+    run_writers(8, each, tmp_path, alone=4, env=support.child_env(AUDIT_COMMITTER_SOCKET=str(committer)))
     deadline = time.monotonic() + 30
     while AuditPending.objects.exists() and time.monotonic() < deadline:
         time.sleep(0.05)  # the in-transaction writers' last rows: the committer lets go within 20 ms
-    indexes = list(AuditEntry.objects.order_by("index").values_list("index", flat=True))
-    assert indexes == list(range(before + 8 * each))
-    appended = set(
-        AuditEntry.objects.filter(actor_id__startswith="writer-").values_list("actor_id", "target_id")
-    )
-    assert appended == {(f"writer-{n}", str(number)) for n in range(8) for number in range(each)}
-    store = CheckpointStore()
-    checkpoint_create(store=store)
-    result = log_verify(store=store)
-    assert result.ok and result.verified_tree_size == len(indexes), result.reason
+    assert_gapless_and_verified(8 * each, before)
+    assert_each_append_once(8, each)
 
 
 def test_while_another_session_sequences_the_committer_queues_for_it(committer: Path) -> None:
