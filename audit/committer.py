@@ -220,16 +220,17 @@ class Committer:
     def _idle(self) -> None:
         """No frame for a while: integrate what others queued, or let the lock go."""
         held = self._held
+        if held is None:
+            return
+        if not held.queue:
+            self._release()
+            return
         try:
-            if held is not None and held.queue:
-                with connection.cursor() as cursor:
-                    write(cursor, held, [])
-                return
+            with connection.cursor() as cursor:
+                write(cursor, held, [])
         except DatabaseError:
             self._lose_connection()
             logger.exception("audit committer: integrating the queue failed")
-            return
-        self._release()
 
     def _release(self) -> None:
         try:
@@ -254,7 +255,7 @@ class Committer:
         except DatabaseError:
             # The rows are committed; the next writer's try, or the periodic checkpoint task, integrates
             # them.
-            connection.close()
+            self._lose_connection()
             logger.exception("audit committer: sequencing failed")
 
     def _answer(self, client: _Client, problem: str) -> None:

@@ -1,10 +1,12 @@
 """Handing an action recorded outside any transaction to the audit committer (audit/committer.py).
 
-The committer is one process per database that queues, in one statement, every action its clients handed
-it since its last statement, and answers each client once that statement has committed. So a call that
-returns has its action durably queued, exactly as when the writer queues it itself
-(``audit.sequencing.append_postgres``), but eight writers spend one commit between them instead of eight:
-the group commit that lets the log take more appends than the database takes commits.
+The committer is one process per database. Holding the sequencer lock, it writes every action its
+clients handed it since its last statement into the log in one statement, and answers each client once
+that statement has committed (when another session holds the lock, it queues them for that session
+instead, in one statement too). So a call that returns has its action durably recorded, as when the
+writer queues it itself (``audit.sequencing.append_postgres``), but eight writers spend one commit
+between them instead of eight: the group commit that lets the log take more appends than the database
+takes commits.
 
 The wire, over a Unix socket (``AUDIT_COMMITTER_SOCKET``; the file's mode, 0600, is the access control,
 as the database password is the writers' own):
@@ -131,7 +133,7 @@ def _drop() -> None:
 
 
 def hand_off(created_at: datetime, fields_text: str) -> bool:
-    """Hand one action to the committer and wait until it is durably queued: True. False when no
+    """Hand one action to the committer and wait until it is durably recorded: True. False when no
     committer took it (the caller queues it itself); :class:`AuditUnavailable` when one may have."""
     frame = encode_frame(created_at, fields_text)
     for _attempt in range(2):  # a connection kept from before a committer restart fails on send: reopen once

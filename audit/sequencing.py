@@ -175,12 +175,8 @@ def write(cursor: Any, held: Held, handed: list[tuple[Any, str]]) -> int:
     texts = [row[2] for row in held.queue] + [fields for _created_at, fields in handed]
     built = build(held.size, held.last_hash, held.compact_range, texts)
     next_queue = integrate(cursor, built, [row[0] for row in held.queue], [at for at, _fields in handed])
-    held.size, held.last_hash, held.compact_range = (
-        held.size + len(texts),
-        built.last_hash,
-        built.compact_range,
-    )
-    held.queue = next_queue
+    held.size += len(texts)
+    held.last_hash, held.compact_range, held.queue = built.last_hash, built.compact_range, next_queue
     return len(texts)
 
 

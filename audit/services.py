@@ -8,7 +8,7 @@ Trillian and Tessera integrate queued leaves: concurrent writers never wait on e
 and one sequencer transaction integrates the whole queue. An action recorded outside any transaction (a
 read, a refusal) is queued on PostgreSQL by one statement that also tells whether a sequencer is at work,
 so the writer tries only when none is (audit/sql/audit_append.sql); where an audit committer runs, the
-writer hands the action to it instead, and one such statement queues many writers' actions
+writer hands the action to it instead, and one statement writes many writers' actions into the log
 (audit/handoff.py).
 """
 

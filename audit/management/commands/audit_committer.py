@@ -32,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda *_: committer.stop())
-        self.stdout.write(f"audit committer serving {path}", ending="\n")
+        self.stdout.write(f"audit committer serving {path}")
         self.stdout.flush()
         committer.serve()
         self.stdout.write(f"audit committer stopped after {committer.committed} actions")
