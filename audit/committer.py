@@ -1,18 +1,26 @@
 """The audit committer: group commit for actions recorded outside any transaction (``manage.py
-audit_committer``; the wire and the client are in audit/handoff.py).
+audit_committer``; the wire and the client are in audit/handoff.py, the check on every frame in
+audit/frames.py).
 
 One loop, one database connection. It reads every frame its clients have sent and checks each. Then,
 holding the sequencer lock (audit.sequencing), it writes those that pass straight into the log, after
 the rows other writers queued meanwhile, in one statement (``audit_integrate_handed``: one commit for
-all of them), and answers every client. While it writes, the next frames gather, so the busier the
-writers the more actions each commit carries; each action is in the log before its writer's call
-returns. It keeps the lock while frames keep coming, and releases it (audit_sequencer_release, which
-looks at the queue once more) after ``HOLD_IDLE_SECONDS`` without any. When another session holds the
-lock, the frames are queued instead in one ``audit_append`` statement, for that session to integrate,
-as a writer queues its own.
+all of them), and answers their clients once that statement has committed. It does not wait for that
+commit to send the next batch: up to ``MAX_IN_FLIGHT`` batches are in flight on the connection, in
+pipeline mode (audit/pipeline.py), each built on the head the one before will leave. So the database
+commits one batch while the committer answers the writers of the last and reads the frames of the
+next, and the busier the writers the more actions each commit carries; each action is in the log before
+its writer's call returns.
 
-A frame that could stall the log is refused with a message, never written: fields that are not one JSON
-object with the members every entry has, or that the sequencer could not turn into an entry.
+When a batch fails, the batches sent after it fail too (each names the head it was built on), their
+writers are told so, and the next batch goes on a new connection. When the connection is lost with
+batches in flight, their writers are told the action may not be recorded (``AuditUnavailable`` on their
+side): committed or not, nobody can say, and the action is never appended twice.
+
+It keeps the lock while frames keep coming, and releases it (audit_sequencer_release, which looks at
+the queue once more) after ``HOLD_IDLE_SECONDS`` without any. When another session holds the lock, the
+frames are queued instead in one ``audit_append`` statement, for that session to integrate, as a writer
+queues its own. Its database session is named ``audit_committer`` in pg_stat_activity.
 """
 
 from __future__ import annotations
@@ -22,21 +30,25 @@ import os
 import selectors
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.db import DatabaseError, connection
+from psycopg import Error as PsycopgError
 
+from audit.frames import check_frame
 from audit.handoff import ERROR, HELLO, LENGTH, MAX_FRAME, OK, database_identity
-from audit.sequencing import Held, append_postgres, entry_bytes, hold, release, write
+from audit.pipeline import Pipeline, Sent
+from audit.sequencing import Held, advance, append_postgres, hold, release, write
 from audit.services import audit_sequence
 
 logger = logging.getLogger(__name__)
 
 HOLD_IDLE_SECONDS = 0.02
-_TEXT_MEMBERS = ("timestamp", "action")
-_REFERENCES = ("actor", "target")
+MAX_IN_FLIGHT = 2  # batches sent and not yet committed (audit/pipeline.py)
 
 
 @dataclass
@@ -53,38 +65,6 @@ class _Frame:
     problem: str  # empty when the frame may be queued
 
 
-def check_frame(payload: bytes) -> tuple[datetime | None, str, str]:
-    """``(created_at, fields_text, problem)`` for one frame's payload; ``problem`` is empty when it may
-    be queued."""
-    try:
-        stamp, fields_text = payload.decode("utf-8").split("\n", 1)
-        created_at = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None, "", "a frame is 'created_at (ISO 8601) newline fields (JSON)' in UTF-8"
-    if created_at.tzinfo is None:
-        return None, "", "created_at needs a UTC offset"
-    try:
-        _entry, fields = entry_bytes(0, "0" * 64, fields_text)  # what the sequencer will do with them
-    except (ValueError, TypeError, RecursionError) as exc:
-        if not fields_text.lstrip().startswith("{"):
-            return None, "", "the fields must be one JSON object"
-        return None, "", f"the fields cannot become an entry: {exc}"
-    missing = [name for name in _TEXT_MEMBERS if not isinstance(fields.get(name), str)]
-    missing += [] if isinstance(fields.get("request_id", ""), str | None) else ["request_id"]
-    missing += [
-        name
-        for name in _REFERENCES
-        if not (
-            isinstance(fields.get(name), dict)
-            and isinstance(fields[name].get("type"), str)
-            and isinstance(fields[name].get("id"), str)
-        )
-    ]
-    if missing:
-        return None, "", f"the fields lack {', '.join(missing)} (or have them of the wrong type)"
-    return created_at, fields_text, ""
-
-
 class Committer:
     """Serve ``path`` until :meth:`stop`; see the module docstring."""
 
@@ -95,6 +75,11 @@ class Committer:
         self._listener = self._listen(path)
         self._selector.register(self._listener, selectors.EVENT_READ)
         self._held: Held | None = None
+        self._pipeline: Pipeline | None = None  # only while the lock is held
+        self._failed = False  # a batch in the pipeline failed: send nothing until it has drained
+        self._waiting: list[_Frame] = []  # read, not yet sent
+        self._last_frame = 0.0
+        self._identity_cache: bytes | None = None
         self.committed = 0
 
     @staticmethod
@@ -126,22 +111,51 @@ class Committer:
     def serve(self) -> None:
         try:
             while not self._stopping.is_set():
-                frames = self._gather(timeout=HOLD_IDLE_SECONDS if self._held else 0.2)
-                if frames:
-                    self._commit(frames)
-                elif self._held is not None:
-                    self._idle()
+                self._step()
         finally:
+            self._drain()
+            if self._waiting:  # frames read before the stop: written, and answered, before leaving
+                self._commit(self._waiting)
+                self._waiting = []
+                self._drain()
+            self._stop_pipeline()
             if self._held is not None:
                 self._release()
             self._close()
 
+    def _step(self) -> None:
+        sendable = bool(self._waiting) and self._may_send()
+        busy = self._held is not None
+        frames = self._gather(timeout=0 if sendable else HOLD_IDLE_SECONDS if busy else 0.2)
+        if frames:
+            self._last_frame = time.monotonic()
+            self._waiting += frames
+        if self._waiting and self._may_send():
+            batch, self._waiting = self._waiting, []
+            self._commit(batch)
+        elif (
+            self._held is not None
+            and not self._in_flight()
+            and time.monotonic() - self._last_frame >= HOLD_IDLE_SECONDS
+        ):
+            self._idle()
+
+    def _in_flight(self) -> int:
+        return len(self._pipeline.in_flight) if self._pipeline is not None else 0
+
+    def _may_send(self) -> bool:
+        return not self._failed and self._in_flight() < MAX_IN_FLIGHT
+
     def _gather(self, timeout: float) -> list[_Frame]:
-        """Every complete frame that has arrived, waiting up to ``timeout`` for the first."""
+        """Every complete frame that has arrived, waiting up to ``timeout`` for the first; batches the
+        database has committed meanwhile are answered."""
         frames: list[_Frame] = []
         for key, _events in self._selector.select(timeout):
             if key.fileobj is self._listener:
                 self._accept()
+                continue
+            if key.fileobj is self._pipeline:
+                self._completed()
                 continue
             client: _Client = key.data
             try:
@@ -161,7 +175,7 @@ class Committer:
         except BlockingIOError:
             return
         try:
-            identity = database_identity()
+            identity = self._identity()
         except DatabaseError:
             connection.close()
             sock.close()  # the writer queues its action itself (and meets the same database error)
@@ -169,6 +183,13 @@ class Committer:
         sock.sendall(HELLO + LENGTH.pack(len(identity)) + identity)
         sock.setblocking(False)
         self._selector.register(sock, selectors.EVENT_READ, _Client(sock))
+
+    def _identity(self) -> bytes:
+        """The hello's database identity, read once per connection (read before a pipeline starts:
+        in pipeline mode the connection runs nothing else)."""
+        if self._identity_cache is None:
+            self._identity_cache = database_identity()
+        return self._identity_cache
 
     def _frames(self, client: _Client) -> list[_Frame]:
         frames: list[_Frame] = []
@@ -188,37 +209,102 @@ class Committer:
 
     def _commit(self, frames: list[_Frame]) -> None:
         good = [frame for frame in frames if not frame.problem]
-        failure = ""
-        queued = False
-        if good:
-            try:
-                queued = self._write(good)
-            except DatabaseError as exc:
-                self._lose_connection()
-                failure = f"the database refused the batch: {exc}"
-                logger.error("audit committer: %s", failure)
+        if not good:
+            if self._pipeline is not None and self._pipeline.in_flight:
+                self._pipeline.in_flight[-1].tag += frames  # answered after the frames sent before them
             else:
+                self._answer_all(frames, "")
+            return
+        handed = [(frame.created_at, frame.fields_text) for frame in good]
+        try:
+            if self._held is None:
+                with connection.cursor() as cursor:
+                    self._held = hold(cursor)
+            if self._held is None:  # another session sequences: queue for it
+                queued = append_postgres([at for at, _text in handed], [text for _at, text in handed])
+                self._answer_all(frames, "")
                 self.committed += len(good)
-        for frame in frames:
-            self._answer(frame.client, frame.problem or failure)
-        if queued:
-            self._sequence()
+                if queued:
+                    self._sequence()
+                return
+            pipeline = self._start_pipeline()
+            params, _count = advance(self._held, handed, take_queue=not pipeline.in_flight)
+            pipeline.send(params, list(frames))
+        except (DatabaseError, PsycopgError) as exc:
+            self._answer_all(frames, f"the database refused the batch: {exc}")
+            logger.error("audit committer: the database refused a batch: %s", exc)
+            self._abandon(f"the connection failed while sending the next batch: {exc}")
 
-    def _write(self, frames: list[_Frame]) -> bool:
-        """Write ``frames`` into the log holding the lock: False. When another session holds it, queue
-        them for that session: True when it let go meanwhile, and ours to sequence after answering."""
-        with connection.cursor() as cursor:
-            if self._held is None:
-                self._held = hold(cursor)
-            if self._held is None:
-                return append_postgres(
-                    [frame.created_at for frame in frames], [frame.fields_text for frame in frames]
-                )
-            write(cursor, self._held, [(frame.created_at, frame.fields_text) for frame in frames])
-            return False
+    def _start_pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            self._identity()
+            self._pipeline = Pipeline(connection.connection.pgconn)
+            self._selector.register(self._pipeline, selectors.EVENT_READ)
+        return self._pipeline
+
+    def _completed(self) -> None:
+        """Answer the writers of every batch the database has committed (or refused)."""
+        pipeline = self._pipeline
+        if pipeline is None:
+            return
+        try:
+            done = pipeline.completed()
+        except PsycopgError as exc:
+            self._abandon(f"the connection to the database was lost: {exc}")
+            return
+        for sent in done:
+            self._finish(sent)
+        if self._failed and not pipeline.in_flight:
+            self._failed = False
+            self._lose_connection()  # a new connection, a new look at the head, for the next batch
+
+    def _finish(self, sent: Sent) -> None:
+        frames: list[_Frame] = sent.tag
+        if sent.error:
+            self._failed = True
+            logger.error("audit committer: the database refused a batch: %s", sent.error)
+            self._answer_all(frames, f"the database refused the batch: {sent.error}")
+            return
+        self.committed += sum(1 for frame in frames if not frame.problem)
+        if self._held is not None:
+            self._held.queue = sent.rows  # the queue as of this batch, the last the database ran
+        self._answer_all(frames, "")
+
+    def _drain(self) -> None:
+        """Wait until every batch in flight is answered (the connection is given up after the timeout)."""
+        deadline = time.monotonic() + settings.AUDIT_COMMITTER_TIMEOUT_SECONDS
+        while self._pipeline is not None and self._pipeline.in_flight:
+            if time.monotonic() > deadline:
+                self._abandon("the database did not answer in time")
+                return
+            self._pipeline.wait(0.1)
+            self._completed()
+
+    def _abandon(self, reason: str) -> None:
+        """Give the connection up with batches in flight: committed or not, nobody can say, so their
+        writers are told it failed (their calls raise AuditUnavailable: never appended twice)."""
+        in_flight = self._pipeline.in_flight if self._pipeline is not None else []
+        for sent in in_flight:
+            sent.error = reason
+            self._finish(sent)
+        self._failed = False
+        self._lose_connection()
+
+    def _stop_pipeline(self) -> None:
+        """Leave pipeline mode (nothing in flight) so that the connection takes ordinary statements."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is None:
+            return
+        self._selector.unregister(pipeline)
+        try:
+            pipeline.close()
+        except PsycopgError:
+            connection.close()
+            self._held = None
 
     def _idle(self) -> None:
         """No frame for a while: integrate what others queued, or let the lock go."""
+        self._stop_pipeline()
         held = self._held
         if held is None:
             return
@@ -246,7 +332,11 @@ class Committer:
     def _lose_connection(self) -> None:
         """After a database error: a new connection for the next batch (closing the session also lets
         the sequencer lock go; the next writer, or the periodic checkpoint task, integrates the queue)."""
+        if self._pipeline is not None:
+            self._selector.unregister(self._pipeline)
+            self._pipeline = None
         self._held = None
+        self._identity_cache = None
         connection.close()
 
     def _sequence(self) -> None:
@@ -257,6 +347,10 @@ class Committer:
             # them.
             self._lose_connection()
             logger.exception("audit committer: sequencing failed")
+
+    def _answer_all(self, frames: list[_Frame], failure: str) -> None:
+        for frame in frames:
+            self._answer(frame.client, frame.problem or failure)
 
     def _answer(self, client: _Client, problem: str) -> None:
         if problem:

@@ -128,7 +128,7 @@ _PEEK = (
     " UNION ALL (SELECT NULL, NULL, NULL, id, created_at, fields FROM audit_auditpending"
     " ORDER BY id LIMIT %s)"
 )
-_INTEGRATE = (
+INTEGRATE_SQL = (
     "SELECT * FROM audit_integrate_handed(%s::bigint, %s::text, %s::bytea, %s::bigint[], %s::timestamptz[],"
     " %s::text, %s::bigint[], %s::bytea, %s::integer)"
 )
@@ -172,12 +172,34 @@ def hold(cursor: Any) -> Held | None:
 def write(cursor: Any, held: Held, handed: list[tuple[Any, str]]) -> int:
     """Integrate the queue rows ``held`` saw, then the actions ``handed`` straight to the sequencer
     (``(created_at, fields)``, the committer's), in one statement; ``held`` moves on. How many entries."""
-    texts = [row[2] for row in held.queue] + [fields for _created_at, fields in handed]
+    params, count = advance(held, handed, take_queue=True)
+    held.queue = integrate(cursor, params)
+    return count
+
+
+def advance(held: Held, handed: list[tuple[Any, str]], *, take_queue: bool) -> tuple[list[Any], int]:
+    """``INTEGRATE_SQL``'s parameters for the next batch on ``held``: the queue rows it saw (when
+    ``take_queue``; then its queue is empty until the statement's answer refills it), then ``handed``.
+    ``held`` moves on to the head that batch leaves. Also how many entries the batch holds."""
+    queue = held.queue if take_queue else []
+    texts = [row[2] for row in queue] + [fields for _created_at, fields in handed]
     built = build(held.size, held.last_hash, held.compact_range, texts)
-    next_queue = integrate(cursor, built, [row[0] for row in held.queue], [at for at, _fields in handed])
+    params = [
+        built.start,
+        built.last_hash,
+        built.compact_range,
+        [row[0] for row in queue],
+        [created_at for created_at, _fields in handed],
+        b"\n".join(built.entries).decode("utf-8"),
+        built.node_keys,
+        b"".join(built.node_hashes),
+        SEQUENCE_BATCH,
+    ]
     held.size += len(texts)
-    held.last_hash, held.compact_range, held.queue = built.last_hash, built.compact_range, next_queue
-    return len(texts)
+    held.last_hash, held.compact_range = built.last_hash, built.compact_range
+    if take_queue:
+        held.queue = []
+    return params, len(texts)
 
 
 def release(cursor: Any) -> bool:
@@ -206,24 +228,13 @@ def sequence_postgres(max_batches: int) -> int:
     return appended
 
 
-def integrate(cursor: Any, built: Built, ids: list[int], handed_at: list[Any]) -> list[tuple[Any, ...]]:
-    """Write ``built``: the queue rows ``ids``, then actions handed to the sequencer (the committer's),
-    created at ``handed_at``; returns the oldest rows still queued (audit_integrate_handed.sql)."""
-    params = [
-        built.start,
-        built.last_hash,
-        built.compact_range,
-        ids,
-        handed_at,
-        b"\n".join(built.entries).decode("utf-8"),
-        built.node_keys,
-        b"".join(built.node_hashes),
-        SEQUENCE_BATCH,
-    ]
+def integrate(cursor: Any, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run ``INTEGRATE_SQL`` (parameters from ``advance``); returns the oldest rows still queued
+    (audit_integrate_handed.sql)."""
     # Inside a caller's transaction, a savepoint: a failure leaves that transaction usable, so the lock
     # can still be released.
     with transaction.atomic() if connection.in_atomic_block else nullcontext():
-        cursor.execute(_INTEGRATE, params)
+        cursor.execute(INTEGRATE_SQL, params)
         return list(cursor.fetchall())
 
 

@@ -28,6 +28,7 @@ from django.test import override_settings
 from audit import handoff
 from audit.actions import AuditAction
 from audit.actors import Actor
+from audit.management.commands.audit_committer import APPLICATION_NAME
 from audit.models import AuditEntry, AuditPending
 from audit.sequencing import SEQUENCER_LOCK_KEY
 from audit.services import Target, audit_record, audit_sequence
@@ -156,6 +157,10 @@ def test_while_another_session_sequences_the_committer_queues_for_it(committer: 
             _payload(json.dumps(_fields()).replace('"data": {}', '"data": {"x": NaN}')),
             "cannot become an entry",
         ),
+        # Longer than their columns: the statement would fail, and with it every action in the batch.
+        (_payload(_fields(actor={"type": "w" * 17, "id": "raw-client"})), "actor.type (17 > 16)"),
+        (_payload(_fields(action="a" * 65)), "action (65 > 64)"),
+        (_payload(_fields(request_id="r" * 65)), "request_id (65 > 64)"),
     ],
 )
 def test_a_frame_that_could_stall_the_log_is_refused_and_written_nowhere(
@@ -172,6 +177,90 @@ def test_a_frame_that_could_stall_the_log_is_refused_and_written_nowhere(
     assert AuditEntry.objects.count() == before + 1
     assert AuditEntry.objects.order_by("-index").values_list("actor_id", flat=True)[0] == "raw-client"
     assert not AuditPending.objects.exists()
+
+
+def test_frames_sent_without_waiting_are_answered_in_order(committer: Path) -> None:
+    # A client may send frames before reading answers; a refused one between two written ones is
+    # answered between them, though the written ones may go in batches still committing.
+    good = _frame(_payload(_fields()))
+    bad = _frame(_payload("[1, 2]"))
+    before = AuditEntry.objects.count()
+    with _raw_client(committer) as client:
+        client.sendall(good + bad + good + good + bad)
+        answers = []
+        for _ in range(5):
+            status = handoff.read_exact(client, 1)
+            answers.append(status)
+            if status == handoff.ERROR:
+                handoff.read_message(client)
+    assert answers == [handoff.OK, handoff.ERROR, handoff.OK, handoff.OK, handoff.ERROR]
+    assert AuditEntry.objects.count() == before + 3
+
+
+def _committer_backend() -> int | None:
+    """The committer's database session, named in pg_stat_activity."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()",
+            [APPLICATION_NAME],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def test_losing_the_database_with_batches_in_flight_fails_only_their_calls(committer: Path) -> None:
+    # Writers keep the committer busy, so batches are in flight, committing, when its database session
+    # is killed. A call either returns, and its action is in the log, or raises AuditUnavailable (its
+    # action may be in the log): nothing is appended twice, the log stays gapless and verified, and the
+    # committer serves the next call on a new connection.
+    before = AuditEntry.objects.count()
+    stop = threading.Event()
+    outcomes: dict[str, list[str]] = {"returned": [], "unavailable": []}
+
+    def keep_writing(name: str) -> None:
+        number = 0
+        while not stop.is_set():
+            target = f"{name}-{number}"
+            try:
+                _record(target, actor="under-fire")
+            except handoff.AuditUnavailable:
+                outcomes["unavailable"].append(target)
+            else:
+                outcomes["returned"].append(target)
+            number += 1
+        handoff.close()
+        connection.close()
+
+    threads = [threading.Thread(target=keep_writing, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        killed = 0
+        deadline = time.monotonic() + 30
+        while killed < 3 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            pid = _committer_backend()
+            if pid is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                killed += 1
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert killed == 3
+    with _raw_client(committer) as client:  # the committer lives on, on a new connection
+        client.sendall(_frame(_payload(_fields())))
+        assert handoff.read_exact(client, 1) == handoff.OK
+    _record("after-the-losses")
+    logged = _targets("under-fire")
+    assert len(logged) == len(set(logged))  # never twice
+    assert set(outcomes["returned"]) <= set(logged)
+    assert set(logged) <= set(outcomes["returned"]) | set(outcomes["unavailable"])
+    assert len(outcomes["returned"]) > 100
+    assert _targets()[-1] == "after-the-losses"
+    assert_gapless_and_verified(AuditEntry.objects.count() - before, before)
 
 
 def test_an_oversized_frame_is_refused_and_the_connection_closed(committer: Path) -> None:

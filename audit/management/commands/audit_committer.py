@@ -13,6 +13,8 @@ from django.db import connection
 
 from audit.committer import Committer
 
+APPLICATION_NAME = "audit_committer"
+
 
 class Command(BaseCommand):
     help = "Serve group commit for audit appends on AUDIT_COMMITTER_SOCKET (PostgreSQL only)."
@@ -26,6 +28,10 @@ class Command(BaseCommand):
             raise CommandError("no socket: set AUDIT_COMMITTER_SOCKET or pass --socket")
         if connection.vendor != "postgresql":
             raise CommandError("the audit committer needs PostgreSQL (on SQLite every writer queues its own)")
+        # Named in pg_stat_activity, so an operator sees which session is the committer's.
+        options_ = connection.settings_dict.get("OPTIONS", {})
+        connection.settings_dict["OPTIONS"] = {**options_, "application_name": APPLICATION_NAME}
+        connection.close()
         try:
             committer = Committer(Path(path))
         except (RuntimeError, OSError) as exc:

@@ -1,0 +1,65 @@
+"""The check on every frame the audit committer reads (audit/committer.py; the wire is in
+audit/handoff.py): a frame that could stall the log is refused with a message, never written. A batch is
+one statement, so one bad frame would fail every writer's action in it, and every batch sent after it.
+
+Refused: a payload that is not UTF-8 ``created_at`` (ISO 8601 with a UTC offset), a newline and the
+fields; fields that are not one JSON object with the members every entry has, that the sequencer could
+not turn into an entry (NaN, say), or with a member longer than its column in ``AuditEntry`` (the
+columns the statement does not cut to length: the actor's type, the action, the request id).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from audit.models import AuditEntry
+from audit.sequencing import entry_bytes
+
+_TEXT_MEMBERS = ("timestamp", "action")
+_REFERENCES = ("actor", "target")
+_LONGEST_ACTOR_TYPE = AuditEntry._meta.get_field("actor_type").max_length or 0
+_LONGEST_ACTION = AuditEntry._meta.get_field("action").max_length or 0
+_LONGEST_REQUEST_ID = AuditEntry._meta.get_field("request_id").max_length or 0
+
+
+def check_frame(payload: bytes) -> tuple[datetime | None, str, str]:
+    """``(created_at, fields_text, problem)`` for one frame's payload; ``problem`` is empty when it may
+    be queued."""
+    try:
+        stamp, fields_text = payload.decode("utf-8").split("\n", 1)
+        created_at = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None, "", "a frame is 'created_at (ISO 8601) newline fields (JSON)' in UTF-8"
+    if created_at.tzinfo is None:
+        return None, "", "created_at needs a UTC offset"
+    try:
+        _entry, fields = entry_bytes(0, "0" * 64, fields_text)  # what the sequencer will do with them
+    except (ValueError, TypeError, RecursionError) as exc:
+        if not fields_text.lstrip().startswith("{"):
+            return None, "", "the fields must be one JSON object"
+        return None, "", f"the fields cannot become an entry: {exc}"
+    missing = [name for name in _TEXT_MEMBERS if not isinstance(fields.get(name), str)]
+    missing += [] if isinstance(fields.get("request_id", ""), str | None) else ["request_id"]
+    missing += [
+        name
+        for name in _REFERENCES
+        if not (
+            isinstance(fields.get(name), dict)
+            and isinstance(fields[name].get("type"), str)
+            and isinstance(fields[name].get("id"), str)
+        )
+    ]
+    if missing:
+        return None, "", f"the fields lack {', '.join(missing)} (or have them of the wrong type)"
+    too_long = [
+        f"{name} ({len(value)} > {limit})"
+        for name, value, limit in (
+            ("actor.type", fields["actor"]["type"], _LONGEST_ACTOR_TYPE),
+            ("action", fields["action"], _LONGEST_ACTION),
+            ("request_id", fields.get("request_id") or "", _LONGEST_REQUEST_ID),
+        )
+        if len(value) > limit
+    ]
+    if too_long:
+        return None, "", f"the fields have members longer than their columns: {', '.join(too_long)}"
+    return created_at, fields_text, ""
