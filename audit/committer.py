@@ -80,6 +80,7 @@ class Committer:
         self._waiting: list[_Frame] = []  # read, not yet sent
         self._last_frame = 0.0
         self._identity_cache: bytes | None = None
+        self._prepared_on: object = None  # the connection the pipelined statement is prepared on
         self.committed = 0
 
     @staticmethod
@@ -238,7 +239,9 @@ class Committer:
     def _start_pipeline(self) -> Pipeline:
         if self._pipeline is None:
             self._identity()
-            self._pipeline = Pipeline(connection.connection.pgconn)
+            pgconn = connection.connection.pgconn
+            self._pipeline = Pipeline(pgconn, prepare=pgconn is not self._prepared_on)
+            self._prepared_on = pgconn  # kept, so a new connection's is never taken for it
             self._selector.register(self._pipeline, selectors.EVENT_READ)
         return self._pipeline
 

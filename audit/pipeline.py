@@ -29,7 +29,6 @@ from audit.sequencing import INTEGRATE_SQL
 
 _STATEMENT = b"audit_integrate_handed_pipelined"
 _PARAMETERS = INTEGRATE_SQL.count("%s")
-_SQLSTATE = pq.DiagnosticField.SQLSTATE
 
 
 def _text(value: Any) -> bytes:
@@ -60,16 +59,17 @@ class Pipeline:
     """``audit_integrate_handed`` statements on ``pgconn`` (idle, autocommit, holding the sequencer lock)
     sent without waiting; :meth:`completed` hands them back in order."""
 
-    def __init__(self, pgconn: pq.abc.PGconn) -> None:
+    def __init__(self, pgconn: pq.abc.PGconn, *, prepare: bool) -> None:
+        """``prepare``: the statement is not yet prepared on this connection (once per connection)."""
         self.pgconn = pgconn
         self.in_flight: deque[Sent] = deque()
-        self._current: Sent | None = None  # the front batch's outcome, before its Sync arrived
-        sql = INTEGRATE_SQL
-        for number in range(1, _PARAMETERS + 1):
-            sql = sql.replace("%s", f"${number}", 1)
-        prepared = pgconn.prepare(_STATEMENT, sql.encode())  # once per connection: 42P05 after that
-        if prepared.status != pq.ExecStatus.COMMAND_OK and prepared.error_field(_SQLSTATE) != b"42P05":
-            raise OperationalError(prepared.get_error_message())
+        if prepare:
+            sql = INTEGRATE_SQL
+            for number in range(1, _PARAMETERS + 1):
+                sql = sql.replace("%s", f"${number}", 1)
+            prepared = pgconn.prepare(_STATEMENT, sql.encode())
+            if prepared.status != pq.ExecStatus.COMMAND_OK:
+                raise OperationalError(prepared.get_error_message())
         pgconn.enter_pipeline_mode()
         self._socket = int(pgconn.socket)  # kept: a lost connection no longer tells it
 

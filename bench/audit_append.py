@@ -7,7 +7,8 @@ Three ways an append is made, all measured:
   attempt only if no sequencer is at work. Measured with 1, 8 and 16 writers.
 - ``committer``: the same calls with ``manage.py audit_committer`` running (``AUDIT_COMMITTER_SOCKET``):
   each writer hands its action over the socket and waits for the answer, which comes once the action is
-  in the log; one statement writes every action waiting. 8 and 16 writers.
+  in the log; one statement writes every action waiting, and up to two such statements are in flight
+  (the committer sends the next batch while the last one commits). 8 and 16 writers.
 - ``in-transaction``: ``audit_record`` inside a ``transaction.atomic()`` holding nothing else, as a
   mutating service records its action: BEGIN, the queue insert, COMMIT, then the sequencing attempt.
   Here the transaction is all audit; in a real request its commit is the action's. 8 writers.
