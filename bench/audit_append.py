@@ -82,7 +82,13 @@ def run(
     processes: int, each: int, env: dict[str, str], signals: Path, mode: str
 ) -> tuple[float, list[float]]:
     """Appends per second from the common start until every append is committed and integrated, and
-    every append's latency."""
+    every append's latency.
+
+    Both moments are read off the database server's clock: the start right after the writers are
+    released, the end from the log head's ``updated_at``, set by the statement that integrated the last
+    append. Not the moment the writer processes have exited: an interpreter with Django loaded takes
+    a few hundred milliseconds of CPU to shut down, and eight of them on two cores added seconds to a
+    run of a few seconds (``pgbench`` too reports its rate without connecting and disconnecting)."""
     import psycopg
 
     go = signals / "go"
@@ -93,12 +99,14 @@ def run(
         stale.unlink()
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn, committer(env, signals, mode) as env:
         before = conn.execute("SELECT size FROM audit_audithead").fetchone()[0]
-        children, started = start_together(commands, env, signals)
+        children, _started = start_together(commands, env, signals)
+        (started_at,) = conn.execute("SELECT clock_timestamp()").fetchone()
         if any(child.wait() != 0 for child in children):
             raise SystemExit("a writer failed")
         while conn.execute("SELECT size FROM audit_audithead").fetchone()[0] < before + processes * each:
             time.sleep(0.001)
-        rate = processes * each / (time.perf_counter() - started)
+        (integrated_at,) = conn.execute("SELECT updated_at FROM audit_audithead").fetchone()
+        rate = processes * each / (integrated_at - started_at).total_seconds()
     latencies = [value for path in signals.glob("latency-*.json") for value in json.loads(path.read_text())]
     return rate, latencies
 
