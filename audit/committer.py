@@ -295,15 +295,20 @@ class Committer:
 
     def _stop_pipeline(self) -> None:
         """Leave pipeline mode (nothing in flight) so that the connection takes ordinary statements."""
-        pipeline, self._pipeline = self._pipeline, None
+        pipeline = self._drop_pipeline()
         if pipeline is None:
             return
-        self._selector.unregister(pipeline)
         try:
             pipeline.close()
         except PsycopgError:
-            connection.close()
-            self._held = None
+            self._lose_connection()
+
+    def _drop_pipeline(self) -> Pipeline | None:
+        """Stop watching the pipeline's socket and forget it; the pipeline, if there was one."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            self._selector.unregister(pipeline)
+        return pipeline
 
     def _idle(self) -> None:
         """No frame for a while: integrate what others queued, or let the lock go."""
@@ -335,9 +340,7 @@ class Committer:
     def _lose_connection(self) -> None:
         """After a database error: a new connection for the next batch (closing the session also lets
         the sequencer lock go; the next writer, or the periodic checkpoint task, integrates the queue)."""
-        if self._pipeline is not None:
-            self._selector.unregister(self._pipeline)
-            self._pipeline = None
+        self._drop_pipeline()
         self._held = None
         self._identity_cache = None
         connection.close()
