@@ -86,8 +86,8 @@ def run(
 
     Both moments are read off the database server's clock: the start right after the writers are
     released, the end from the log head's ``updated_at``, set by the statement that integrated the last
-    append. Not the moment the writer processes have exited: an interpreter with Django loaded takes
-    a few hundred milliseconds of CPU to shut down, and eight of them on two cores added seconds to a
+    append. Not the moment the writer processes have exited: an interpreter with Django loaded spends
+    real CPU shutting down, and eight of them on two cores added seconds to a
     run of a few seconds (``pgbench`` too reports its rate without connecting and disconnecting)."""
     import psycopg
 
