@@ -4,8 +4,10 @@ one statement, so one bad frame would fail every writer's action in it, and ever
 
 Refused: a payload that is not UTF-8 ``created_at`` (ISO 8601 with a UTC offset), a newline and the
 fields; fields that are not one JSON object with the members every entry has, that the sequencer could
-not turn into an entry (NaN, say), or with a member longer than its column in ``AuditEntry`` (the
-columns the statement does not cut to length: the actor's type, the action, the request id).
+not turn into an entry (NaN, say), with a member longer than its column in ``AuditEntry`` (the
+columns the statement does not cut to length: the actor's type, the action, the request id), or with a
+member the sequencer sets (the index, the previous entry's hash, the version): the frame's would take
+its place in the entry.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from audit.sequencing import entry_bytes
 
 _TEXT_MEMBERS = ("timestamp", "action")
 _REFERENCES = ("actor", "target")
+_LOG_MEMBERS = ("index", "prev", "v")  # the sequencer's (audit.sequencing.entry_bytes)
 _LONGEST_ACTOR_TYPE = AuditEntry._meta.get_field("actor_type").max_length or 0
 _LONGEST_ACTION = AuditEntry._meta.get_field("action").max_length or 0
 _LONGEST_REQUEST_ID = AuditEntry._meta.get_field("request_id").max_length or 0
@@ -51,6 +54,9 @@ def check_frame(payload: bytes) -> tuple[datetime | None, str, str]:
     ]
     if missing:
         return None, "", f"the fields lack {', '.join(missing)} (or have them of the wrong type)"
+    own = [name for name in _LOG_MEMBERS if name in fields]
+    if own:
+        return None, "", f"the fields name members the log sets itself: {', '.join(own)}"
     too_long = [
         f"{name} ({len(value)} > {limit})"
         for name, value, limit in (

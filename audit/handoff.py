@@ -97,9 +97,21 @@ class _State(threading.local):
 _state = _State()
 
 
+def _set_timeout(sock: socket.socket, seconds: float) -> None:
+    """Every send and receive on ``sock`` fails (``OSError``, EAGAIN) after ``seconds`` without progress.
+
+    The kernel's own timeouts (SO_SNDTIMEO, SO_RCVTIMEO; a Unix socket's connect honours the first) on a
+    blocking socket, not ``settimeout``: with that, Python polls the socket before every call, a system
+    call more per send and per receive on the path every append outside a transaction takes."""
+    whole = int(seconds)
+    interval = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
+
+
 def _open(path: str) -> _Link | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(settings.AUDIT_COMMITTER_TIMEOUT_SECONDS)
+    _set_timeout(sock, settings.AUDIT_COMMITTER_TIMEOUT_SECONDS)
     try:
         sock.connect(path)
         if read_exact(sock, 1) != HELLO or read_message(sock) != database_identity():

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction
@@ -43,8 +43,9 @@ class Target:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """RFC 3339 UTC with microseconds and a ``Z``: one spelling, so the bytes are reproducible."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 UTC with microseconds and a ``Z``: one spelling, so the bytes are reproducible
+    (``%Y-%m-%dT%H:%M:%S.%fZ``; ``isoformat`` writes it in a fifth of ``strftime``'s time)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def audit_fields(
@@ -88,7 +89,8 @@ def audit_record(
     # Serialise now: a value that is not canonical-JSON-able fails the caller's transaction, not the
     # sequencer's.
     text = canonical_json(fields).decode("utf-8")
-    if connection.vendor == "postgresql" and not connection.in_atomic_block and connection.get_autocommit():
+    database = connections[DEFAULT_DB_ALIAS]  # looked up once: each ``connection.x`` looks it up again
+    if database.vendor == "postgresql" and not database.in_atomic_block and database.get_autocommit():
         # An action outside any transaction (a read, a refusal): handed to the audit committer, which
         # commits it with others' (audit/handoff.py), or else its own statement, one round trip.
         if hand_off(now, text):

@@ -161,6 +161,10 @@ def test_while_another_session_sequences_the_committer_queues_for_it(committer: 
         (_payload(_fields(actor={"type": "w" * 17, "id": "raw-client"})), "actor.type (17 > 16)"),
         (_payload(_fields(action="a" * 65)), "action (65 > 64)"),
         (_payload(_fields(request_id="r" * 65)), "request_id (65 > 64)"),
+        # Members the log sets itself: the frame's would replace them in the entry, which then claims an
+        # index or a previous hash it does not have.
+        (_payload(_fields(index=0)), "members the log sets itself: index"),
+        (_payload(_fields(prev="0" * 64, v=2)), "members the log sets itself: prev, v"),
     ],
 )
 def test_a_frame_that_could_stall_the_log_is_refused_and_written_nowhere(
@@ -312,8 +316,11 @@ def test_a_restarted_committer_is_reached_again_and_a_stopped_one_leaves_no_sock
 
 
 @contextmanager
-def _fake_committer(sock: Path, hello: bytes, *, answer: bool) -> Iterator[list[bytes]]:
-    """A stand-in on ``sock`` that greets with ``hello``, reads one frame, and answers it or hangs up."""
+def _fake_committer(
+    sock: Path, hello: bytes, *, answer: bool, hang: threading.Event | None = None
+) -> Iterator[list[bytes]]:
+    """A stand-in on ``sock`` that greets with ``hello``, reads one frame, and answers it or hangs up
+    (or, given ``hang``, keeps the connection open without a word until it is set)."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(sock))
     server.listen(1)
@@ -329,6 +336,8 @@ def _fake_committer(sock: Path, hello: bytes, *, answer: bool) -> Iterator[list[
                 return
             if answer:
                 client.sendall(handoff.OK)
+            elif hang is not None:
+                hang.wait(timeout=30)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -358,6 +367,30 @@ def test_a_committer_that_took_the_action_and_did_not_answer_fails_the_call(
             _record("maybe-taken")
         assert len(received) == 1 and b"maybe-taken" in received[0]
     # The writer did not append it itself: it may be in the log already, and never twice.
+    assert AuditEntry.objects.count() == before
+    assert not AuditPending.objects.exists()
+
+
+def test_a_committer_that_took_the_action_and_went_silent_fails_the_call_after_the_timeout(
+    needs_postgres_db: None, tmp_path: Path
+) -> None:
+    # The socket's timeouts are the kernel's (SO_RCVTIMEO): a committer that hangs costs the writer
+    # AUDIT_COMMITTER_TIMEOUT_SECONDS, never a hang of its own, and the action is not appended by it.
+    before = AuditEntry.objects.count()
+    silent = threading.Event()
+    with (
+        override_settings(AUDIT_COMMITTER_TIMEOUT_SECONDS=1),
+        _fake_committer(
+            tmp_path / "c.sock", handoff.database_identity(), answer=False, hang=silent
+        ) as received,
+    ):
+        started = time.monotonic()
+        with pytest.raises(handoff.AuditUnavailable, match="did not confirm"):
+            _record("in-limbo")
+        waited = time.monotonic() - started
+        silent.set()
+    assert 0.9 <= waited < 10
+    assert len(received) == 1 and b"in-limbo" in received[0]
     assert AuditEntry.objects.count() == before
     assert not AuditPending.objects.exists()
 
