@@ -10,7 +10,8 @@ commit to send the next batch: up to ``MAX_IN_FLIGHT`` batches are in flight on 
 pipeline mode (audit/pipeline.py), each built on the head the one before will leave. So the database
 commits one batch while the committer answers the writers of the last and reads the frames of the
 next, and the busier the writers the more actions each commit carries; each action is in the log before
-its writer's call returns.
+its writer's call returns. A batch goes behind another only once it is at least as large
+(:func:`batch_due`): it could not start before that one commits anyway.
 
 When a batch fails, the batches sent after it fail too (each names the head it was built on), their
 writers are told so, and the next batch goes on a new connection. When the connection is lost with
@@ -49,6 +50,22 @@ logger = logging.getLogger(__name__)
 
 HOLD_IDLE_SECONDS = 0.02
 MAX_IN_FLIGHT = 2  # batches sent and not yet committed (audit/pipeline.py)
+
+
+def batch_due(in_flight: list[int], waiting: int) -> bool:
+    """Whether to send the ``waiting`` frames now, with batches of ``in_flight`` frames each sent and
+    not yet committed (oldest first).
+
+    With nothing in flight, at once. Behind a batch, only once at least as many frames wait as it
+    carries: the database runs a batch only after the one before has committed, so a batch sent
+    sooner would not start sooner, it would only be smaller. Small batches cost a commit each, and on
+    two cores that commit's fixed work (the statement's set-up, the WAL write and its flush) competes
+    with the writers; sent this way, a batch takes every writer that came back while the one before
+    it ran. A writer never waits for more than that batch: when it commits, whatever waits is sent.
+    """
+    if not in_flight:
+        return True
+    return len(in_flight) < MAX_IN_FLIGHT and waiting >= in_flight[-1]
 
 
 @dataclass
@@ -145,7 +162,10 @@ class Committer:
         return len(self._pipeline.in_flight) if self._pipeline is not None else 0
 
     def _may_send(self) -> bool:
-        return not self._failed and self._in_flight() < MAX_IN_FLIGHT
+        if self._failed:
+            return False
+        in_flight = [len(sent.tag) for sent in self._pipeline.in_flight] if self._pipeline is not None else []
+        return batch_due(in_flight, len(self._waiting))
 
     def _gather(self, timeout: float) -> list[_Frame]:
         """Every complete frame that has arrived, waiting up to ``timeout`` for the first; batches the
