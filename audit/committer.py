@@ -43,7 +43,7 @@ from psycopg import Error as PsycopgError
 from audit.frames import check_frame
 from audit.handoff import ERROR, HELLO, LENGTH, MAX_FRAME, OK, database_identity
 from audit.pipeline import Pipeline, Sent
-from audit.sequencing import Held, advance, append_postgres, hold, release, write
+from audit.sequencing import Fields, Held, advance, append_postgres, hold, release, write
 from audit.services import audit_sequence
 
 logger = logging.getLogger(__name__)
@@ -78,8 +78,8 @@ class _Client:
 class _Frame:
     client: _Client
     created_at: datetime | None
-    fields_text: str
-    problem: str  # empty when the frame may be queued
+    fields: Fields | None  # parsed once, for the sequencer
+    problem: str  # empty when the frame may be queued (then neither is None)
 
 
 class Committer:
@@ -236,13 +236,15 @@ class Committer:
             else:
                 self._answer_all(frames, "")
             return
-        handed = [(frame.created_at, frame.fields_text) for frame in good]
+        handed = [(frame.created_at, frame.fields) for frame in good if frame.fields is not None]
         try:
             if self._held is None:
                 with connection.cursor() as cursor:
                     self._held = hold(cursor)
             if self._held is None:  # another session sequences: queue for it
-                queued = append_postgres([at for at, _text in handed], [text for _at, text in handed])
+                queued = append_postgres(
+                    [at for at, _fields in handed], [fields.text for _at, fields in handed]
+                )
                 self._answer_all(frames, "")
                 self.committed += len(good)
                 if queued:

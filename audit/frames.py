@@ -15,32 +15,35 @@ from __future__ import annotations
 from datetime import datetime
 
 from audit.models import AuditEntry
-from audit.sequencing import entry_bytes
+from audit.sequencing import Fields, entry_of, parse_fields
 
 _TEXT_MEMBERS = ("timestamp", "action")
 _REFERENCES = ("actor", "target")
-_LOG_MEMBERS = ("index", "prev", "v")  # the sequencer's (audit.sequencing.entry_bytes)
+_LOG_MEMBERS = ("index", "prev", "v")  # the sequencer's (audit.sequencing.entry_of)
 _LONGEST_ACTOR_TYPE = AuditEntry._meta.get_field("actor_type").max_length or 0
 _LONGEST_ACTION = AuditEntry._meta.get_field("action").max_length or 0
 _LONGEST_REQUEST_ID = AuditEntry._meta.get_field("request_id").max_length or 0
 
 
-def check_frame(payload: bytes) -> tuple[datetime | None, str, str]:
-    """``(created_at, fields_text, problem)`` for one frame's payload; ``problem`` is empty when it may
-    be queued."""
+def check_frame(payload: bytes) -> tuple[datetime | None, Fields | None, str]:
+    """``(created_at, fields, problem)`` for one frame's payload, the fields parsed once for the
+    sequencer; ``problem`` is empty when it may be queued (then neither is None)."""
     try:
         stamp, fields_text = payload.decode("utf-8").split("\n", 1)
         created_at = datetime.fromisoformat(stamp)
     except ValueError:
-        return None, "", "a frame is 'created_at (ISO 8601) newline fields (JSON)' in UTF-8"
+        return None, None, "a frame is 'created_at (ISO 8601) newline fields (JSON)' in UTF-8"
     if created_at.tzinfo is None:
-        return None, "", "created_at needs a UTC offset"
+        return None, None, "created_at needs a UTC offset"
     try:
-        _entry, fields = entry_bytes(0, "0" * 64, fields_text)  # what the sequencer will do with them
+        parsed = parse_fields(fields_text)
+        if not parsed.plain:  # what the sequencer will do with them (the plain encoder cannot fail)
+            entry_of(0, "0" * 64, parsed)
     except (ValueError, TypeError, RecursionError) as exc:
         if not fields_text.lstrip().startswith("{"):
-            return None, "", "the fields must be one JSON object"
-        return None, "", f"the fields cannot become an entry: {exc}"
+            return None, None, "the fields must be one JSON object"
+        return None, None, f"the fields cannot become an entry: {exc}"
+    fields = parsed.value
     missing = [name for name in _TEXT_MEMBERS if not isinstance(fields.get(name), str)]
     missing += [] if isinstance(fields.get("request_id", ""), str | None) else ["request_id"]
     missing += [
@@ -53,10 +56,10 @@ def check_frame(payload: bytes) -> tuple[datetime | None, str, str]:
         )
     ]
     if missing:
-        return None, "", f"the fields lack {', '.join(missing)} (or have them of the wrong type)"
+        return None, None, f"the fields lack {', '.join(missing)} (or have them of the wrong type)"
     own = [name for name in _LOG_MEMBERS if name in fields]
     if own:
-        return None, "", f"the fields name members the log sets itself: {', '.join(own)}"
+        return None, None, f"the fields name members the log sets itself: {', '.join(own)}"
     too_long = [
         f"{name} ({len(value)} > {limit})"
         for name, value, limit in (
@@ -67,5 +70,5 @@ def check_frame(payload: bytes) -> tuple[datetime | None, str, str]:
         if len(value) > limit
     ]
     if too_long:
-        return None, "", f"the fields have members longer than their columns: {', '.join(too_long)}"
-    return created_at, fields_text, ""
+        return None, None, f"the fields have members longer than their columns: {', '.join(too_long)}"
+    return created_at, parsed, ""

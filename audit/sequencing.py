@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from hashlib import sha256
@@ -58,8 +59,18 @@ def _not_plain(_text: str) -> Any:
 _DECODER = json.JSONDecoder(parse_float=_not_plain, parse_constant=_not_plain)
 
 
-def entry_bytes(index: int, prev: str, fields_text: str) -> tuple[bytes, dict[str, Any]]:
-    """Entry ``index`` for a queued row's fields (the bytes hashed into the log), and those fields."""
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """A queued action's fields, parsed once: the text, its value, and whether the plain encoder writes
+    its entry (``plain``) or ``canonical_json`` must."""
+
+    text: str
+    value: dict[str, Any]
+    plain: bool
+
+
+def parse_fields(fields_text: str) -> Fields:
+    """``fields_text`` parsed (``ValueError`` when it is not JSON, ``TypeError`` when not an object)."""
     if (
         fields_text.isascii()
         and "\\u" not in fields_text
@@ -67,14 +78,29 @@ def entry_bytes(index: int, prev: str, fields_text: str) -> tuple[bytes, dict[st
         and fields_text.count("{") + fields_text.count("[") < _MAX_BRACKETS
     ):
         try:
-            fields = _DECODER.decode(fields_text)
+            value = _DECODER.decode(fields_text)
         except _NotPlain:
             pass
         else:
-            if type(fields) is dict:
-                return _ENCODER.encode({"v": 1, "index": index, "prev": prev, **fields}).encode(), fields
-    fields = json.loads(fields_text)
-    return canonical_json({"v": 1, "index": index, "prev": prev, **fields}), fields
+            if type(value) is dict:
+                return Fields(fields_text, value, True)
+    value = json.loads(fields_text)
+    if not isinstance(value, dict):
+        raise TypeError(f"the fields are a JSON {type(value).__name__}, not an object")
+    return Fields(fields_text, value, False)
+
+
+def entry_of(index: int, prev: str, fields: Fields) -> bytes:
+    """Entry ``index`` for parsed fields: the bytes hashed into the log (``canonical_json``'s errors
+    when they hold what RFC 8785 cannot write)."""
+    entry = {"v": 1, "index": index, "prev": prev, **fields.value}
+    return _ENCODER.encode(entry).encode() if fields.plain else canonical_json(entry)
+
+
+def entry_bytes(index: int, prev: str, fields_text: str) -> tuple[bytes, dict[str, Any]]:
+    """Entry ``index`` for a queued row's fields (the bytes hashed into the log), and those fields."""
+    fields = parse_fields(fields_text)
+    return entry_of(index, prev, fields), fields.value
 
 
 @dataclass(frozen=True)
@@ -90,8 +116,9 @@ class Built:
     compact_range: bytes
 
 
-def build(size: int, prev: str, compact_range: bytes, texts: list[str]) -> Built:
-    """The entries for queued fields ``texts`` appended, in order, after a log of ``size`` entries."""
+def build(size: int, prev: str, compact_range: bytes, texts: Sequence[str | Fields]) -> Built:
+    """The entries for queued fields ``texts`` (text, or parsed already) appended, in order, after a log
+    of ``size`` entries."""
     hashes = split_hashes(compact_range)
     entries: list[bytes] = []
     all_fields: list[dict[str, Any]] = []
@@ -99,9 +126,10 @@ def build(size: int, prev: str, compact_range: bytes, texts: list[str]) -> Built
     digests: list[bytes] = []
     shift = AuditNode.LEVEL_SHIFT
     for index, text in enumerate(texts, start=size):
-        raw, fields = entry_bytes(index, prev, text)
+        fields = text if isinstance(text, Fields) else parse_fields(text)
+        raw = entry_of(index, prev, fields)
         entries.append(raw)
-        all_fields.append(fields)
+        all_fields.append(fields.value)
         prev = sha256(raw).hexdigest()
         # CompactRange.append, inlined: the leaf, then each parent its trailing one bits complete.
         value = sha256(b"\x00" + raw).digest()
@@ -169,7 +197,7 @@ def hold(cursor: Any) -> Held | None:
     )
 
 
-def write(cursor: Any, held: Held, handed: list[tuple[Any, str]]) -> int:
+def write(cursor: Any, held: Held, handed: list[tuple[Any, Fields]]) -> int:
     """Integrate the queue rows ``held`` saw, then the actions ``handed`` straight to the sequencer
     (``(created_at, fields)``, the committer's), in one statement; ``held`` moves on. How many entries."""
     params, count = advance(held, handed, take_queue=True)
@@ -177,12 +205,13 @@ def write(cursor: Any, held: Held, handed: list[tuple[Any, str]]) -> int:
     return count
 
 
-def advance(held: Held, handed: list[tuple[Any, str]], *, take_queue: bool) -> tuple[list[Any], int]:
+def advance(held: Held, handed: list[tuple[Any, Fields]], *, take_queue: bool) -> tuple[list[Any], int]:
     """``INTEGRATE_SQL``'s parameters for the next batch on ``held``: the queue rows it saw (when
     ``take_queue``; then its queue is empty until the statement's answer refills it), then ``handed``.
     ``held`` moves on to the head that batch leaves. Also how many entries the batch holds."""
     queue = held.queue if take_queue else []
-    texts = [row[2] for row in queue] + [fields for _created_at, fields in handed]
+    texts: list[str | Fields] = [row[2] for row in queue]
+    texts += [fields for _created_at, fields in handed]
     built = build(held.size, held.last_hash, held.compact_range, texts)
     params = [
         built.start,

@@ -157,6 +157,10 @@ def test_while_another_session_sequences_the_committer_queues_for_it(committer: 
             _payload(json.dumps(_fields()).replace('"data": {}', '"data": {"x": NaN}')),
             "cannot become an entry",
         ),
+        (  # an integer beyond I-JSON's range, which only canonical_json would write: it refuses it
+            _payload(json.dumps(_fields()).replace('"data": {}', '"data": {"x": 9007199254740993}')),
+            "cannot become an entry",
+        ),
         # Longer than their columns: the statement would fail, and with it every action in the batch.
         (_payload(_fields(actor={"type": "w" * 17, "id": "raw-client"})), "actor.type (17 > 16)"),
         (_payload(_fields(action="a" * 65)), "action (65 > 64)"),

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from audit.jcs import canonical_json
 from audit.merkle import CompactRange, leaf_hash
 from audit.models import AuditNode
-from audit.sequencing import build, entry_bytes
+from audit.sequencing import build, entry_bytes, parse_fields
 
 PREV = "ab" * 32
 
@@ -118,3 +118,27 @@ def test_a_batch_completes_the_same_subtrees_as_appending_leaf_by_leaf() -> None
     assert built_nodes == expected
     assert second.compact_range == b"".join(tree.hashes)
     assert json.loads(second.entries[0])["prev"] == first.last_hash
+
+
+@settings(max_examples=150, deadline=None)
+@given(items=st.lists(st.dictionaries(st.text(max_size=8), _values, max_size=4), min_size=1, max_size=6))
+def test_fields_the_committer_parsed_once_make_the_same_entries_as_their_text(
+    items: list[dict[str, Any]],
+) -> None:
+    # The committer parses a frame's fields when it checks the frame and hands the parsed fields to
+    # the sequencer, which would otherwise parse the text again.
+    texts = []
+    for data in items:
+        try:
+            text = canonical_json(_fields(data)).decode("utf-8")
+            _expected(0, text)
+        except ValueError:
+            continue  # refused before anything is queued or handed
+        texts.append(text)
+    assert build(0, "0" * 64, b"", [parse_fields(text) for text in texts]) == build(0, "0" * 64, b"", texts)
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '"fields"', "7", "null"])
+def test_fields_that_are_not_an_object_are_refused(text: str) -> None:
+    with pytest.raises(TypeError):
+        parse_fields(text)
