@@ -7,11 +7,12 @@ holding the sequencer lock (audit.sequencing), it writes those that pass straigh
 the rows other writers queued meanwhile, in one statement (``audit_integrate_handed``: one commit for
 all of them), and answers their clients once that statement has committed. It does not wait for that
 commit to send the next batch: up to ``MAX_IN_FLIGHT`` batches are in flight on the connection, in
-pipeline mode (audit/pipeline.py), each built on the head the one before will leave. So the database
+pipeline mode (audit/pipeline.py, which holds that number and the rule below), each built on the head
+the one before will leave. So the database
 commits one batch while the committer answers the writers of the last and reads the frames of the
 next, and the busier the writers the more actions each commit carries; each action is in the log before
 its writer's call returns. A batch goes behind another only once it is at least as large
-(:func:`batch_due`): it could not start before that one commits anyway.
+(``audit.pipeline.batch_due``): it could not start before that one commits anyway.
 
 When a batch fails, the batches sent after it fail too (each names the head it was built on), their
 writers are told so, and the next batch goes on a new connection. When the connection is lost with
@@ -42,30 +43,13 @@ from psycopg import Error as PsycopgError
 
 from audit.frames import check_frame
 from audit.handoff import ERROR, HELLO, LENGTH, MAX_FRAME, OK, database_identity
-from audit.pipeline import Pipeline, Sent
+from audit.pipeline import Pipeline, Sent, batch_due
 from audit.sequencing import Fields, Held, advance, append_postgres, hold, release, write
 from audit.services import audit_sequence
 
 logger = logging.getLogger(__name__)
 
 HOLD_IDLE_SECONDS = 0.02
-MAX_IN_FLIGHT = 2  # batches sent and not yet committed (audit/pipeline.py)
-
-
-def batch_due(in_flight: list[int], waiting: int) -> bool:
-    """Whether to send the ``waiting`` frames now, with batches of ``in_flight`` frames each sent and
-    not yet committed (oldest first).
-
-    With nothing in flight, at once. Behind a batch, only once at least as many frames wait as it
-    carries: the database runs a batch only after the one before has committed, so a batch sent
-    sooner would not start sooner, it would only be smaller. Small batches cost a commit each, and on
-    two cores that commit's fixed work (the statement's set-up, the WAL write and its flush) competes
-    with the writers; sent this way, a batch takes every writer that came back while the one before
-    it ran. A writer never waits for more than that batch: when it commits, whatever waits is sent.
-    """
-    if not in_flight:
-        return True
-    return len(in_flight) < MAX_IN_FLIGHT and waiting >= in_flight[-1]
 
 
 @dataclass

@@ -29,6 +29,23 @@ from audit.sequencing import INTEGRATE_SQL
 
 _STATEMENT = b"audit_integrate_handed_pipelined"
 _PARAMETERS = INTEGRATE_SQL.count("%s")
+MAX_IN_FLIGHT = 2  # batches sent and not yet committed
+
+
+def batch_due(in_flight: list[int], waiting: int) -> bool:
+    """Whether to send the ``waiting`` frames now, with batches of ``in_flight`` frames each sent and
+    not yet committed (oldest first).
+
+    With nothing in flight, at once. Behind a batch, only once at least as many frames wait as it
+    carries: the database runs a batch only after the one before has committed, so a batch sent
+    sooner would not start sooner, it would only be smaller. Small batches cost a commit each, and on
+    two cores that commit's fixed work (the statement's set-up, the WAL write and its flush) competes
+    with the writers; sent this way, a batch takes every writer that came back while the one before
+    it ran. A writer never waits for more than that batch: when it commits, whatever waits is sent.
+    """
+    if not in_flight:
+        return True
+    return len(in_flight) < MAX_IN_FLIGHT and waiting >= in_flight[-1]
 
 
 def _text(value: Any) -> bytes:

@@ -1,4 +1,4 @@
-"""When the audit committer sends the frames it has read (audit.committer.batch_due): at once when
+"""When the audit committer sends the frames it has read (audit.pipeline.batch_due): at once when
 nothing is in flight, behind a batch only once as many frames wait as that batch carries, and never more
 than ``MAX_IN_FLIGHT`` batches at a time. The committer's behaviour end to end is in test_committer.py."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.committer import MAX_IN_FLIGHT, batch_due
+from audit.pipeline import MAX_IN_FLIGHT, batch_due
 
 
 @pytest.mark.parametrize("waiting", [1, 2, 50])
