@@ -213,14 +213,15 @@ class Committer:
         return frames
 
     def _commit(self, frames: list[_Frame]) -> None:
-        good = [frame for frame in frames if not frame.problem]
-        if not good:
+        # The frames that passed the check (exactly those it parsed): one filter, so that no frame is
+        # answered as written without being in the batch.
+        handed = [(frame.created_at, frame.fields) for frame in frames if frame.fields is not None]
+        if not handed:
             if self._pipeline is not None and self._pipeline.in_flight:
                 self._pipeline.in_flight[-1].tag += frames  # answered after the frames sent before them
             else:
                 self._answer_all(frames, "")
             return
-        handed = [(frame.created_at, frame.fields) for frame in good if frame.fields is not None]
         try:
             if self._held is None:
                 with connection.cursor() as cursor:
@@ -230,7 +231,7 @@ class Committer:
                     [at for at, _fields in handed], [fields.text for _at, fields in handed]
                 )
                 self._answer_all(frames, "")
-                self.committed += len(good)
+                self.committed += len(handed)
                 if queued:
                     self._sequence()
                 return
