@@ -1,6 +1,6 @@
 -- audit_integrate_handed: write one sequenced batch set-based, then read the next one (one round trip).
--- Loaded by audit/migrations/0010_append_many.py (it replaces audit_integrate_batch, which took queued
--- rows only); called by audit.sequencing, which holds the sequencer lock and built the batch on the head
+-- Loaded by audit/migrations/0011_integrate_parse_once.py over 0010's version
+-- (audit_integrate_handed_0010.sql, which replaced audit_integrate_batch); called by audit.sequencing, which holds the sequencer lock and built the batch on the head
 -- of size p_old_size. A batch is queued rows first, then actions handed straight to the sequencer by the
 -- audit committer (audit/committer.py), which never pass through the queue:
 --   p_ids          the queued rows integrated, in entry order (entry k gets index p_old_size + k - 1);
@@ -10,6 +10,9 @@
 --                  hashes concatenated in the same order;
 --   p_last_hash, p_compact_range  the new head's last entry hash and compact range.
 -- The filter columns are copied from each entry, its timestamp column from its queue row or p_handed_at.
+-- Each entry is parsed once (json_to_record takes its four top-level members in one pass; the json
+-- operators would scan the whole text again for each column), then only the small actor and target
+-- objects are looked into (0010's version parsed each entry six times).
 -- Two guards make a mistake fail rather than fork the log: the head must still be at p_old_size, and
 -- every queue row named must still be there (and match one entry line) to be deleted. After the write,
 -- the function returns the oldest p_limit rows still queued (a new snapshot: rows committed meanwhile
@@ -40,14 +43,15 @@ BEGIN
         UNION ALL
         SELECT v_queued + h.ord, h.created_at FROM unnest(p_handed_at) WITH ORDINALITY AS h(created_at, ord)
     ), lines AS (
-        SELECT l.entry, l.entry::json AS j, l.ord
-        FROM string_to_table(p_entries, E'\n') WITH ORDINALITY AS l(entry, ord)
+        SELECT l.entry, l.ord, r.actor, r.action, r.target, r.request_id
+        FROM string_to_table(p_entries, E'\n') WITH ORDINALITY AS l(entry, ord),
+             json_to_record(l.entry::json) AS r(actor json, action text, target json, request_id text)
     )
     INSERT INTO audit_auditentry
         ("index", "timestamp", actor_type, actor_id, action, target_type, target_id, request_id, entry)
-    SELECT p_old_size + lines.ord - 1, stamps.created_at, lines.j->'actor'->>'type',
-           left(lines.j->'actor'->>'id', 64), lines.j->>'action', left(lines.j->'target'->>'type', 64),
-           left(lines.j->'target'->>'id', 700), coalesce(lines.j->>'request_id', ''), lines.entry
+    SELECT p_old_size + lines.ord - 1, stamps.created_at, lines.actor->>'type', left(lines.actor->>'id', 64),
+           lines.action, left(lines.target->>'type', 64), left(lines.target->>'id', 700),
+           coalesce(lines.request_id, ''), lines.entry
     FROM lines JOIN stamps ON stamps.ord = lines.ord;
     GET DIAGNOSTICS v_written = ROW_COUNT;
     IF v_written <> v_count OR v_count <> cardinality(string_to_array(p_entries, E'\n')) THEN

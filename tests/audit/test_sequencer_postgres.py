@@ -4,6 +4,7 @@ queue row already taken is refused whole."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from audit.models import AuditEntry, AuditHead, AuditPending
 from audit.reads import audit_entries_read
 from audit.sequencing import SEQUENCER_LOCK_KEY
 from audit.services import Target, audit_record, audit_sequence
+from governance.core.logs import request_id_var
 from tests import support
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("needs_postgres_db")]
@@ -189,3 +191,32 @@ def test_a_batch_naming_a_queue_row_already_taken_is_refused_whole() -> None:
 
     assert AuditHead.objects.get().size == size
     assert AuditEntry.objects.count() == size
+
+
+@pytest.mark.parametrize("request_id", [None, "0123456789abcdef0123456789abcdef"])
+def test_the_filter_columns_say_what_the_entry_says(request_id: str | None) -> None:
+    """The statement fills the columns from each entry it writes (parsed once): escapes undone,
+    non-ASCII kept, an id over the column's length cut, a missing request id empty, and each column
+    from its own entry in a batch of several."""
+    target_ids = ['quote " backslash \\ tab \t line \n end', "é ü 日本 🙂", "x" * 800]
+    token = request_id_var.set(request_id)
+    try:
+        with transaction.atomic():  # one batch, queued rows integrated in one statement
+            for number, target_id in enumerate(target_ids):
+                audit_record(
+                    actor=Actor.worker(f"wörker-{number}"),
+                    action=AuditAction.USER_CREATE,
+                    target=Target.of("user", target_id),
+                    data={"actor": {"type": "decoy"}, "target": "decoy"},
+                )
+    finally:
+        request_id_var.reset(token)
+    rows = AuditEntry.objects.order_by("-index")[: len(target_ids)]
+    for row in reversed(rows):
+        entry = json.loads(row.entry)
+        assert (row.actor_type, row.actor_id) == (entry["actor"]["type"], entry["actor"]["id"])
+        assert row.action == entry["action"] == AuditAction.USER_CREATE.value
+        assert (row.target_type, row.target_id) == (entry["target"]["type"], entry["target"]["id"][:700])
+        assert row.request_id == (request_id or "")
+    assert [row.target_id for row in reversed(rows)] == [target_ids[0], target_ids[1], "x" * 700]
+    assert [row.actor_id for row in reversed(rows)] == ["wörker-0", "wörker-1", "wörker-2"]

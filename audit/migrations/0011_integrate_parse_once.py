@@ -1,0 +1,18 @@
+"""``audit_integrate_handed`` parses each entry once to fill the filter columns (issue 18): the same
+function, signature and columns; only how the columns are read from the entry changes (see
+audit/sql/audit_integrate_handed.sql). Reversing puts 0010's version back."""
+
+from django.db import migrations
+
+from governance.core.postgres import postgres_only, sql_file
+
+
+class Migration(migrations.Migration):
+    dependencies = [("audit", "0010_append_many")]
+
+    operations = [
+        postgres_only(
+            sql_file(__file__, "audit_integrate_handed.sql"),
+            sql_file(__file__, "audit_integrate_handed_0010.sql"),
+        ),
+    ]
