@@ -48,8 +48,8 @@ from bench.common import PG_BASE, ROOT, fresh_postgres, setup_django, start_toge
 
 PGBENCH_DATABASE = "governance_bench_pgbench"
 ALONE, IN_TRANSACTION, COMMITTER = "alone", "in-transaction", "committer"
-# (name in the JSON line, writer processes, appends each (0: --per-writer), mode), after "1_writer"
 ROUNDS = 3  # pgbench and 8 writers through the committer, alternating, this many times each
+# (name in the JSON line, writer processes, appends each (0: --per-writer), mode), after "1_writer"
 RUNS = [
     ("8_writers", 8, 0, ALONE),
     ("8_writers_in_transaction", 8, 0, IN_TRANSACTION),

@@ -26,6 +26,6 @@ class Migration(migrations.Migration):
             sql_file(__file__, "audit_append.sql"),
             "DROP FUNCTION IF EXISTS audit_append(timestamptz[], text[], bigint)",
         ),
-        postgres_only(sql_file(__file__, "audit_integrate_handed_0010.sql"), _HANDED_DROP),
+        postgres_only(sql_file(__file__, "audit_integrate_handed.sql"), _HANDED_DROP),
         postgres_only(_BATCH_DROP, sql_file(__file__, "audit_integrate_batch.sql")),
     ]

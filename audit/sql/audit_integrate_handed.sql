@@ -1,8 +1,9 @@
 -- audit_integrate_handed: write one sequenced batch set-based, then read the next one (one round trip).
--- Loaded by audit/migrations/0011_integrate_parse_once.py over 0010's version
--- (audit_integrate_handed_0010.sql, which replaced audit_integrate_batch); called by audit.sequencing, which holds the sequencer lock and built the batch on the head
--- of size p_old_size. A batch is queued rows first, then actions handed straight to the sequencer by the
--- audit committer (audit/committer.py), which never pass through the queue:
+-- Loaded by audit/migrations/0010_append_many.py (it replaces audit_integrate_batch, which took queued
+-- rows only) and again by 0011_integrate_parse_once.py (one parse per entry); called by audit.sequencing,
+-- which holds the sequencer lock and built the batch on the head of size p_old_size. A batch is queued
+-- rows first, then actions handed straight to the sequencer by the audit committer (audit/committer.py),
+-- which never pass through the queue:
 --   p_ids          the queued rows integrated, in entry order (entry k gets index p_old_size + k - 1);
 --   p_handed_at    the created_at of each handed action, in entry order after the queued rows;
 --   p_entries      every entry's canonical JSON, one per line (RFC 8785 output has no raw newline);
@@ -12,7 +13,7 @@
 -- The filter columns are copied from each entry, its timestamp column from its queue row or p_handed_at.
 -- Each entry is parsed once (json_to_record takes its four top-level members in one pass; the json
 -- operators would scan the whole text again for each column), then only the small actor and target
--- objects are looked into (0010's version parsed each entry six times).
+-- objects are looked into.
 -- Two guards make a mistake fail rather than fork the log: the head must still be at p_old_size, and
 -- every queue row named must still be there (and match one entry line) to be deleted. After the write,
 -- the function returns the oldest p_limit rows still queued (a new snapshot: rows committed meanwhile

@@ -211,12 +211,12 @@ def test_the_filter_columns_say_what_the_entry_says(request_id: str | None) -> N
                 )
     finally:
         request_id_var.reset(token)
-    rows = AuditEntry.objects.order_by("-index")[: len(target_ids)]
-    for row in reversed(rows):
+    rows = list(AuditEntry.objects.order_by("-index")[: len(target_ids)])[::-1]  # oldest first
+    for row in rows:
         entry = json.loads(row.entry)
         assert (row.actor_type, row.actor_id) == (entry["actor"]["type"], entry["actor"]["id"])
         assert row.action == entry["action"] == AuditAction.USER_CREATE.value
         assert (row.target_type, row.target_id) == (entry["target"]["type"], entry["target"]["id"][:700])
         assert row.request_id == (request_id or "")
-    assert [row.target_id for row in reversed(rows)] == [target_ids[0], target_ids[1], "x" * 700]
-    assert [row.actor_id for row in reversed(rows)] == ["wörker-0", "wörker-1", "wörker-2"]
+    assert [row.target_id for row in rows] == [target_ids[0], target_ids[1], "x" * 700]
+    assert [row.actor_id for row in rows] == ["wörker-0", "wörker-1", "wörker-2"]
