@@ -1,6 +1,6 @@
-"""The audit committer: group commit for actions recorded outside any transaction (``manage.py
-audit_committer``; the wire and the client are in audit/handoff.py, the check on every frame in
-audit/frames.py).
+"""The audit committer: group commit for audit appends (``manage.py audit_committer``; the wire and the
+client are in audit/handoff.py, what it reads and answers for in audit/committer_clients.py, the check
+on every frame in audit/frames.py).
 
 One loop, one database connection. It reads every frame its clients have sent and checks each. Then,
 holding the sequencer lock (audit.sequencing), it writes those that pass straight into the log, after
@@ -8,11 +8,11 @@ the rows other writers queued meanwhile, in one statement (``audit_integrate_han
 all of them), and answers their clients once that statement has committed. It does not wait for that
 commit to send the next batch: up to ``MAX_IN_FLIGHT`` batches are in flight on the connection, in
 pipeline mode (audit/pipeline.py, which holds that number and the rule below), each built on the head
-the one before will leave. So the database
-commits one batch while the committer answers the writers of the last and reads the frames of the
-next, and the busier the writers the more actions each commit carries; each action is in the log before
-its writer's call returns. A batch goes behind another only once it is at least as large
-(``audit.pipeline.batch_due``): it could not start before that one commits anyway.
+the one before will leave. So the database commits one batch while the committer answers the writers of
+the last and reads the frames of the next, and the busier the writers the more actions each commit
+carries; each action is in the log before its writer's call returns. A batch goes behind another only
+once it is at least as large (``audit.pipeline.batch_due``): it could not start before that one commits
+anyway.
 
 When a batch fails, the batches sent after it fail too (each names the head it was built on), their
 writers are told so, and the next batch goes on a new connection. When the connection is lost with
@@ -23,47 +23,34 @@ It keeps the lock while frames keep coming, and releases it (audit_sequencer_rel
 the queue once more) after ``HOLD_IDLE_SECONDS`` without any. When another session holds the lock, the
 frames are queued instead in one ``audit_append`` statement, for that session to integrate, as a writer
 queues its own. Its database session is named ``audit_committer`` in pg_stat_activity.
+
+A writer whose transaction queued actions sends a nudge once it has committed. The committer takes the
+queue with its next batch, or first reads it (a peek, which writes nothing) when the last read is older
+than the nudge, and answers once those rows are in the log: such writers never sequence either.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import selectors
-import socket
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from psycopg import Error as PsycopgError
 
+from audit.committer_clients import Batch, Client, Frame, Nudges, listen, reply
 from audit.frames import check_frame
-from audit.handoff import ERROR, HELLO, LENGTH, MAX_FRAME, OK, database_identity
+from audit.handoff import HELLO, LENGTH, MAX_FRAME, database_identity
 from audit.pipeline import Pipeline, Sent, batch_due
-from audit.sequencing import Fields, Held, advance, append_postgres, hold, release, write
+from audit.sequencing import Held, advance, append_postgres, hold, release, write
 from audit.services import audit_sequence
 
 logger = logging.getLogger(__name__)
 
 HOLD_IDLE_SECONDS = 0.02
-
-
-@dataclass
-class _Client:
-    sock: socket.socket
-    buffer: bytearray = field(default_factory=bytearray)
-
-
-@dataclass(frozen=True)
-class _Frame:
-    client: _Client
-    created_at: datetime | None
-    fields: Fields | None  # parsed once, for the sequencer
-    problem: str  # empty when the frame may be queued (then neither is None)
 
 
 class Committer:
@@ -73,39 +60,17 @@ class Committer:
         self.path = path
         self._stopping = threading.Event()
         self._selector = selectors.DefaultSelector()
-        self._listener = self._listen(path)
+        self._listener = listen(path)
         self._selector.register(self._listener, selectors.EVENT_READ)
         self._held: Held | None = None
         self._pipeline: Pipeline | None = None  # only while the lock is held
         self._failed = False  # a batch in the pipeline failed: send nothing until it has drained
-        self._waiting: list[_Frame] = []  # read, not yet sent
+        self._waiting: list[Frame] = []  # read, not yet sent
+        self._nudges = Nudges()
         self._last_frame = 0.0
         self._identity_cache: bytes | None = None
         self._prepared_on: object = None  # the connection the pipelined statement is prepared on
         self.committed = 0
-
-    @staticmethod
-    def _listen(path: Path) -> socket.socket:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                probe.connect(str(path))
-            except OSError:
-                path.unlink()  # left by a committer that died
-            else:
-                raise RuntimeError(f"another audit committer is serving {path}")
-            finally:
-                probe.close()
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)  # the socket file is created 0600: only this service's user connects
-        try:
-            listener.bind(str(path))
-        finally:
-            os.umask(old_umask)
-        listener.listen(128)
-        listener.setblocking(False)
-        return listener
 
     def stop(self) -> None:
         self._stopping.set()
@@ -120,13 +85,14 @@ class Committer:
                 self._commit(self._waiting)
                 self._waiting = []
                 self._drain()
+            self._answer_all_nudges("the audit committer is stopping")
             self._stop_pipeline()
             if self._held is not None:
                 self._release()
             self._close()
 
     def _step(self) -> None:
-        sendable = bool(self._waiting) and self._may_send()
+        sendable = (bool(self._waiting) and self._may_send()) or self._queue_due()
         busy = self._held is not None
         frames = self._gather(timeout=0 if sendable else HOLD_IDLE_SECONDS if busy else 0.2)
         if frames:
@@ -135,6 +101,8 @@ class Committer:
         if self._waiting and self._may_send():
             batch, self._waiting = self._waiting, []
             self._commit(batch)
+        elif self._queue_due():
+            self._serve_queue()
         elif (
             self._held is not None
             and not self._in_flight()
@@ -148,13 +116,17 @@ class Committer:
     def _may_send(self) -> bool:
         if self._failed:
             return False
-        in_flight = [len(sent.tag) for sent in self._pipeline.in_flight] if self._pipeline is not None else []
+        in_flight = [len(sent.tag.frames) for sent in self._pipeline.in_flight] if self._pipeline else []
         return batch_due(in_flight, len(self._waiting))
 
-    def _gather(self, timeout: float) -> list[_Frame]:
+    def _queue_due(self) -> bool:
+        """Nudges wait, and nothing in flight will read the queue for them."""
+        return bool(self._nudges) and not self._failed and not self._in_flight()
+
+    def _gather(self, timeout: float) -> list[Frame]:
         """Every complete frame that has arrived, waiting up to ``timeout`` for the first; batches the
         database has committed meanwhile are answered."""
-        frames: list[_Frame] = []
+        frames: list[Frame] = []
         for key, _events in self._selector.select(timeout):
             if key.fileobj is self._listener:
                 self._accept()
@@ -162,7 +134,7 @@ class Committer:
             if key.fileobj is self._pipeline:
                 self._completed()
                 continue
-            client: _Client = key.data
+            client: Client = key.data
             try:
                 chunk = client.sock.recv(1 << 16)
             except OSError:
@@ -187,7 +159,7 @@ class Committer:
             return
         sock.sendall(HELLO + LENGTH.pack(len(identity)) + identity)
         sock.setblocking(False)
-        self._selector.register(sock, selectors.EVENT_READ, _Client(sock))
+        self._selector.register(sock, selectors.EVENT_READ, Client(sock))
 
     def _identity(self) -> bytes:
         """The hello's database identity, read once per connection (read before a pipeline starts:
@@ -196,8 +168,8 @@ class Committer:
             self._identity_cache = database_identity()
         return self._identity_cache
 
-    def _frames(self, client: _Client) -> list[_Frame]:
-        frames: list[_Frame] = []
+    def _frames(self, client: Client) -> list[Frame]:
+        frames: list[Frame] = []
         buffer = client.buffer
         while len(buffer) >= LENGTH.size:
             (length,) = LENGTH.unpack_from(buffer)
@@ -207,18 +179,23 @@ class Committer:
                 return frames
             if len(buffer) < LENGTH.size + length:
                 break
+            if length == 0:  # a nudge: integrate the queue (audit/nudges.py)
+                del buffer[: LENGTH.size]
+                self._nudges.unread.append(client)
+                self._last_frame = time.monotonic()
+                continue
             payload = bytes(buffer[LENGTH.size : LENGTH.size + length])
             del buffer[: LENGTH.size + length]
-            frames.append(_Frame(client, *check_frame(payload)))
+            frames.append(Frame(client, *check_frame(payload)))
         return frames
 
-    def _commit(self, frames: list[_Frame]) -> None:
+    def _commit(self, frames: list[Frame]) -> None:
         # The frames that passed the check (exactly those it parsed): one filter, so that no frame is
         # answered as written without being in the batch.
         handed = [(frame.created_at, frame.fields) for frame in frames if frame.fields is not None]
         if not handed:
             if self._pipeline is not None and self._pipeline.in_flight:
-                self._pipeline.in_flight[-1].tag += frames  # answered after the frames sent before them
+                self._pipeline.in_flight[-1].tag.frames += frames  # answered after those sent before them
             else:
                 self._answer_all(frames, "")
             return
@@ -236,11 +213,35 @@ class Committer:
                     self._sequence()
                 return
             pipeline = self._start_pipeline()
-            params, _count = advance(self._held, handed, take_queue=not pipeline.in_flight)
-            pipeline.send(params, list(frames))
+            take_queue = not pipeline.in_flight
+            params, _count = advance(self._held, handed, take_queue=take_queue)
+            pipeline.send(params, self._nudges.batch(list(frames), take_queue=take_queue))
         except (DatabaseError, PsycopgError) as exc:
             self._answer_all(frames, f"the database refused the batch: {exc}")
             logger.error("audit committer: the database refused a batch: %s", exc)
+            self._abandon(f"the connection failed while sending the next batch: {exc}")
+
+    def _serve_queue(self) -> None:
+        """Nudges wait and nothing is in flight: take the queue as last read, or read it after them."""
+        try:
+            if self._held is None:
+                with connection.cursor() as cursor:
+                    self._held = hold(cursor)
+                if self._held is None:
+                    self._answer_all_nudges("another session holds the sequencer lock")
+                    return
+                # hold's look at the queue came after every nudge waiting, read or not.
+                self._answer_clients(self._nudges.looked(self._nudges.take_all(), len(self._held.queue)), "")
+                if not self._nudges:
+                    return
+            pipeline = self._start_pipeline()
+            if self._held.queue:
+                params, _count = advance(self._held, [], take_queue=True)
+                pipeline.send(params, self._nudges.batch([], take_queue=True))
+            else:
+                pipeline.peek(self._nudges.batch([], take_queue=False))
+        except (DatabaseError, PsycopgError) as exc:
+            self._answer_all_nudges(f"the database refused the batch: {exc}")
             self._abandon(f"the connection failed while sending the next batch: {exc}")
 
     def _start_pipeline(self) -> Pipeline:
@@ -269,16 +270,18 @@ class Committer:
             self._lose_connection()  # a new connection, a new look at the head, for the next batch
 
     def _finish(self, sent: Sent) -> None:
-        frames: list[_Frame] = sent.tag
+        batch: Batch = sent.tag
         if sent.error:
             self._failed = True
             logger.error("audit committer: the database refused a batch: %s", sent.error)
-            self._answer_all(frames, f"the database refused the batch: {sent.error}")
+            self._answer_all(batch.frames, f"the database refused the batch: {sent.error}")
+            self._answer_clients(batch.reading + batch.taking, f"the database refused a batch: {sent.error}")
             return
-        self.committed += sum(1 for frame in frames if not frame.problem)
+        self.committed += sum(1 for frame in batch.frames if not frame.problem)
         if self._held is not None:
             self._held.queue = sent.rows  # the queue as of this batch, the last the database ran
-        self._answer_all(frames, "")
+        self._answer_all(batch.frames, "")
+        self._answer_clients(batch.taking + self._nudges.looked(batch.reading, len(sent.rows)), "")
 
     def _drain(self) -> None:
         """Wait until every batch in flight is answered (the connection is given up after the timeout)."""
@@ -361,22 +364,27 @@ class Committer:
             self._lose_connection()
             logger.exception("audit committer: sequencing failed")
 
-    def _answer_all(self, frames: list[_Frame], failure: str) -> None:
+    def _answer_all(self, frames: list[Frame], failure: str) -> None:
         for frame in frames:
             self._answer(frame.client, frame.problem or failure)
 
-    def _answer(self, client: _Client, problem: str) -> None:
-        if problem:
-            message = problem.encode()
-            reply = ERROR + LENGTH.pack(len(message)) + message
-        else:
-            reply = OK
+    def _answer_clients(self, clients: list[Client], problem: str) -> None:
+        for client in clients:
+            self._answer(client, problem)
+
+    def _answer_all_nudges(self, problem: str) -> None:
+        """Every nudge waiting is told the committer cannot vouch for its rows (its writer sequences)."""
+        self._answer_clients(self._nudges.take_all(), problem)
+
+    def _answer(self, client: Client, problem: str) -> None:
         try:
-            client.sock.send(reply)  # a writer reads each answer before its next frame: never a full buffer
+            client.sock.send(
+                reply(problem)
+            )  # a writer reads each answer before its next frame: never a full buffer
         except OSError:
             self._forget(client)
 
-    def _forget(self, client: _Client) -> None:
+    def _forget(self, client: Client) -> None:
         try:
             self._selector.unregister(client.sock)
         except (KeyError, ValueError):

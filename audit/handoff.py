@@ -16,7 +16,15 @@ as the database password is the writers' own):
 - a client sends one frame per action: a 4-byte big-endian length, then UTF-8 ``created_at`` (ISO 8601 with
   offset), a newline and the fields' canonical JSON (what ``audit_record`` would queue);
 - the committer answers each frame, in order: ``b"\\x00"`` when it has committed, or ``b"E"``, a 4-byte
-  length and a UTF-8 message when it refused or failed.
+  length and a UTF-8 message when it refused or failed;
+- an empty frame (the length 0, nothing after it) asks the committer to integrate the queue: the rows a
+  writer's transaction queued (``audit_record`` inside a transaction), sent once that transaction has
+  committed. The committer answers ``b"\\x00"`` once every row committed before it read the frame is in
+  the log, or ``b"E"`` and a message when it cannot say so (another session holds the sequencer lock, a
+  batch failed, it is stopping); the writer then sequences the queue itself, as it would without a
+  committer. Either way the rows were durably queued with the writer's change, so nothing is lost or
+  written twice. A client that sends frames without waiting for answers gets a nudge's answer when the
+  queue is integrated, not in its frames' order; ``hand_queue`` always waits.
 
 A writer falls back to queuing its action itself only when nothing was handed off (no socket configured,
 nobody listening, another database, a connection that broke before the committer could read a byte).
@@ -41,6 +49,7 @@ from django.db import connection
 
 HELLO, OK, ERROR = b"H", b"\x00", b"E"
 LENGTH = struct.Struct(">I")
+NUDGE = LENGTH.pack(0)  # the empty frame: integrate the queue
 MAX_FRAME = 1 << 20  # far above any entry's fields (a target id is at most 700 characters)
 RETRY_AFTER_SECONDS = 1.0  # after finding nobody listening, queue directly for this long before looking again
 IDENTITY_SQL = "SELECT current_database(), current_setting('port'), pg_postmaster_start_time()::text"
@@ -158,6 +167,33 @@ def hand_off(created_at: datetime, fields_text: str) -> bool:
             _drop()
             continue
         return _answer(link)
+    return False
+
+
+def hand_queue() -> bool:
+    """After a commit that queued actions: ask the committer to integrate the queue and wait until it
+    has, True; the rows this session committed are then in the log. False when no committer is reached,
+    or it answers that it cannot (the caller sequences the queue itself). Never raises: the rows are
+    queued durably either way, and the sequencer takes each once."""
+    for _attempt in range(2):  # a connection kept from before a committer restart fails on send: reopen once
+        link = _link()
+        if link is None:
+            return False
+        try:
+            link.sock.sendall(NUDGE)
+        except OSError:
+            _drop()
+            continue
+        try:
+            status = read_exact(link.sock, 1)
+            if status == ERROR:
+                read_message(link.sock)  # why not: the caller's own sequencing tells the rest
+            elif status != OK:
+                _drop()
+        except OSError:  # no answer in time, or the committer went away: nobody can say, so sequence
+            _drop()
+            return False
+        return status == OK
     return False
 
 

@@ -12,7 +12,9 @@ Nothing forks the log: every batch names the head size it was built on, and the 
 whose head is not there (audit_integrate_handed.sql). So when a batch fails, every batch sent after it
 fails too, and the committer answers their writers with the error and starts again on a new connection.
 Only the first batch sent while nothing is in flight takes rows from the queue; the others carry
-handed actions only, so no queued row is ever taken twice.
+handed actions only, so no queued row is ever taken twice. A peek (``QUEUE_SQL``) reads the queue and
+writes nothing: the committer sends one for writers waiting on rows they queued (audit/nudges.py)
+when it has no batch to send.
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ from typing import Any
 
 from psycopg import OperationalError, pq
 
-from audit.sequencing import INTEGRATE_SQL
+from audit.sequencing import INTEGRATE_SQL, SEQUENCE_BATCH
 
 _STATEMENT = b"audit_integrate_handed_pipelined"
 _PARAMETERS = INTEGRATE_SQL.count("%s")
+_PEEK = b"audit_queue_peek_pipelined"
+# The oldest rows queued, as audit_integrate_handed returns them after its write (by the primary key:
+# the queue churns, and a sequential scan would walk its dead rows).
+QUEUE_SQL = "SELECT id, created_at, fields FROM audit_auditpending ORDER BY id LIMIT $1"
 MAX_IN_FLIGHT = 2  # batches sent and not yet committed
 
 
@@ -84,9 +90,10 @@ class Pipeline:
             sql = INTEGRATE_SQL
             for number in range(1, _PARAMETERS + 1):
                 sql = sql.replace("%s", f"${number}", 1)
-            prepared = pgconn.prepare(_STATEMENT, sql.encode())
-            if prepared.status != pq.ExecStatus.COMMAND_OK:
-                raise OperationalError(prepared.get_error_message())
+            for name, text in ((_STATEMENT, sql), (_PEEK, QUEUE_SQL)):
+                prepared = pgconn.prepare(name, text.encode())
+                if prepared.status != pq.ExecStatus.COMMAND_OK:
+                    raise OperationalError(prepared.get_error_message())
         pgconn.enter_pipeline_mode()
         self._socket = int(pgconn.socket)  # kept: a lost connection no longer tells it
 
@@ -94,7 +101,14 @@ class Pipeline:
         return self._socket
 
     def send(self, params: list[Any], tag: Any) -> None:
-        self.pgconn.send_query_prepared(_STATEMENT, [_text(value) for value in params])
+        self._send(_STATEMENT, [_text(value) for value in params], tag)
+
+    def peek(self, tag: Any) -> None:
+        """Read the queue (its oldest ``SEQUENCE_BATCH`` rows), write nothing; completes like a batch."""
+        self._send(_PEEK, [str(SEQUENCE_BATCH).encode()], tag)
+
+    def _send(self, statement: bytes, params: list[bytes], tag: Any) -> None:
+        self.pgconn.send_query_prepared(statement, params)
         self.pgconn.pipeline_sync()
         while self.pgconn.flush():  # non-blocking connection: wait until the server can take the rest
             select.select([], [self.fileno()], [])

@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PG_BASE, ROOT, fresh_postgres, setup_django, start_together, wait_for_go
+from bench.common import PG_BASE, audit_committer, fresh_postgres, setup_django, start_together, wait_for_go
 
 PGBENCH_DATABASE = "governance_bench_pgbench"
 ALONE, IN_TRANSACTION, COMMITTER = "alone", "in-transaction", "committer"
@@ -126,20 +126,8 @@ def committer(env: dict[str, str], signals: Path, mode: str) -> Iterator[dict[st
     if mode != COMMITTER:
         yield env
         return
-    sock = signals.parent / "committer.sock"  # start_together empties signals/
-    served = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "audit_committer", "--socket", str(sock)], env=env
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not sock.exists():
-            if served.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the audit committer did not start")
-            time.sleep(0.05)
-        yield {**env, "AUDIT_COMMITTER_SOCKET": str(sock)}
-    finally:
-        served.terminate()
-        served.wait(timeout=30)
+    with audit_committer(env, signals.parent / "committer.sock") as served:  # start_together empties signals/
+        yield served
 
 
 def pgbench_binary() -> str:

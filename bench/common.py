@@ -120,6 +120,27 @@ def gunicorn(
         server.wait(timeout=30)
 
 
+@contextmanager
+def audit_committer(env: dict[str, str], sock: Path) -> Iterator[dict[str, str]]:
+    """``manage.py audit_committer`` serving ``sock`` (as docker-compose.yml runs it beside the app);
+    yields ``env`` with ``AUDIT_COMMITTER_SOCKET`` naming it, for the processes that write."""
+    served = subprocess.Popen(  # its lines to stderr: a bench's stdout is its one JSON line
+        [sys.executable, str(ROOT / "manage.py"), "audit_committer", "--socket", str(sock)],
+        env=env,
+        stdout=sys.stderr,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            if served.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the audit committer did not start")
+            time.sleep(0.05)
+        yield {**env, "AUDIT_COMMITTER_SOCKET": str(sock)}
+    finally:
+        served.terminate()
+        served.wait(timeout=30)
+
+
 def gunicorn_worker_opts(worker_class: str, threads: int = 1, keep_alive: int = 5) -> list[str]:
     """Gunicorn's options for a worker class (nothing for the default sync worker)."""
     if worker_class == "sync":

@@ -5,16 +5,18 @@ keep-alive session per thread, 8 threads, timed windows after an uncounted warm-
 ours, theirs, ours, theirs. Three calls, in this order: create_model_version on a model per thread,
 create_model_version on one shared model, get_model_version on the versions created. Prints one JSON
 line: per server, round and call {per_second, p50_ms, p99_ms, calls, errors}, the medians over rounds
-and ``ratio`` = ours/theirs calls per second. A figure is valid only with 0 errors.
+and ``ratio`` = ours/theirs calls per second; for ours, ``audit_log`` after the rounds (entries, and
+actions still queued). A figure is valid only with 0 errors.
 
-Ours: gunicorn, a fresh PostgreSQL database, the Redis cache, a pipeline user's bearer token, the
-per-user rate limit raised out of the way. Theirs: ``mlflow server --gunicorn-opts`` (its fastest
-setup here) on its own fresh database, without auth (its default), from a venv of its own that is
-built once under var/bench/ (never the project's .venv).
+Ours: gunicorn, a fresh PostgreSQL database, the Redis cache, the audit committer (docker-compose.yml's
+``audit-committer`` service: it integrates the audit rows each create queues, ``--no-committer`` leaves
+that to each request), a pipeline user's bearer token, the per-user rate limit raised out of the way.
+Theirs: ``mlflow server --gunicorn-opts`` (its fastest setup here) on its own fresh database, without
+auth (its default), from a venv of its own that is built once under var/bench/ (never the project's .venv).
 
     .venv/bin/python bench/mlflow_api.py [--seconds 20] [--rounds 2] [--threads 8] [--workers 4]
         [--ours-worker-class gthread|sync] [--theirs-gunicorn-opts same|sync|gthread|'<options>']
-        [--mlflow-bin /path/to/bin/mlflow | --no-mlflow]
+        [--mlflow-bin /path/to/bin/mlflow | --no-mlflow] [--no-committer]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     PG_BASE,
     ROOT,
+    audit_committer,
     free_port,
     fresh_postgres,
     gunicorn,
@@ -64,6 +67,7 @@ class Server:
     url: str
     headers: dict[str, str]
     config: str
+    database_url: str = ""  # ours: where its audit log is, looked at after the rounds
 
 
 def _manage(env: dict[str, str], *command: str) -> str:
@@ -88,8 +92,12 @@ def ours(args: argparse.Namespace, var_dir: Path) -> Iterator[Server]:
         f"gunicorn, {args.workers} workers ({worker}{threads}), PostgreSQL, Redis cache, "
         f"bearer token of a pipeline user, THROTTLE_USER={THROTTLE} (measures the API, not the rate limit)"
     )
-    with gunicorn(env, args.workers, worker, args.server_threads) as url:
-        yield Server("ours", url, {"Authorization": f"Bearer {token}"}, config)
+    with ExitStack() as stack:
+        if not args.no_committer:
+            env = stack.enter_context(audit_committer(env, var_dir / "committer.sock"))
+            config += ", the audit committer (manage.py audit_committer, as docker-compose.yml runs it)"
+        url = stack.enter_context(gunicorn(env, args.workers, worker, args.server_threads))
+        yield Server("ours", url, {"Authorization": f"Bearer {token}"}, config, env["DATABASE_URL"])
 
 
 def find_mlflow(args: argparse.Namespace) -> Path | str:
@@ -227,6 +235,17 @@ def measure(server: Server, args: argparse.Namespace, number: int) -> dict[str, 
     return results
 
 
+def audit_log(database_url: str) -> dict[str, int]:
+    """Ours after the rounds: the log's entries (one per create, and per model created) and the actions
+    still queued, not yet in it (0: each create's entry was in the log when its call returned)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        (entries,) = conn.execute("SELECT size FROM audit_audithead WHERE id = 1").fetchone() or (0,)
+        (queued,) = conn.execute("SELECT count(*) FROM audit_auditpending").fetchone() or (0,)
+    return {"entries": int(entries), "queued": int(queued)}
+
+
 def medians(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for call in CALLS:
@@ -262,6 +281,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--theirs-gunicorn-opts", default="same", help="'same': our worker class")
     parser.add_argument("--mlflow-bin", default="", help="an `mlflow` with its server (default: built)")
     parser.add_argument("--no-mlflow", action="store_true", help="measure ours only")
+    parser.add_argument(
+        "--no-committer", action="store_true", help="ours without the audit committer (requests sequence)"
+    )
     return parser.parse_args()
 
 
@@ -279,6 +301,7 @@ def run(args: argparse.Namespace, binary: Path | str) -> dict[str, Any]:
             for server in servers:
                 result[server.name]["config"] = server.config
                 result[server.name]["rounds"].append(measure(server, args, number))
+        result["ours"]["audit_log"] = audit_log(servers[0].database_url)
     for name in ("ours", "theirs"):
         if name in result:
             result[name]["median"] = medians(result[name]["rounds"])

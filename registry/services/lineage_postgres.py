@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from audit.actions import AuditAction
 from audit.actors import Actor
-from audit.services import Target, audit_fields, audit_sequence
+from audit.services import Target, audit_fields, integrate_after_commit
 from registry.models import LineageEvent
 from registry.openlineage.plan import LineagePlan
 
@@ -46,7 +46,7 @@ def lineage_plan_apply(
     if created:
         stored._state.adding = False
         stored._state.db = connection.alias
-        transaction.on_commit(audit_sequence, robust=True)
+        integrate_after_commit()
     return bool(created)
 
 

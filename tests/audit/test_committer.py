@@ -8,14 +8,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,28 +30,10 @@ from audit.models import AuditEntry, AuditPending
 from audit.sequencing import SEQUENCER_LOCK_KEY
 from audit.services import Target, audit_record, audit_sequence
 from tests import support
+from tests.audit.committer_support import fake_committer, raw_client, run_committer
 from tests.audit.writers import assert_each_append_once, assert_gapless_and_verified, run_writers
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@contextmanager
-def _committer(sock: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    command = [sys.executable, "manage.py", "audit_committer", "--socket", str(sock)]
-    with support.running(command, support.child_env(), log) as process:
-        deadline = time.monotonic() + 60
-        while not sock.exists():
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.05)
-        yield process
-
-
-@pytest.fixture
-def committer(needs_postgres_db: None, tmp_path: Path) -> Iterator[Path]:
-    sock = tmp_path / "committer.sock"
-    with _committer(sock, tmp_path / "committer.log"), override_settings(AUDIT_COMMITTER_SOCKET=str(sock)):
-        yield sock
-    handoff.close()
 
 
 def _record(target: str, actor: str = "committer-test") -> None:
@@ -89,15 +68,6 @@ def _fields(**changes: object) -> dict[str, object]:
     return fields
 
 
-def _raw_client(sock: Path) -> socket.socket:
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    client.settimeout(30)
-    client.connect(str(sock))
-    assert handoff.read_exact(client, 1) == handoff.HELLO
-    assert json.loads(handoff.read_message(client))["database"] == connection.settings_dict["NAME"]
-    return client
-
-
 def test_an_action_handed_to_the_committer_is_in_the_log_when_the_call_returns(committer: Path) -> None:
     before = AuditEntry.objects.count()
     for number in range(5):
@@ -117,13 +87,13 @@ def test_eight_processes_through_the_committer_and_in_transactions_leave_a_gaple
     committer: Path, tmp_path: Path
 ) -> None:
     # Four writers hand their actions to the committer, four record theirs in transactions of their own
-    # and queue them: the committer, holding the sequencer, integrates the queue with its batches.
+    # and queue them: after each commit the writer nudges the committer, which integrates the queue
+    # between its batches and answers once the rows are in the log. So when the last writer returns,
+    # nothing is left queued.
     before = AuditEntry.objects.count()
     each = 400
     run_writers(8, each, tmp_path, alone=4, env=support.child_env(AUDIT_COMMITTER_SOCKET=str(committer)))
-    deadline = time.monotonic() + 30
-    while AuditPending.objects.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)  # the in-transaction writers' last rows: the committer lets go within 20 ms
+    assert not AuditPending.objects.exists()
     assert_gapless_and_verified(8 * each, before)
     assert_each_append_once(8, each)
 
@@ -175,7 +145,7 @@ def test_a_frame_that_could_stall_the_log_is_refused_and_written_nowhere(
     committer: Path, payload: bytes, problem: str
 ) -> None:
     before = AuditEntry.objects.count()
-    with _raw_client(committer) as client:
+    with raw_client(committer) as client:
         client.sendall(_frame(payload))
         assert handoff.read_exact(client, 1) == handoff.ERROR
         assert problem in handoff.read_message(client).decode()
@@ -193,7 +163,7 @@ def test_frames_sent_without_waiting_are_answered_in_order(committer: Path) -> N
     good = _frame(_payload(_fields()))
     bad = _frame(_payload("[1, 2]"))
     before = AuditEntry.objects.count()
-    with _raw_client(committer) as client:
+    with raw_client(committer) as client:
         client.sendall(good + bad + good + good + bad)
         answers = []
         for _ in range(5):
@@ -258,7 +228,7 @@ def test_losing_the_database_with_batches_in_flight_fails_only_their_calls(commi
         for thread in threads:
             thread.join(timeout=60)
     assert killed == 3
-    with _raw_client(committer) as client:  # the committer lives on, on a new connection
+    with raw_client(committer) as client:  # the committer lives on, on a new connection
         client.sendall(_frame(_payload(_fields())))
         assert handoff.read_exact(client, 1) == handoff.OK
     _record("after-the-losses")
@@ -272,7 +242,7 @@ def test_losing_the_database_with_batches_in_flight_fails_only_their_calls(commi
 
 
 def test_an_oversized_frame_is_refused_and_the_connection_closed(committer: Path) -> None:
-    with _raw_client(committer) as client:
+    with raw_client(committer) as client:
         client.sendall(handoff.LENGTH.pack(handoff.MAX_FRAME + 1))
         assert handoff.read_exact(client, 1) == handoff.ERROR
         assert "at most" in handoff.read_message(client).decode()
@@ -300,14 +270,14 @@ def test_a_restarted_committer_is_reached_again_and_a_stopped_one_leaves_no_sock
     sock = tmp_path / "committer.sock"
     with override_settings(AUDIT_COMMITTER_SOCKET=str(sock)):
         try:
-            with _committer(sock, tmp_path / "first.log") as first:
+            with run_committer(sock, tmp_path / "first.log") as first:
                 _record("first")
                 first.send_signal(signal.SIGTERM)
                 assert first.wait(timeout=30) == 0
             assert not sock.exists()
             _record("no-committer")  # nobody listening: queued by the writer itself
             handoff.close()  # forget the one-second pause before looking for a committer again
-            with _committer(sock, tmp_path / "second.log"):
+            with run_committer(sock, tmp_path / "second.log"):
                 _record("second")  # the link kept from the first committer is reopened, not an error
         finally:
             handoff.close()
@@ -319,44 +289,9 @@ def test_a_restarted_committer_is_reached_again_and_a_stopped_one_leaves_no_sock
         assert cursor.fetchone()[0] == 0
 
 
-@contextmanager
-def _fake_committer(
-    sock: Path, hello: bytes, *, answer: bool, hang: threading.Event | None = None
-) -> Iterator[list[bytes]]:
-    """A stand-in on ``sock`` that greets with ``hello``, reads one frame, and answers it or hangs up
-    (or, given ``hang``, keeps the connection open without a word until it is set)."""
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(sock))
-    server.listen(1)
-    received: list[bytes] = []
-
-    def serve() -> None:
-        client, _ = server.accept()
-        with client:
-            client.sendall(handoff.HELLO + handoff.LENGTH.pack(len(hello)) + hello)
-            try:
-                received.append(handoff.read_message(client))
-            except ConnectionError:
-                return
-            if answer:
-                client.sendall(handoff.OK)
-            elif hang is not None:
-                hang.wait(timeout=30)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        with override_settings(AUDIT_COMMITTER_SOCKET=str(sock)):
-            yield received
-    finally:
-        handoff.close()
-        server.close()
-        thread.join(timeout=10)
-
-
 def test_a_committer_writing_to_another_database_is_not_used(needs_postgres_db: None, tmp_path: Path) -> None:
     other = json.dumps({"database": "someone_elses", "port": "5432", "started": "2026-01-01"}).encode()
-    with _fake_committer(tmp_path / "c.sock", other, answer=True) as received:
+    with fake_committer(tmp_path / "c.sock", other, answer=handoff.OK) as received:
         _record("kept-home")
     assert received == []
     assert _targets()[-1] == "kept-home"
@@ -366,7 +301,7 @@ def test_a_committer_that_took_the_action_and_did_not_answer_fails_the_call(
     needs_postgres_db: None, tmp_path: Path
 ) -> None:
     before = AuditEntry.objects.count()
-    with _fake_committer(tmp_path / "c.sock", handoff.database_identity(), answer=False) as received:
+    with fake_committer(tmp_path / "c.sock", handoff.database_identity(), answer=None) as received:
         with pytest.raises(handoff.AuditUnavailable, match="did not confirm"):
             _record("maybe-taken")
         assert len(received) == 1 and b"maybe-taken" in received[0]
@@ -384,8 +319,8 @@ def test_a_committer_that_took_the_action_and_went_silent_fails_the_call_after_t
     silent = threading.Event()
     with (
         override_settings(AUDIT_COMMITTER_TIMEOUT_SECONDS=1),
-        _fake_committer(
-            tmp_path / "c.sock", handoff.database_identity(), answer=False, hang=silent
+        fake_committer(
+            tmp_path / "c.sock", handoff.database_identity(), answer=None, hang=silent
         ) as received,
     ):
         started = time.monotonic()
@@ -402,7 +337,7 @@ def test_a_committer_that_took_the_action_and_went_silent_fails_the_call_after_t
 def test_a_frame_carries_the_fields_the_writer_would_have_queued(
     needs_postgres_db: None, tmp_path: Path
 ) -> None:
-    with _fake_committer(tmp_path / "c.sock", handoff.database_identity(), answer=True) as received:
+    with fake_committer(tmp_path / "c.sock", handoff.database_identity(), answer=handoff.OK) as received:
         _record("looked-at")
     created_at, fields = received[0].decode().split("\n", 1)
     assert datetime.fromisoformat(created_at).tzinfo is not None
