@@ -12,7 +12,9 @@ Three ways an append is made, all measured:
   actions as that one). 8 and 16 writers.
 - ``in-transaction``: ``audit_record`` inside a ``transaction.atomic()`` holding nothing else, as a
   mutating service records its action: BEGIN, the queue insert, COMMIT, then the sequencing attempt.
-  Here the transaction is all audit; in a real request its commit is the action's. 8 writers.
+  Here the transaction is all audit; in a real request its commit is the action's. 8 writers, and 8
+  with the committer running (``in-transaction-committer``): after the commit the writer nudges it,
+  and it integrates the queued rows and answers once they are in the log.
 
 Prints one JSON line: appends/s and the p50/p99 latency of an append (from the call to its return) for
 each run, pgbench's tps, and the ratios appends/s (8 writers, alone and committer) / pgbench tps.
@@ -48,11 +50,14 @@ from bench.common import PG_BASE, audit_committer, fresh_postgres, setup_django,
 
 PGBENCH_DATABASE = "governance_bench_pgbench"
 ALONE, IN_TRANSACTION, COMMITTER = "alone", "in-transaction", "committer"
+IN_TRANSACTION_COMMITTER = "in-transaction-committer"
+TRANSACTIONAL = (IN_TRANSACTION, IN_TRANSACTION_COMMITTER)
 ROUNDS = 3  # pgbench and 8 writers through the committer, alternating, this many times each
 # (name in the JSON line, writer processes, appends each (0: --per-writer), mode), after "1_writer"
 RUNS = [
     ("8_writers", 8, 0, ALONE),
     ("8_writers_in_transaction", 8, 0, IN_TRANSACTION),
+    ("8_writers_in_transaction_committer", 8, 0, IN_TRANSACTION_COMMITTER),
     ("16_writers", 16, 1000, ALONE),
     ("16_writers_committer", 16, 1000, COMMITTER),
 ]
@@ -75,7 +80,7 @@ def writer(count: int, name: str, go: Path, mode: str) -> None:
     clock = time.perf_counter
     for number in range(count):
         started = clock()
-        with transaction.atomic() if mode == IN_TRANSACTION else nullcontext():  # committer: alone
+        with transaction.atomic() if mode in TRANSACTIONAL else nullcontext():
             audit_record(
                 actor=actor,
                 action=AuditAction.USER_CREATE,
@@ -123,7 +128,7 @@ def run(
 def committer(env: dict[str, str], signals: Path, mode: str) -> Iterator[dict[str, str]]:
     """For ``committer``, ``manage.py audit_committer`` running, and the writers' environment naming its
     socket; otherwise nothing, and the environment as it is."""
-    if mode != COMMITTER:
+    if mode not in (COMMITTER, IN_TRANSACTION_COMMITTER):
         yield env
         return
     with audit_committer(env, signals.parent / "committer.sock") as served:  # start_together empties signals/
