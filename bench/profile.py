@@ -1,11 +1,13 @@
 """Where a request's milliseconds go: each kind of request, repeated, under cProfile. A JSON line per kind.
 
-    .venv/bin/python bench/profile.py [--requests 200] [--out var/profile]
+    .venv/bin/python bench/profile.py [--requests 200] [--out var/profile] [--committer]
     make profile
 
 PostgreSQL when ``DATABASE_URL`` is set (migrated here; names seeded with a fresh suffix, so a database
 can be reused), else a fresh SQLite database in a temporary folder. The cache is the settings' own:
-Redis when ``REDIS_URL`` is set, else the file cache, as a deployment without Redis runs.
+Redis when ``REDIS_URL`` is set, else the file cache, as a deployment without Redis runs. With
+``--committer`` (PostgreSQL), ``manage.py audit_committer`` runs beside, as docker-compose.yml runs it:
+then the audit entries are integrated by it, not by the request.
 
 1. Seed (untimed): a user per role, each with a Bearer token; model ``churn-<suffix>`` with three
    versions (created through the MLflow API); three train releases; the default policies.
@@ -45,11 +47,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, setup_django
+from bench.common import ROOT, audit_committer, setup_django
 
 WARM_UP = 10
 COUNTED = 5
@@ -116,13 +119,16 @@ PARTS: dict[str, tuple[tuple[str, str], ...]] = {
 # --- Set-up -------------------------------------------------------------------------------------------------
 
 
-def prepare(var_dir: Path) -> str:
-    """Environment for this process (before Django starts) and a migrated database; returns its vendor."""
+def prepare(var_dir: Path, committer: ExitStack | None = None) -> str:
+    """Environment for this process (before Django starts) and a migrated database; returns its vendor.
+    Given ``committer`` (PostgreSQL), the audit committer runs until it closes, and this process uses it."""
     env = dict(os.environ)
     env |= {"GOVERNANCE_VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "governance.settings.base"}
     env.setdefault("LOG_LEVEL", "INFO")
     migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
     subprocess.run(migrate, cwd=ROOT, env=env, check=True)
+    if committer is not None:
+        env = committer.enter_context(audit_committer(env, var_dir / "committer.sock"))
     setup_django(env)
     # Log lines are formatted as in a deployment, then dropped: the formatting is the cost measured.
     for handler in logging.getLogger().handlers:
@@ -393,11 +399,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--out", default=str(ROOT / "var" / "profile"))
     parser.add_argument("--kind", action="append", help="only this kind (repeatable)")
+    parser.add_argument("--committer", action="store_true", help="with the audit committer (PostgreSQL)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as var_dir:
-        prepare(Path(var_dir))
+    with tempfile.TemporaryDirectory() as var_dir, ExitStack() as stack:
+        prepare(Path(var_dir), stack if args.committer else None)
         world = seed(uuid.uuid4().hex[:8])
         results = []
         for kind, (role, call) in kinds(world).items():

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,21 @@ def need(service: str) -> None:
         if REQUIRE_SERVICES:
             pytest.fail(f"{service} is required (REQUIRE_SERVICES=1) but {problem}")
         pytest.skip(f"{service} not available: {problem}")
+
+
+@pytest.fixture
+def committer(needs_postgres_db: None, tmp_path: Path) -> Iterator[Path]:
+    """``manage.py audit_committer`` running on PostgreSQL (tests/audit/committer_support.py), and this
+    process's writers pointed at its socket (yielded). Needs a transactional database."""
+    from django.test import override_settings
+
+    from audit import handoff
+    from tests.audit.committer_support import run_committer
+
+    sock = tmp_path / "committer.sock"
+    with run_committer(sock, tmp_path / "committer.log"), override_settings(AUDIT_COMMITTER_SOCKET=str(sock)):
+        yield sock
+    handoff.close()
 
 
 @pytest.fixture

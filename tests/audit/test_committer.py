@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 
 from audit import handoff
@@ -190,10 +190,23 @@ def test_losing_the_database_with_batches_in_flight_fails_only_their_calls(commi
     # Writers keep the committer busy, so batches are in flight, committing, when its database session
     # is killed. A call either returns, and its action is in the log, or raises AuditUnavailable (its
     # action may be in the log): nothing is appended twice, the log stays gapless and verified, and the
-    # committer serves the next call on a new connection.
+    # committer serves the next call on a new connection. Two more writers record in transactions and
+    # nudge the committer: a nudge lost with the connection fails nothing (the row committed with the
+    # change; its writer sequences), and each of their actions ends in the log once.
     before = AuditEntry.objects.count()
     stop = threading.Event()
     outcomes: dict[str, list[str]] = {"returned": [], "unavailable": []}
+    in_transactions: list[str] = []
+
+    def keep_committing(name: str) -> None:
+        number = 0
+        while not stop.is_set():
+            with transaction.atomic():
+                _record(f"{name}-{number}", actor="under-fire-tx")
+            in_transactions.append(f"{name}-{number}")
+            number += 1
+        handoff.close()
+        connection.close()
 
     def keep_writing(name: str) -> None:
         number = 0
@@ -210,6 +223,7 @@ def test_losing_the_database_with_batches_in_flight_fails_only_their_calls(commi
         connection.close()
 
     threads = [threading.Thread(target=keep_writing, args=(f"t{n}",)) for n in range(4)]
+    threads += [threading.Thread(target=keep_committing, args=(f"x{n}",)) for n in range(2)]
     for thread in threads:
         thread.start()
     try:
@@ -238,6 +252,11 @@ def test_losing_the_database_with_batches_in_flight_fails_only_their_calls(commi
     assert set(logged) <= set(outcomes["returned"]) | set(outcomes["unavailable"])
     assert len(outcomes["returned"]) > 100
     assert _targets()[-1] == "after-the-losses"
+    deadline = time.monotonic() + 30
+    while AuditPending.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # rows a writer left to the lock's holder: the committer, idle, lets go and looks
+    assert sorted(_targets("under-fire-tx")) == sorted(in_transactions)  # each once
+    assert len(in_transactions) > 50
     assert_gapless_and_verified(AuditEntry.objects.count() - before, before)
 
 

@@ -9,6 +9,10 @@ the model and the job already stored; a predict request is pinned in tests/jobs/
 ``bench/profile.py`` counts them, audit sequencer included. Tests run inside a transaction, so on
 PostgreSQL an audited request counts two more than the bench: the sequencer's own transaction is a
 ``SAVEPOINT`` / ``RELEASE SAVEPOINT`` pair here, unlogged BEGIN/COMMIT there.
+
+Where the audit committer runs (PostgreSQL, as docker-compose.yml runs it), the request spends none on
+sequencing: after its commit it asks the committer, over its socket, to integrate the entry, and that
+answers once it is in the log. ``WITH_COMMITTER`` pins those, outside any test transaction.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from rest_framework.test import APIClient
 
 from audit.actions import AuditAction
 from audit.actors import Actor
+from audit.models import AuditEntry, AuditPending
 from audit.services import Target, audit_record
 from tests.approvals.factories import dataset_version, make_policy, train_request
 
@@ -43,6 +48,10 @@ PINNED: dict[str, tuple[int, int]] = {
     "lineage_ingest": (20, 7),
     "audit_append": (11, 9),
 }
+
+
+# kind: statements per request on PostgreSQL with the audit committer running.
+WITH_COMMITTER: dict[str, int] = {"mlflow_version_create": 6, "lineage_ingest": 1, "audit_append": 3}
 
 
 def lineage_event(run_id: str) -> dict[str, Any]:
@@ -161,3 +170,22 @@ def test_each_hot_request_runs_exactly_its_pinned_number_of_statements(
         + "If the change is intended (or an improvement), update PINNED in tests/perf/test_query_counts.py "
         + f"and the README's per-request budget.\n{statements}"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", list(WITH_COMMITTER))
+def test_with_the_audit_committer_a_request_spends_no_statement_on_sequencing(
+    kind: str, committer: Path, pipeline: APIClient
+) -> None:
+    request = requests(kind, pipeline, APIClient())
+    assert request() in (200, 201, 202)
+    before = AuditEntry.objects.count()
+    with CaptureQueriesContext(connection) as captured:
+        status = request()
+    assert status in (200, 201, 202)
+    statements = "\n".join(f"  {query['sql'][:200]}" for query in captured.captured_queries)
+    assert len(captured.captured_queries) == WITH_COMMITTER[kind], statements
+    assert "advisory_lock" not in statements and "audit_integrate" not in statements  # no sequencing
+    # The entry is in the log when the request returns: the committer answered after writing it.
+    assert AuditEntry.objects.count() == before + 1
+    assert not AuditPending.objects.exists()
