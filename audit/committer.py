@@ -179,7 +179,7 @@ class Committer:
                 return frames
             if len(buffer) < LENGTH.size + length:
                 break
-            if length == 0:  # a nudge: integrate the queue (audit/nudges.py)
+            if length == 0:  # a nudge: integrate the queue (audit/committer_clients.py)
                 del buffer[: LENGTH.size]
                 self._nudges.unread.append(client)
                 self._last_frame = time.monotonic()
@@ -377,10 +377,8 @@ class Committer:
         self._answer_clients(self._nudges.take_all(), problem)
 
     def _answer(self, client: Client, problem: str) -> None:
-        try:
-            client.sock.send(
-                reply(problem)
-            )  # a writer reads each answer before its next frame: never a full buffer
+        try:  # a writer reads each answer before its next frame: never a full buffer
+            client.sock.send(reply(problem))
         except OSError:
             self._forget(client)
 

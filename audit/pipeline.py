@@ -13,8 +13,8 @@ whose head is not there (audit_integrate_handed.sql). So when a batch fails, eve
 fails too, and the committer answers their writers with the error and starts again on a new connection.
 Only the first batch sent while nothing is in flight takes rows from the queue; the others carry
 handed actions only, so no queued row is ever taken twice. A peek (``QUEUE_SQL``) reads the queue and
-writes nothing: the committer sends one for writers waiting on rows they queued (audit/nudges.py)
-when it has no batch to send.
+writes nothing: the committer sends one for writers waiting on rows they queued when it has no batch
+to send (audit/committer_clients.py).
 """
 
 from __future__ import annotations
