@@ -153,21 +153,26 @@ def _drop() -> None:
         _state.link = None
 
 
-def hand_off(created_at: datetime, fields_text: str) -> bool:
-    """Hand one action to the committer and wait until it is durably recorded: True. False when no
-    committer took it (the caller queues it itself); :class:`AuditUnavailable` when one may have."""
-    frame = encode_frame(created_at, fields_text)
+def _sent(frame: bytes) -> _Link | None:
+    """The link ``frame`` was sent on; None when no committer is reachable (nothing was sent)."""
     for _attempt in range(2):  # a connection kept from before a committer restart fails on send: reopen once
         link = _link()
         if link is None:
-            return False
+            return None
         try:
             link.sock.sendall(frame)
         except OSError:
             _drop()
             continue
-        return _answer(link)
-    return False
+        return link
+    return None
+
+
+def hand_off(created_at: datetime, fields_text: str) -> bool:
+    """Hand one action to the committer and wait until it is durably recorded: True. False when no
+    committer took it (the caller queues it itself); :class:`AuditUnavailable` when one may have."""
+    link = _sent(encode_frame(created_at, fields_text))
+    return link is not None and _answer(link)
 
 
 def hand_queue() -> bool:
@@ -175,26 +180,19 @@ def hand_queue() -> bool:
     has, True; the rows this session committed are then in the log. False when no committer is reached,
     or it answers that it cannot (the caller sequences the queue itself). Never raises: the rows are
     queued durably either way, and the sequencer takes each once."""
-    for _attempt in range(2):  # a connection kept from before a committer restart fails on send: reopen once
-        link = _link()
-        if link is None:
-            return False
-        try:
-            link.sock.sendall(NUDGE)
-        except OSError:
+    link = _sent(NUDGE)
+    if link is None:
+        return False
+    try:
+        status = read_exact(link.sock, 1)
+        if status == ERROR:
+            read_message(link.sock)  # why not: the caller's own sequencing tells the rest
+        elif status != OK:
             _drop()
-            continue
-        try:
-            status = read_exact(link.sock, 1)
-            if status == ERROR:
-                read_message(link.sock)  # why not: the caller's own sequencing tells the rest
-            elif status != OK:
-                _drop()
-        except OSError:  # no answer in time, or the committer went away: nobody can say, so sequence
-            _drop()
-            return False
-        return status == OK
-    return False
+    except OSError:  # no answer in time, or the committer went away: nobody can say, so sequence
+        _drop()
+        return False
+    return status == OK
 
 
 def _answer(link: _Link) -> bool:
